@@ -1,0 +1,35 @@
+# Two commands do all set-up on a fresh Debian/Ubuntu machine with Python 3.10+:
+#   make demo   - create .venv, install, run the main job on the bundled sample
+#   make test   - install the package with its train and dev extras, run the whole suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-train-dev
+PYTEST_ARGS ?=
+
+.PHONY: demo test lint format clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[train,dev]'
+	touch $@
+
+demo: $(STAMP)
+	$(BIN)/python -m style_plugin demo
+
+test: $(STAMP)
+	STYLE_PLUGIN_OFFLINE=1 $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf out build *.egg-info .pytest_cache

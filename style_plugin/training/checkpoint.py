@@ -1,0 +1,46 @@
+"""Checkpoints: written atomically, read back with `weights_only=True` (no pickled code runs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from style_plugin.atomic import atomic_path
+from style_plugin.errors import TrainingError
+
+CHECKPOINT_NAME = "checkpoint.pt"
+FORMAT_VERSION = 1
+
+
+def checkpoint_path(run_dir: str | Path) -> Path:
+    """Where a run folder keeps its latest checkpoint."""
+    return Path(run_dir) / CHECKPOINT_NAME
+
+
+def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
+    """Write `state` to `path` via a temporary file, so a crash never leaves half a checkpoint."""
+    with atomic_path(path) as tmp:
+        torch.save({"format_version": FORMAT_VERSION, **state}, tmp)
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Load a checkpoint file, or a run folder's latest one; one-line TrainingError if unusable."""
+    path = Path(path)
+    if path.is_dir():
+        path = checkpoint_path(path)
+    if not path.is_file():
+        raise TrainingError(f"no checkpoint at {path}")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for a damaged or foreign file
+        text = str(exc).strip()
+        if "Weights only load failed" in text:
+            reason = "it holds Python objects that only unsafe unpickling could load"
+        else:
+            reason = text.splitlines()[0] if text else type(exc).__name__
+        raise TrainingError(f"cannot read checkpoint {path}: {reason}") from None
+    if not isinstance(state, dict) or "generator" not in state or "config" not in state:
+        raise TrainingError(f"{path} is not a style-plugin checkpoint")
+    return state

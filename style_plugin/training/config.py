@@ -1,0 +1,106 @@
+"""Everything that defines a training run, saved in every checkpoint so `--resume` can rebuild it."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from style_plugin.errors import TrainingError
+
+DEFAULT_CONTENT_LAYERS = {"relu4_2": 1.0}
+DEFAULT_STYLE_LAYERS = {
+    "relu1_1": 1.0,
+    "relu2_1": 1.0,
+    "relu3_1": 1.0,
+    "relu4_1": 1.0,
+    "relu5_1": 1.0,
+}
+
+
+@dataclass
+class TrainConfig:
+    """Options of one training run; defaults are the ones documented in docs/training.md."""
+
+    content_dir: str
+    styles: dict[str, str]
+    extra_real: dict[str, str] = field(default_factory=dict)
+    preset: str = "fast"
+    steps: int = 2000
+    batch_size: int = 4
+    crop_size: int = 256
+    style_size: int = 512
+    lr: float = 2e-4
+    content_weight: float = 1.0
+    style_weight: float = 5.0
+    adv_weight: float = 0.05
+    tv_weight: float = 0.0
+    gan_loss: str = "bce"
+    content_layers: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_CONTENT_LAYERS))
+    style_layers: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_STYLE_LAYERS))
+    seed: int = 0
+    vgg_weights: str | None = None
+
+    def validate(self) -> None:
+        """Raise TrainingError (one line) for options out of range."""
+        from style_plugin.training.losses import GAN_LOSSES
+
+        for name in ("content_weight", "style_weight", "adv_weight", "tv_weight"):
+            value = getattr(self, name)
+            if not (value >= 0 and value < float("inf")):
+                raise TrainingError(
+                    f"--{name.replace('_', '-')} must be >= 0 and finite, got {value}"
+                )
+        for name, layers in (
+            ("content-layers", self.content_layers),
+            ("style-layers", self.style_layers),
+        ):
+            if not layers:
+                raise TrainingError(f"--{name} must name at least one layer")
+            bad = {k: v for k, v in layers.items() if not (0 <= v < float("inf"))}
+            if bad:
+                raise TrainingError(f"--{name} weights must be >= 0 and finite, got {bad}")
+        if self.content_weight == 0 and self.style_weight == 0:
+            raise TrainingError("--content-weight and --style-weight cannot both be 0")
+        for name in ("steps", "batch_size"):
+            if getattr(self, name) < 1:
+                raise TrainingError(f"--{name.replace('_', '-')} must be >= 1")
+        if not 16 <= self.crop_size <= 4096:
+            raise TrainingError(f"--crop-size must be between 16 and 4096, got {self.crop_size}")
+        if self.style_size < 16:
+            raise TrainingError(f"--style-size must be >= 16, got {self.style_size}")
+        if not 0 < self.lr < 1:
+            raise TrainingError(f"--lr must be in (0, 1), got {self.lr}")
+        if self.gan_loss not in GAN_LOSSES:
+            raise TrainingError(
+                f"--gan-loss must be one of {', '.join(GAN_LOSSES)}, got {self.gan_loss!r}"
+            )
+        if not self.styles:
+            raise TrainingError("give at least one --style NAME=PATH")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (str, numbers, dicts) that `torch.load(weights_only=True)` accepts back."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        """Rebuild from `to_dict` output, ignoring keys this version does not know."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def parse_layer_weights(text: str) -> dict[str, float]:
+    """Parse 'relu1_1=1,relu2_1=0.5' (a bare name means weight 1) into an ordered dict."""
+    from style_plugin.models.vgg import LAYER_INDICES
+
+    weights: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, _, value = part.partition("=")
+        name = name.strip()
+        if name not in LAYER_INDICES:
+            raise TrainingError(f"unknown VGG layer {name!r}; use names like relu1_1 ... relu5_4")
+        try:
+            weights[name] = float(value) if value else 1.0
+        except ValueError:
+            raise TrainingError(f"bad weight {value!r} for layer {name}") from None
+    return weights

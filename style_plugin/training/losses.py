@@ -1,0 +1,115 @@
+"""The trainer's losses: content and style (on VGG features), adversarial, total variation.
+
+Content and style terms are *relative* squared errors: the mean squared error divided by the
+mean square of the target. Different VGG weight sources (torchvision's, the Caffe original)
+produce activations on very different scales; relative errors keep the default loss weights
+meaningful whichever source is loaded, and make each style layer contribute comparably.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+GanLoss = Literal["bce", "lsgan", "hinge"]
+GAN_LOSSES: tuple[str, ...] = ("bce", "lsgan", "hinge")
+
+
+def gram_matrix(features: Tensor) -> Tensor:
+    """Channel co-occurrence [N,C,C] of features [N,C,H,W], normalised by C*H*W (in fp32)."""
+    n, c, h, w = features.shape
+    flat = features.float().reshape(n, c, h * w)
+    return flat @ flat.transpose(1, 2) / (c * h * w)
+
+
+def relative_mse(prediction: Tensor, target: Tensor) -> Tensor:
+    """Mean squared error per sample divided by the target's mean square: shape [N]."""
+    dims = tuple(range(1, prediction.dim()))
+    error = (prediction.float() - target.float()).pow(2).mean(dim=dims)
+    scale = target.float().pow(2).mean(dim=dims).clamp_min(1e-12)
+    return error / scale
+
+
+class PerceptualLoss(nn.Module):
+    """Content and style losses of stylized images, measured with a frozen perceptual net.
+
+    Holds each style's Gram matrices (computed once from its painting) so that a batch can mix
+    styles: sample n is compared with `style_weights[n] @ grams`.
+    """
+
+    def __init__(
+        self,
+        net: nn.Module,
+        paintings: Sequence[Tensor],
+        content_layers: Mapping[str, float],
+        style_layers: Mapping[str, float],
+    ) -> None:
+        super().__init__()
+        self.net = net
+        self.content_layers = dict(content_layers)
+        self.style_layers = dict(style_layers)
+        self.layers = sorted(set(self.content_layers) | set(self.style_layers))
+        device = next(net.buffers()).device
+        with torch.no_grad():
+            per_style = [self.net(p.unsqueeze(0).to(device), self.style_layers) for p in paintings]
+        for layer in self.style_layers:
+            grams = torch.cat([gram_matrix(f[layer]) for f in per_style])  # [S,C,C]
+            self.register_buffer(f"grams_{layer}", grams, persistent=False)
+
+    def style_targets(self, layer: str, style_weights: Tensor) -> Tensor:
+        """Gram targets [N,C,C] for each sample's style mix."""
+        grams: Tensor = getattr(self, f"grams_{layer}")
+        return torch.einsum("ns,scd->ncd", style_weights.float(), grams)
+
+    def forward(
+        self, stylized: Tensor, content: Tensor, style_weights: Tensor
+    ) -> tuple[Tensor, Tensor]:
+        """Return (content loss, style loss), each a scalar averaged over the batch."""
+        with torch.no_grad():
+            content_features = self.net(content, list(self.content_layers))
+        features = self.net(stylized, self.layers)
+        content_loss = sum(
+            w * relative_mse(features[layer], content_features[layer]).mean()
+            for layer, w in self.content_layers.items()
+        )
+        style_loss = sum(
+            w
+            * relative_mse(
+                gram_matrix(features[layer]), self.style_targets(layer, style_weights)
+            ).mean()
+            for layer, w in self.style_layers.items()
+        )
+        return torch.as_tensor(content_loss), torch.as_tensor(style_loss)
+
+
+def discriminator_loss(kind: GanLoss, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+    """How badly the discriminator separates real paintings from generated images."""
+    if kind == "bce":
+        return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+    if kind == "lsgan":
+        return 0.5 * ((real_logits - 1).pow(2).mean() + fake_logits.pow(2).mean())
+    if kind == "hinge":
+        return F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean()
+    raise ValueError(f"unknown GAN loss {kind!r}; choose one of {', '.join(GAN_LOSSES)}")
+
+
+def generator_adversarial_loss(kind: GanLoss, fake_logits: Tensor) -> Tensor:
+    """How well generated images pass as paintings (non-saturating for BCE)."""
+    if kind == "bce":
+        return F.softplus(-fake_logits).mean()
+    if kind == "lsgan":
+        return 0.5 * (fake_logits - 1).pow(2).mean()
+    if kind == "hinge":
+        return -fake_logits.mean()
+    raise ValueError(f"unknown GAN loss {kind!r}; choose one of {', '.join(GAN_LOSSES)}")
+
+
+def total_variation(image: Tensor) -> Tensor:
+    """Mean absolute difference between neighbouring pixels: discourages speckle."""
+    dx = (image[..., :, 1:] - image[..., :, :-1]).abs().mean()
+    dy = (image[..., 1:, :] - image[..., :-1, :]).abs().mean()
+    return dx + dy

