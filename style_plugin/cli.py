@@ -73,7 +73,7 @@ def train(
         float | None, typer.Option(help="Weight of the content loss [default: 1].")
     ] = None,
     style_weight: Annotated[
-        float | None, typer.Option(help="Weight of the style (Gram) loss [default: 5].")
+        float | None, typer.Option(help="Weight of the style (Gram) loss [default: 0.2].")
     ] = None,
     adv_weight: Annotated[
         float | None,

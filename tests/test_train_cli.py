@@ -63,6 +63,8 @@ def assert_one_line_error(code: int, err: str, *needles: str) -> None:
         ("bad-preset", ("--preset",)),
         ("resume-nothing", ("no checkpoint",)),
         ("all-too-small", ("smaller than the crop",)),
+        ("real-unknown-style", ("--real", "ghost")),
+        ("bad-lr", ("--lr",)),
     ],
 )
 def test_bad_input_is_one_line_and_writes_nothing(
@@ -95,6 +97,10 @@ def test_bad_input_is_one_line_and_writes_nothing(
         small = tmp_path / "small"
         make_photo(small / "a.png", 20, 20)
         args[1] = str(small)
+    elif case == "real-unknown-style":
+        args += [f"--real=ghost={tmp_path}"]
+    elif case == "bad-lr":
+        args += ["--lr", "5"]
     code, _, err = run_cli(capsys, *args)
     assert_one_line_error(code, err, *needles)
     assert not out.exists()
@@ -147,3 +153,15 @@ def test_help_explains_every_option(capsys):
         "--preset",
     ):
         assert option in out
+
+
+def test_extra_real_artworks_are_used_and_bad_ones_reported(photos, paintings, tmp_path, capsys):
+    extra = tmp_path / "more-stripes"
+    make_photo(extra / "good.png", 64, 64, seed=9)
+    (extra / "bad.jpg").write_bytes(b"garbage")
+    out = tmp_path / "run"
+    args = train_args(photos, paintings, out, "--steps", "2", f"--real=stripes={extra}")
+    code, stdout, err = run_cli(capsys, *args)
+    assert code == 0, err
+    assert "1 file(s) skipped" in stdout and "bad.jpg" in err
+    assert json.loads((out / "config.json").read_text())["extra_real"] == {"stripes": str(extra)}

@@ -36,7 +36,7 @@ def quiet(**kw) -> RunOptions:
 
 def test_losses_fall_and_run_folder_is_complete(photos, paintings, tmp_path):
     run = tmp_path / "run"
-    config = tiny_config(photos, paintings, steps=60, lr=5e-3)
+    config = tiny_config(photos, paintings, steps=60, lr=5e-3, style_weight=5.0)
     summary = Trainer(config, run, quiet(checkpoint_every=30, preview_every=30)).run()
     records = read_metrics(run / "metrics.jsonl")
     assert [r["step"] for r in records] == list(range(1, 61))

@@ -32,7 +32,7 @@ class TrainConfig:
     style_size: int = 512
     lr: float = 2e-4
     content_weight: float = 1.0
-    style_weight: float = 5.0
+    style_weight: float = 0.2
     adv_weight: float = 0.05
     tv_weight: float = 0.0
     gan_loss: str = "bce"

@@ -446,7 +446,9 @@ class Trainer:
             seconds=elapsed,
             images_per_second=trained * images_per_step / max(time.perf_counter() - started, 1e-9),
             losses=losses,
-            skipped_files=[(str(p), reason) for p, reason in self.scan.skipped],
+            skipped_files=[
+                (str(p), reason) for p, reason in [*self.scan.skipped, *self.styles.extra_skipped]
+            ],
             main_process=main,
         )
         self._write_summary(summary)
