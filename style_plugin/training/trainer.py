@@ -27,7 +27,7 @@ from torch.utils.data import DataLoader
 
 from style_plugin import __version__
 from style_plugin.atomic import atomic_write_text
-from style_plugin.errors import TrainingError
+from style_plugin.errors import DataError, TrainingError
 from style_plugin.models.discriminator import PatchDiscriminator
 from style_plugin.models.generator import Generator
 from style_plugin.models.vgg import load_perceptual_net
@@ -119,6 +119,15 @@ def _autocast_dtype(device: torch.device) -> torch.dtype | None:
     if device.type == "cpu" and torch.ops.mkldnn._is_mkldnn_bf16_supported():
         return torch.bfloat16
     return None
+
+
+def _next_batch(batches: Iterator[Tensor]) -> Tensor:
+    """The next batch; a photo that became unreadable in a loader worker stays a one-line error."""
+    try:
+        return next(batches)
+    except DataError as exc:
+        last = str(exc).strip().splitlines()[-1]
+        raise DataError(last.split("DataError: ", 1)[-1]) from None
 
 
 def _prepare_run_dir(run_dir: Path, resume: bool) -> None:
@@ -405,7 +414,7 @@ class Trainer:
                 if distributed.any_rank(stop.requested, self.placement):
                     interrupted = True
                     break
-                content = next(batches)
+                content = _next_batch(batches)
                 step += 1
                 losses = self._step(step, content)
                 window_images += images_per_step
