@@ -1,3 +1,37 @@
-"""style-plugin: neural style transfer for image editors, scripts and Python."""
+"""style-plugin: neural style transfer for image editors, scripts and Python.
+
+    import style_plugin
+    style_plugin.stylize("photo.jpg", style="starry-night").save("starry.png")
+    stylizer = style_plugin.Stylizer("my-styles.onnx")       # load once, call many times
+    style_plugin.load_model("my-styles.onnx").styles          # names, labels, metadata
+
+The API is imported on first use, so `import style_plugin` stays cheap; none of it imports
+torch.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+__all__ = ["StyleModel", "Stylizer", "__version__", "load_model", "stylize"]
+
+if TYPE_CHECKING:
+    from style_plugin.runtime.model import StyleModel, load_model
+    from style_plugin.runtime.stylizer import Stylizer, stylize
+
+_LAZY = {
+    "stylize": "style_plugin.runtime.stylizer",
+    "Stylizer": "style_plugin.runtime.stylizer",
+    "load_model": "style_plugin.runtime.model",
+    "StyleModel": "style_plugin.runtime.model",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the public API on first access (PEP 562)."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'style_plugin' has no attribute {name!r}")

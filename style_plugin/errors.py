@@ -15,3 +15,19 @@ class WeightsUnavailableError(StylePluginError):
 
 class TrainingError(StylePluginError):
     """Training cannot start or cannot go on (bad options, diverged losses, bad run folder)."""
+
+
+class ExportError(StylePluginError):
+    """A checkpoint cannot be exported, or the exported model does not match PyTorch."""
+
+
+class ModelError(StylePluginError):
+    """A style model cannot be found or loaded, breaks the contract, or lacks a style."""
+
+
+class Cancelled(StylePluginError):
+    """The caller asked to stop (a host's cancel button); nothing was written."""
+
+
+class ImageError(StylePluginError):
+    """An input image cannot be read or an output cannot be written."""

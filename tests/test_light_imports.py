@@ -11,6 +11,10 @@ LIGHT_MODULES = [
     "style_plugin.errors",
     "style_plugin.atomic",
     "style_plugin.bundled",
+    "style_plugin.runtime.images",
+    "style_plugin.runtime.batch",
+    "style_plugin.runtime.stylizer",
+    "style_plugin.runtime.store",
     "hooks",
     "exporters",
 ]

@@ -1,0 +1,376 @@
+"""Export a trained generator to an ONNX style model (the contract in DESIGN.md).
+
+The file has inputs `image` float32 [N,3,H,W] in [0,1] and `style_weights` float32 [N,S],
+output `stylized` float32 [N,3,H,W], with N, H and W dynamic, and `style_plugin.*` metadata
+(styles and labels, preset, minimum side, precision, training summary) so that a host can
+show and run it without torch.
+
+torch, onnx, onnxruntime and numpy are imported inside the functions: importing this module
+(which registering the format does) must stay cheap for hosts that only stylize.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from exporters.base import Exporter, ExportReport
+from style_plugin import __version__
+from style_plugin.atomic import atomic_path
+from style_plugin.errors import ExportError, StylePluginError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from style_plugin.models.generator import Generator
+
+__all__ = [
+    "FORMAT_VERSION",
+    "FP16_TOLERANCE",
+    "FP32_TOLERANCE",
+    "ONNX_EXPORTER",
+    "VERIFY_SIZES",
+    "default_label",
+    "export_onnx",
+]
+
+#: Version of the style-model contract written into `style_plugin.format_version`.
+FORMAT_VERSION = 1
+#: Opsets the exporter accepts: 17 is the style-model contract's floor (every onnxruntime from
+#: 1.17 on runs it); 20 is the newest the TorchScript-based exporter of torch 2.4-2.14 emits.
+MIN_OPSET, MAX_OPSET = 17, 20
+#: Largest |onnxruntime - PyTorch fp32| accepted by verification, per precision.
+FP32_TOLERANCE = 1e-3
+FP16_TOLERANCE = 2e-2
+#: (height, width) sizes verification runs at: odd, square, and wider than tall.
+VERIFY_SIZES: tuple[tuple[int, int], ...] = ((37, 53), (64, 64), (131, 200))
+
+INPUT_NAMES = ("image", "style_weights")
+OUTPUT_NAME = "stylized"
+#: Optional inputs (with stored defaults) and the extra output that tiling uses: see
+#: exporters/tileable.py and docs/style-model.md.
+TILING_INPUT_NAMES = ("norm_stats", "norm_stats_mix")
+STATS_OUTPUT_NAME = "image_norm_stats"
+
+
+def default_label(name: str) -> str:
+    """A display label from a style name: '-' and '_' become spaces, each word capitalised."""
+    words = name.replace("-", " ").replace("_", " ").split()
+    return " ".join(w[:1].upper() + w[1:] for w in words) or name
+
+
+def export_onnx(
+    source: str | Path,
+    output: str | Path,
+    *,
+    opset: int = 17,
+    fp16: bool = False,
+    verify: bool = True,
+    labels: dict[str, str] | None = None,
+    overwrite: bool = False,
+) -> ExportReport:
+    """Export the generator of a run folder or checkpoint file to an ONNX style model.
+
+    The model is written to a temporary file beside `output`, checked with
+    `onnx.checker`, and (with `verify`) run in onnxruntime against PyTorch on random images and
+    a bundled photo at `VERIFY_SIZES`, with one-hot and mixed style weights. Only a model that
+    passes is renamed onto `output`, so a failure never leaves a file behind.
+
+    `fp16` stores convolution weights in float16 (about half the file) and runs the trunk in
+    float16, while the graph's inputs and outputs stay float32 and instance normalisation with
+    its style affine runs in float32 (float16 InstanceNormalization is wrong in onnxruntime,
+    issue 10079). `labels` maps style names to display labels (default: `default_label`).
+    Raises ExportError (one line) for bad input or a model that fails verification.
+    """
+    output = Path(output)
+    if not MIN_OPSET <= opset <= MAX_OPSET:
+        raise ExportError(f"opset {opset} is not supported; use {MIN_OPSET} to {MAX_OPSET}")
+    if output.is_dir():
+        raise ExportError(f"output {output} is a folder; give a file name such as model.onnx")
+    if output.exists() and not overwrite:
+        raise ExportError(_exists(output))
+    state, generator = _load_generator(source)
+    styles = tuple(str(name) for name in state["style_names"])
+    style_labels = _labels(styles, labels or {})
+    precision = "fp16" if fp16 else "fp32"
+    metadata = {
+        "style_plugin.format_version": str(FORMAT_VERSION),
+        "style_plugin.styles": json.dumps(
+            [{"name": n, "label": label} for n, label in zip(styles, style_labels, strict=True)]
+        ),
+        "style_plugin.preset": generator.preset.name,
+        "style_plugin.min_side": str(generator.min_side),
+        "style_plugin.precision": precision,
+        "style_plugin.training": json.dumps(_training_summary(state), sort_keys=True),
+        "style_plugin.package_version": __version__,
+        "style_plugin.tiling": "norm_stats-v1",
+    }
+    doc = (
+        f"style-plugin style model: {len(styles)} style(s) ({', '.join(style_labels)}), "
+        f"preset {generator.preset.name}, {precision}. Inputs: image float32 [N,3,H,W] RGB in "
+        f"[0,1] with H, W >= {generator.min_side}; style_weights float32 [N,S], each row a "
+        "convex mix of the styles. Output: stylized float32 [N,3,H,W] in [0,1]."
+    )
+    max_diff: float | None = None
+    sizes: tuple[tuple[int, int], ...] = ()
+    try:
+        with atomic_path(output, overwrite=overwrite) as tmp:
+            _export_graph(generator, tmp, opset=opset, fp16=fp16)
+            _finish_model(tmp, metadata, doc)
+            if verify:
+                max_diff = _verify(tmp, generator)
+                sizes = VERIFY_SIZES
+                tolerance = FP16_TOLERANCE if fp16 else FP32_TOLERANCE
+                if not max_diff <= tolerance:  # also catches NaN
+                    raise ExportError(
+                        f"verification failed: onnxruntime differs from PyTorch by up to "
+                        f"{max_diff:.3g} ({precision} tolerance {tolerance:g}); nothing written"
+                    )
+    except FileExistsError:
+        raise ExportError(_exists(output)) from None
+    return ExportReport(
+        output=output,
+        size_bytes=output.stat().st_size,
+        styles=styles,
+        labels=tuple(style_labels),
+        preset=generator.preset.name,
+        precision=precision,
+        opset=opset,
+        max_abs_diff=max_diff,
+        verified_sizes=sizes,
+    )
+
+
+def _exists(output: Path) -> str:
+    return f"{output} already exists; pass --overwrite (overwrite=True) to replace it"
+
+
+def _load_generator(source: str | Path) -> tuple[dict[str, Any], Generator]:
+    """Read a checkpoint (file or run folder) and rebuild its generator in eval mode, fp32."""
+    source = Path(source)
+    if not source.exists():
+        raise ExportError(f"source {source} does not exist; give a run folder or checkpoint file")
+    from style_plugin.models.generator import Generator
+    from style_plugin.training.checkpoint import load_checkpoint
+
+    try:
+        state = load_checkpoint(source)
+    except StylePluginError as exc:
+        raise ExportError(f"cannot export: {exc}") from None
+    names = state.get("style_names")
+    preset = state.get("preset") or state["config"].get("preset")
+    if not names or not isinstance(names, list | tuple) or not preset:
+        raise ExportError(f"{source} has no style names or generator preset; cannot export it")
+    try:
+        generator = Generator(len(names), preset)
+        generator.load_state_dict(state["generator"])
+    except (ValueError, RuntimeError) as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise ExportError(f"the generator in {source} does not load: {first}") from None
+    return state, generator.float().eval()
+
+
+def _labels(styles: tuple[str, ...], labels: dict[str, str]) -> list[str]:
+    """Display labels in style order; a label for a style the model lacks is an error."""
+    unknown = sorted(set(labels) - set(styles))
+    if unknown:
+        raise ExportError(
+            f"label given for unknown style(s) {', '.join(unknown)}; "
+            f"the model's styles are {', '.join(styles)}"
+        )
+    empty = sorted(name for name, label in labels.items() if not label.strip())
+    if empty:
+        raise ExportError(f"empty label for style(s) {', '.join(empty)}")
+    return [labels[name].strip() if name in labels else default_label(name) for name in styles]
+
+
+def _training_summary(state: dict[str, Any]) -> dict[str, Any]:
+    """What the model was trained on and how far, for people inspecting the file later."""
+    config = state.get("config", {})
+    return {
+        "steps": state.get("step"),
+        "total_steps": config.get("steps"),
+        "losses": state.get("losses", {}),
+        "seed": config.get("seed"),
+        "content_dir": config.get("content_dir"),
+        "styles": config.get("styles", {}),
+        "extra_real": config.get("extra_real", {}),
+        "loss_weights": {
+            "content": config.get("content_weight"),
+            "style": config.get("style_weight"),
+            "adversarial": config.get("adv_weight"),
+            "tv": config.get("tv_weight"),
+        },
+        "gan_loss": config.get("gan_loss"),
+        "content_layers": config.get("content_layers"),
+        "style_layers": config.get("style_layers"),
+        "crop_size": config.get("crop_size"),
+        "batch_size": config.get("batch_size"),
+        "lr": config.get("lr"),
+        "vgg_source": state.get("vgg_source"),
+        "elapsed_s": state.get("elapsed_s"),
+        "trained_with": state.get("package_version"),
+    }
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Hide the exporter's warnings, log records and prints: users get one summary line."""
+    torch_logger = logging.getLogger("torch.onnx")
+    level = torch_logger.level
+    torch_logger.setLevel(logging.ERROR)
+    try:
+        with (
+            warnings.catch_warnings(),
+            contextlib.redirect_stdout(io.StringIO()),
+            contextlib.redirect_stderr(io.StringIO()),
+        ):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        torch_logger.setLevel(level)
+
+
+def _export_graph(generator: Generator, path: Path, *, opset: int, fp16: bool) -> None:
+    """Trace the generator, with open normalisation statistics, into an ONNX file at `path`."""
+    import torch
+
+    from exporters.tileable import TileableGenerator, norm_channels
+
+    model = TileableGenerator(generator, half=fp16)
+    stats = torch.zeros(1, 2 * norm_channels(generator))
+    example = (torch.rand(2, 3, 37, 53), generator.one_hot(0, 2), stats, torch.zeros(1))
+    dims = {0: "batch", 2: "height", 3: "width"}
+    try:
+        with _quiet(), torch.no_grad():
+            torch.onnx.export(
+                model,
+                example,
+                str(path),
+                dynamo=False,
+                input_names=[*INPUT_NAMES, *TILING_INPUT_NAMES],
+                output_names=[OUTPUT_NAME, STATS_OUTPUT_NAME],
+                dynamic_axes={
+                    "image": dims,
+                    "style_weights": {0: "batch"},
+                    "norm_stats": {0: "stats_batch"},
+                    OUTPUT_NAME: dims,
+                    STATS_OUTPUT_NAME: {0: "batch"},
+                },
+                opset_version=opset,
+                do_constant_folding=True,
+            )
+    except Exception as exc:  # the exporter raises many types; users need one line
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ExportError(f"ONNX export failed: {first}") from exc
+
+
+def _finish_model(path: Path, metadata: dict[str, str], doc: str) -> None:
+    """Add metadata, producer and documentation to the ONNX file, check it, write it back."""
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(path))
+    _store_tiling_defaults(model, np, numpy_helper)
+    model.producer_name = "style-plugin"
+    model.producer_version = __version__
+    model.doc_string = doc
+    model.graph.doc_string = doc
+    del model.metadata_props[:]
+    for key, value in metadata.items():
+        model.metadata_props.add(key=key, value=value)
+    notes = {
+        "image": "RGB, float32 in [0,1], [N,3,H,W]",
+        "style_weights": "float32 [N,S]: per-sample convex mix of the styles",
+        OUTPUT_NAME: "RGB, float32 in [0,1], [N,3,H,W], same size as image",
+        "norm_stats": "optional float32 [1 or N, 2K]: per-layer means then variances to use",
+        "norm_stats_mix": "optional float32 [1]: 0 = own statistics (default), 1 = norm_stats",
+        STATS_OUTPUT_NAME: "float32 [N, 2K]: the statistics this image produced",
+    }
+    for value in (*model.graph.input, *model.graph.output):
+        value.doc_string = notes.get(value.name, "")
+    try:
+        onnx.checker.check_model(model, full_check=True)
+    except onnx.checker.ValidationError as exc:
+        first = (str(exc).strip().splitlines() or ["invalid model"])[0]
+        raise ExportError(f"the exported model is not valid ONNX: {first}") from None
+    onnx.save(model, str(path))
+
+
+def _store_tiling_defaults(model: Any, np: Any, numpy_helper: Any) -> None:
+    """Give the tiling inputs stored defaults, so callers that know only the contract's two
+    inputs can leave them out: mix 0 (own statistics) and zero statistics."""
+    inputs = {value.name: value for value in model.graph.input}
+    width = inputs["norm_stats"].type.tensor_type.shape.dim[1].dim_value
+    defaults = {
+        "norm_stats": np.zeros((1, width), dtype=np.float32),
+        "norm_stats_mix": np.zeros(1, dtype=np.float32),
+    }
+    for name, value in defaults.items():
+        model.graph.initializer.append(numpy_helper.from_array(value, name))
+
+
+def _verification_inputs(num_styles: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Per size in VERIFY_SIZES: a batch of 3 images (bundled photo, noise, photo) and weights.
+
+    Rows are one-hot for two styles (cycling through all of them over the sizes) and one
+    random convex mix, so every style and mixing are exercised with N > 1.
+    """
+    import numpy as np
+    from PIL import Image
+
+    from style_plugin.bundled import sample_photos_dir
+
+    rng = np.random.default_rng(0)
+    with Image.open(sample_photos_dir() / "coffee.jpg") as img:
+        photo = img.convert("RGB")
+    eye = np.eye(num_styles, dtype=np.float32)
+    for k, (height, width) in enumerate(VERIFY_SIZES):
+        resized = photo.resize((width, height), Image.Resampling.BILINEAR)
+        real = np.asarray(resized, dtype=np.float32).transpose(2, 0, 1) / 255.0
+        noise = rng.random((3, height, width), dtype=np.float32)
+        images = np.stack([real, noise, real])
+        mix = rng.dirichlet(np.ones(num_styles)).astype(np.float32)
+        weights = np.stack([eye[(2 * k) % num_styles], eye[(2 * k + 1) % num_styles], mix])
+        yield images, weights
+
+
+def _verify(path: Path, generator: Generator) -> float:
+    """Largest |onnxruntime(CPU) - PyTorch fp32| over the verification inputs."""
+    import numpy as np
+    import onnxruntime as ort
+    import torch
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3  # errors only: no provider-assignment chatter
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    worst = 0.0
+    for images, weights in _verification_inputs(generator.num_styles):
+        (ours,) = session.run([OUTPUT_NAME], {"image": images, "style_weights": weights})
+        with torch.no_grad():
+            reference = generator(torch.from_numpy(images), torch.from_numpy(weights)).numpy()
+        if ours.shape != reference.shape or ours.dtype != np.float32:
+            raise ExportError(
+                f"verification failed: output {ours.dtype}{list(ours.shape)} where PyTorch "
+                f"gives float32{list(reference.shape)}; nothing written"
+            )
+        diff = float(np.max(np.abs(ours - reference)))
+        if not np.isfinite(diff):
+            return float("inf")
+        worst = max(worst, diff)
+    return worst
+
+
+ONNX_EXPORTER = Exporter(
+    name="onnx",
+    suffix=".onnx",
+    description="ONNX style model for onnxruntime (float32, or float16 weights with --fp16)",
+    function=export_onnx,
+)

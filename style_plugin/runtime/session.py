@@ -1,0 +1,106 @@
+"""onnxruntime sessions for style models: created once, cached, shared between threads.
+
+`open_session(path, settings)` returns the same `ModelSession` for the same file (unchanged
+on disk) and settings, so a host calling the filter many times, or a batch running on several
+threads, pays the load once. onnxruntime's `run` is thread-safe; IO binding on CUDA keeps the
+output on the device until one copy back.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from style_plugin.runtime.paths import user_cache_dir
+from style_plugin.runtime.providers import PROVIDER_CHOICES, ProviderReport, create_session
+
+__all__ = ["ModelSession", "SessionSettings", "clear_session_cache", "open_session"]
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    """How to run: `device` (auto|cuda|tensorrt|cpu) and onnxruntime's CPU thread count.
+
+    `threads` 0 lets onnxruntime use one thread per physical core; hosts that run several
+    filters at once, or batches with several workers, may want fewer.
+    """
+
+    device: str = "auto"
+    threads: int = 0
+
+    def __post_init__(self) -> None:
+        if self.device not in PROVIDER_CHOICES:
+            raise ValueError(
+                f"unknown device {self.device!r}; choose one of {', '.join(PROVIDER_CHOICES)}"
+            )
+        if self.threads < 0:
+            raise ValueError(f"threads must be >= 0 (0 = one per core), not {self.threads}")
+
+
+class ModelSession:
+    """One loaded style model: `run(feeds, outputs)` on the provider in `provider`."""
+
+    def __init__(self, session: Any, provider: ProviderReport) -> None:
+        self.session = session
+        self.provider = provider
+        self.input_names = {i.name for i in session.get_inputs()}
+        self.input_names |= {i.name for i in session.get_overridable_initializers()}
+        self.output_names = [o.name for o in session.get_outputs()]
+
+    def run(self, outputs: list[str], feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        """Run the model on host arrays and return host arrays (thread-safe)."""
+        if self.provider.used == "cpu":
+            return self.session.run(outputs, feeds)
+        binding = self.session.io_binding()
+        for name, value in feeds.items():
+            binding.bind_cpu_input(name, np.ascontiguousarray(value))
+        for name in outputs:
+            binding.bind_output(name, "cuda")
+        self.session.run_with_iobinding(binding)
+        return binding.copy_outputs_to_cpu()
+
+
+_CACHE: dict[tuple[Any, ...], ModelSession] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def open_session(path: str | Path, settings: SessionSettings | None = None) -> ModelSession:
+    """The cached session for `path` under `settings`; a changed file is loaded afresh.
+
+    Raises whatever onnxruntime raises for a file that is not a model; `load_model` turns
+    that into a one-line ModelError.
+    """
+    settings = settings or SessionSettings()
+    path = Path(path).resolve()
+    stat = path.stat()
+    key = (str(path), stat.st_mtime_ns, stat.st_size, settings)
+    with _CACHE_LOCK:
+        cached = _CACHE.get(key)
+        if cached is None:
+            cached = _CACHE[key] = _load(path, settings)
+        return cached
+
+
+def clear_session_cache() -> None:
+    """Forget every cached session (their memory is freed once no caller holds them)."""
+    with _CACHE_LOCK:
+        _CACHE.clear()
+
+
+def _load(path: Path, settings: SessionSettings) -> ModelSession:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3  # errors only: no notes about optional inputs
+    options.intra_op_num_threads = settings.threads
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    cache = user_cache_dir() / "tensorrt"
+    provider_options = {
+        "tensorrt": {"trt_engine_cache_enable": True, "trt_engine_cache_path": str(cache)}
+    }
+    session, report = create_session(str(path), settings.device, options, provider_options)
+    return ModelSession(session, report)

@@ -1,0 +1,247 @@
+"""The Python API: `Stylizer` holds a loaded style model; `stylize()` is the one-call form.
+
+    from style_plugin import stylize
+    stylize("photo.jpg", style="starry-night", strength=0.8).save("out.png")
+
+Inputs are paths, PIL images or numpy arrays of any mode and size; the result is a PIL image
+of the input's kind (greyscale stays greyscale, alpha comes back exactly). Big images run in
+seamless tiles (runtime/tiling.py); tiny ones are padded up to the model's minimum side.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from style_plugin.errors import StylePluginError
+from style_plugin.runtime.images import (
+    SourceImage,
+    blend,
+    fit_max_side,
+    open_image,
+    preserve_colors,
+    restore,
+)
+from style_plugin.runtime.model import StyleModel, load_model
+from style_plugin.runtime.providers import ProviderReport
+from style_plugin.runtime.session import SessionSettings
+from style_plugin.runtime.store import find_model
+from style_plugin.runtime.tiling import (
+    DEFAULT_OVERLAP,
+    DEFAULT_TILE_SIZE,
+    Finish,
+    Infer,
+    TileSettings,
+    stylize_tiled,
+)
+
+__all__ = ["Stylizer", "stylize"]
+
+Style = str | Mapping[str, float] | None
+ImageInput = str | Path | Image.Image | np.ndarray
+
+
+class Stylizer:
+    """A style model ready to stylize many images: load once, call from any thread.
+
+    `model` is a style model file, a loaded `StyleModel`, or None for the model that holds
+    the requested style among the installed ones (bundled first, then the user's folder).
+    `tile_size` bounds the pixels run at once (memory); `device` and `threads` choose where.
+    """
+
+    def __init__(
+        self,
+        model: str | Path | StyleModel | None = None,
+        *,
+        device: str = "auto",
+        threads: int = 0,
+        tile_size: int = DEFAULT_TILE_SIZE,
+        overlap: int = DEFAULT_OVERLAP,
+    ) -> None:
+        try:
+            self.settings = SessionSettings(device, threads)
+            self.tiles = TileSettings(tile_size, min(overlap, tile_size // 2))
+        except ValueError as exc:
+            raise StylePluginError(str(exc)) from None
+        if isinstance(model, StyleModel):
+            self._model: StyleModel | None = model
+        elif model is not None:
+            self._model = load_model(model, device=device, threads=threads)
+        else:
+            self._model = None
+
+    def model_for(self, style: Style = None) -> StyleModel:
+        """The model that will run `style`: the given one, or the installed one holding it."""
+        if self._model is not None:
+            return self._model
+        return find_model(style, self.settings)
+
+    def provider(self, style: Style = None) -> ProviderReport:
+        """Which execution provider runs (and why not the one asked for)."""
+        return self.model_for(style).session.provider
+
+    def stylize(
+        self,
+        image: ImageInput,
+        style: Style = None,
+        *,
+        strength: float = 1.0,
+        preserve_colors: bool = False,
+        max_side: int | None = None,
+        allow_large: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+        cancel: Callable[[], bool] | None = None,
+    ) -> Image.Image:
+        """Stylize a path, PIL image or array; returns a PIL image of the input's kind.
+
+        `style` is a name, a mix ('scream=0.7,mosaic=0.3' or a mapping) or None for the
+        model's first style. `strength` blends with the original (0..1); `preserve_colors`
+        keeps the original's colours and takes only the stylized luminance; `max_side`
+        scales the image down first. `allow_large` lifts Pillow's decompression-bomb guard.
+        """
+        source = open_image(image, allow_large=allow_large)
+        return self.stylize_source(
+            source,
+            style,
+            strength=strength,
+            preserve_colors=preserve_colors,
+            max_side=max_side,
+            progress=progress,
+            cancel=cancel,
+        )
+
+    def stylize_source(
+        self,
+        source: SourceImage,
+        style: Style = None,
+        *,
+        strength: float = 1.0,
+        preserve_colors: bool = False,
+        max_side: int | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        cancel: Callable[[], bool] | None = None,
+    ) -> Image.Image:
+        """`stylize` for an image already opened with `open_image` (batches decode ahead)."""
+        if max_side is not None and max_side < 1:
+            raise StylePluginError(f"max side must be a positive number of pixels, not {max_side}")
+        source = fit_max_side(source, max_side)
+        rgb = self.stylize_array(
+            source.rgb,
+            style,
+            strength=strength,
+            preserve_colors=preserve_colors,
+            progress=progress,
+            cancel=cancel,
+        )
+        return restore(source, rgb)
+
+    def stylize_array(
+        self,
+        rgb: np.ndarray,
+        style: Style = None,
+        *,
+        strength: float = 1.0,
+        preserve_colors: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+        cancel: Callable[[], bool] | None = None,
+    ) -> np.ndarray:
+        """Stylize an HxWx3 RGB array (uint8, uint16, or float32 in [0,1]); same dtype out."""
+        if not (isinstance(strength, int | float) and math.isfinite(strength)) or not (
+            0.0 <= strength <= 1.0
+        ):
+            raise StylePluginError(f"strength must be between 0 and 1, got {strength}")
+        if rgb.ndim != 3 or rgb.shape[2] != 3:
+            raise StylePluginError(f"expected an HxWx3 RGB array, got shape {rgb.shape}")
+        model = self.model_for(style)
+        weights = model.style_weights(style)
+        if strength == 0.0:
+            return rgb.copy()
+        return stylize_tiled(
+            rgb,
+            _infer(model, weights),
+            self.tiles,
+            finish=_finish(strength, preserve_colors),
+            progress=progress,
+            cancel=cancel,
+            shared_statistics=model.tiling,
+        )
+
+
+def _finish(strength: float, keep_colors: bool) -> Finish | None:
+    """Per-pixel post-processing of stylized rows: colour preservation, then strength."""
+    if strength == 1.0 and not keep_colors:
+        return None
+
+    def finish(original: np.ndarray, stylized: np.ndarray) -> np.ndarray:
+        if keep_colors:
+            stylized = preserve_colors(original, stylized)
+        return stylized if strength == 1.0 else blend(original, stylized, strength)
+
+    return finish
+
+
+def _infer(model: StyleModel, weights: np.ndarray) -> Infer:
+    """Run the model on one [1,3,h,w] batch, padding sides below its minimum (edge pixels
+    repeated) and cropping the result back; with statistics, normalise with them."""
+    session = model.session
+    wanted = ["stylized", "image_norm_stats"] if model.tiling else ["stylized"]
+    style_weights = weights[None, :]
+
+    def infer(batch: np.ndarray, stats: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+        height, width = batch.shape[2:]
+        pad_h, pad_w = max(0, model.min_side - height), max(0, model.min_side - width)
+        if pad_h or pad_w:
+            batch = np.pad(batch, ((0, 0), (0, 0), (0, pad_h), (0, pad_w)), mode="edge")
+        feeds = {"image": batch, "style_weights": style_weights}
+        if stats is not None:
+            feeds["norm_stats"] = stats
+            feeds["norm_stats_mix"] = np.ones(1, dtype=np.float32)
+        outputs = session.run(wanted, feeds)
+        stylized = outputs[0][:, :, :height, :width]
+        return stylized, (outputs[1] if len(outputs) > 1 else None)
+
+    return infer
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_stylizer(model: str | None, device: str, threads: int, tile_size: int) -> Stylizer:
+    return Stylizer(model, device=device, threads=threads, tile_size=tile_size)
+
+
+def stylize(
+    image: ImageInput,
+    style: Style = None,
+    *,
+    model: str | Path | None = None,
+    strength: float = 1.0,
+    preserve_colors: bool = False,
+    max_side: int | None = None,
+    device: str = "auto",
+    threads: int = 0,
+    tile_size: int = DEFAULT_TILE_SIZE,
+    allow_large: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> Image.Image:
+    """Stylize one image with an installed style (or `model`); returns a PIL image.
+
+    See `Stylizer.stylize` for the options; stylizers are cached, so calling this in a loop
+    loads each model once.
+    """
+    key = str(Path(model).resolve()) if model is not None else None
+    stylizer = _cached_stylizer(key, device, threads, tile_size)
+    return stylizer.stylize(
+        image,
+        style,
+        strength=strength,
+        preserve_colors=preserve_colors,
+        max_side=max_side,
+        allow_large=allow_large,
+        progress=progress,
+        cancel=cancel,
+    )

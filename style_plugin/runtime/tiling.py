@@ -1,0 +1,181 @@
+"""Stylize images of any size in overlapping tiles, at bounded memory, without seams.
+
+Two things make tiles of a normalised network disagree: each tile would normalise with its
+own statistics (colour and contrast shift from tile to tile), and pixels near a tile's edge
+see reflection padding instead of their real neighbours. The first is removed with whole-image
+statistics: a thumbnail of the image runs first, and every tile then normalises with the
+thumbnail's means and variances (URST's thumbnail instance normalisation, Chen et al. 2022;
+the model file's `norm_stats` inputs, docs/style-model.md). The second is hidden by
+overlapping tiles and feathered blending: each tile's weight ramps linearly to 0 across its
+overlaps, so edge pixels count little and neighbours sum to 1.
+
+Memory stays bounded: tiles are processed one row of tiles at a time, and only the rows that
+later tiles still overlap are kept in float; finished rows go straight into the output array
+in the input's own dtype.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from style_plugin.errors import Cancelled
+from style_plugin.runtime.images import from_float, resize_rgb, to_float
+
+__all__ = [
+    "ALIGN",
+    "DEFAULT_OVERLAP",
+    "DEFAULT_TILE_SIZE",
+    "Infer",
+    "TileSettings",
+    "stylize_tiled",
+    "tile_spans",
+]
+
+#: infer(batch float32 [1,3,h,w], statistics or None) -> (stylized [1,3,h,w], statistics or None)
+Infer = Callable[[np.ndarray, "np.ndarray | None"], "tuple[np.ndarray, np.ndarray | None]"]
+#: finish(original float32 HxWx3, stylized float32 HxWx3) -> float32 HxWx3 (strength, colours)
+Finish = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+#: Tile starts are multiples of the generator's total stride (two stride-2 levels), so each
+#: tile samples the same pixel grid as the whole image would.
+ALIGN = 4
+DEFAULT_TILE_SIZE = 1024
+DEFAULT_OVERLAP = 128
+
+
+@dataclass(frozen=True)
+class TileSettings:
+    """Tiles of at most `tile_size` (+ALIGN-1) pixels a side, overlapping by about `overlap`.
+
+    The thumbnail that provides whole-image statistics is scaled to `thumbnail_side`
+    (default: the tile size) on its longer side. Images no bigger than a tile run whole.
+    """
+
+    tile_size: int = DEFAULT_TILE_SIZE
+    overlap: int = DEFAULT_OVERLAP
+    thumbnail_side: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.tile_size < 32:
+            raise ValueError(f"tile size must be at least 32 pixels, not {self.tile_size}")
+        if not 0 <= self.overlap <= self.tile_size // 2:
+            raise ValueError(
+                f"tile overlap must be between 0 and half the tile size ({self.tile_size // 2})"
+            )
+
+
+def tile_spans(length: int, tile: int, overlap: int) -> list[tuple[int, int]]:
+    """[start, end) of the tiles along one axis: evenly spread, aligned starts, covering all.
+
+    Every start is a multiple of ALIGN; neighbours overlap by about `overlap` pixels (a few
+    less after alignment); the last tile ends at `length` and may be up to ALIGN-1 longer.
+    """
+    if length <= tile + ALIGN - 1:
+        return [(0, length)]
+    count = math.ceil((length - overlap) / (tile - overlap))
+    last = (length - tile) // ALIGN * ALIGN
+    starts = [round(i * last / (count - 1)) // ALIGN * ALIGN for i in range(count)]
+    starts[-1] = last
+    ends = [min(s + tile, length) for s in starts[:-1]] + [length]
+    return list(zip(starts, ends, strict=True))
+
+
+def _ramp(spans: list[tuple[int, int]], index: int) -> np.ndarray:
+    """Blend weights along one axis for tile `index`: linear ramps across its overlaps."""
+    start, end = spans[index]
+    weights = np.ones(end - start, dtype=np.float32)
+    if index > 0:
+        overlap = spans[index - 1][1] - start
+        if overlap > 0:
+            weights[:overlap] = (np.arange(overlap, dtype=np.float32) + 0.5) / overlap
+    if index < len(spans) - 1:
+        overlap = end - spans[index + 1][0]
+        if overlap > 0:
+            weights[-overlap:] = np.minimum(
+                weights[-overlap:], (np.arange(overlap, 0, -1, dtype=np.float32) - 0.5) / overlap
+            )
+    return weights
+
+
+def _nchw(rgb: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(to_float(rgb).transpose(2, 0, 1)[None])
+
+
+def stylize_tiled(
+    rgb: np.ndarray,
+    infer: Infer,
+    settings: TileSettings = TileSettings(),
+    *,
+    finish: Finish | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+    shared_statistics: bool = True,
+) -> np.ndarray:
+    """Stylize an HxWx3 array (uint8, uint16 or float32) and return one of the same dtype.
+
+    `finish` post-processes each finished band of rows in float (strength, colour
+    preservation: both per pixel). `progress(done, total)` is called after every model run;
+    `cancel()` returning True stops between runs with Cancelled. Without
+    `shared_statistics` (a model that does not expose them) tiles normalise on their own and
+    only the feathering hides their borders.
+    """
+    height, width = rgb.shape[:2]
+    rows = tile_spans(height, settings.tile_size, settings.overlap)
+    cols = tile_spans(width, settings.tile_size, settings.overlap)
+    thumbnail = shared_statistics and not (len(rows) == 1 and len(cols) == 1)
+    total = len(rows) * len(cols) + int(thumbnail)
+    done = 0
+
+    def step() -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, total)
+        if cancel is not None and cancel() and done < total:
+            raise Cancelled("stylizing was cancelled")
+
+    if cancel is not None and cancel():
+        raise Cancelled("stylizing was cancelled")
+    stats = None
+    if thumbnail:
+        stats = _thumbnail_statistics(rgb, infer, settings.thumbnail_side or settings.tile_size)
+        step()
+    output = np.empty_like(rgb)
+    col_weights = [_ramp(cols, j) for j in range(len(cols))]
+    band_top = 0  # first row not yet written to `output`
+    acc = np.zeros((0, width, 3), dtype=np.float32)
+    weight = np.zeros((0, width, 1), dtype=np.float32)
+    for i, (top, bottom) in enumerate(rows):
+        grow = bottom - band_top - acc.shape[0]
+        acc = np.concatenate([acc, np.zeros((grow, width, 3), np.float32)])
+        weight = np.concatenate([weight, np.zeros((grow, width, 1), np.float32)])
+        row_weights = _ramp(rows, i)[:, None]
+        for j, (left, right) in enumerate(cols):
+            tile, _ = infer(_nchw(rgb[top:bottom, left:right]), stats)
+            w = (row_weights * col_weights[j][None, :])[..., None]
+            acc[top - band_top : bottom - band_top, left:right] += tile[0].transpose(1, 2, 0) * w
+            weight[top - band_top : bottom - band_top, left:right] += w
+            step()
+        keep_from = rows[i + 1][0] if i + 1 < len(rows) else height
+        done_rows = keep_from - band_top
+        result = acc[:done_rows] / np.maximum(weight[:done_rows], 1e-12)
+        if finish is not None:
+            result = finish(to_float(rgb[band_top:keep_from]), result)
+        output[band_top:keep_from] = from_float(result, rgb.dtype)
+        acc, weight = acc[done_rows:], weight[done_rows:]
+        band_top = keep_from
+    return output
+
+
+def _thumbnail_statistics(rgb: np.ndarray, infer: Infer, side: int) -> np.ndarray | None:
+    """The model's normalisation statistics for the whole image, from a thumbnail of it."""
+    height, width = rgb.shape[:2]
+    scale = min(1.0, side / max(height, width))
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    thumbnail = rgb if scale == 1.0 else resize_rgb(rgb, size)
+    _, stats = infer(_nchw(thumbnail), None)
+    return stats
