@@ -142,3 +142,13 @@ def test_extra_real_artworks_are_used_and_bad_ones_reported(photos, paintings, t
     assert code == 0, err
     assert "1 file(s) skipped" in stdout and "bad.jpg" in err
     assert json.loads((out / "config.json").read_text())["extra_real"] == {"stripes": str(extra)}
+
+
+def test_demo_trains_exports_and_stylizes(tmp_path, capsys):
+    out = tmp_path / "demo"
+    code, printed, err = run_cli(capsys, "demo", "--out", str(out), "--steps", "2")
+    assert code == 0, err
+    assert "verified at" in printed and (out / "demo.onnx").is_file()
+    stylized = sorted(p.name for p in (out / "stylized").iterdir())
+    assert stylized == ["chelsea.png", "coffee.png"]
+    assert not list(out.parent.glob(".demo.*"))  # the temporary run folder is gone

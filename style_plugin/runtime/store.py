@@ -7,7 +7,7 @@ fatal: one bad download must not hide the other styles.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,10 +19,12 @@ from style_plugin.runtime.session import SessionSettings
 __all__ = [
     "ModelEntry",
     "StoreListing",
+    "bundled_model_files",
     "bundled_models_dir",
     "discover_models",
     "find_model",
     "list_styles",
+    "set_plugin_models",
 ]
 
 
@@ -47,10 +49,19 @@ def bundled_models_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "data" / "models"
 
 
-def _folder_entries(folder: Path, source: str) -> list[ModelEntry]:
+def _model_files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
-    return [ModelEntry(p, source) for p in sorted(folder.glob("*.onnx")) if p.is_file()]
+    return [p for p in sorted(folder.glob("*.onnx")) if p.is_file()]
+
+
+def bundled_model_files() -> list[Path]:
+    """The .onnx files shipped in the package (the built-in plugin registers these)."""
+    return _model_files(bundled_models_dir())
+
+
+def _folder_entries(folder: Path, source: str) -> list[ModelEntry]:
+    return [ModelEntry(p, source) for p in _model_files(folder)]
 
 
 def _options(settings: SessionSettings | None) -> dict[str, object]:
@@ -58,13 +69,24 @@ def _options(settings: SessionSettings | None) -> dict[str, object]:
     return {"device": settings.device, "threads": settings.threads}
 
 
+_plugin_models: Callable[[], Iterable[ModelEntry]] | None = None
+
+
+def set_plugin_models(source: Callable[[], Iterable[ModelEntry]] | None) -> None:
+    """Where plugin-registered models come from (the `hooks` package sets this when it loads
+    plugins; the built-in plugin registers the bundled models there). None: bundled only."""
+    global _plugin_models
+    _plugin_models = source
+
+
 def discover_models(extra: Iterable[ModelEntry] = ()) -> list[ModelEntry]:
-    """Bundled models first (the default is the first of them), then the user's, then `extra`."""
-    return [
-        *_folder_entries(bundled_models_dir(), "bundled"),
-        *_folder_entries(user_models_dir(), "user"),
-        *extra,
-    ]
+    """Bundled and plugin models first (the default is the first bundled one), then the
+    user's folder, then `extra`."""
+    if _plugin_models is None:
+        registered = _folder_entries(bundled_models_dir(), "bundled")
+    else:
+        registered = list(_plugin_models())
+    return [*registered, *_folder_entries(user_models_dir(), "user"), *extra]
 
 
 def list_styles(

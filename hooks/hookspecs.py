@@ -1,0 +1,47 @@
+"""The hook specifications every style-plugin plugin implements some of.
+
+Each hook receives a `register` callable and calls it once per thing it contributes; the
+built-in plugin (hooks/builtin.py) registers the Stylize filter, the bundled styles and the
+ONNX exporter exactly like this. A third-party package exposes its plugin module under the
+entry-point group `style_plugin`:
+
+    [project.entry-points.style_plugin]
+    my_pack = "my_pack.plugin"
+
+and implements, for instance:
+
+    from hooks import hookimpl
+
+    @hookimpl
+    def register_styles(register):
+        register(Path(__file__).parent / "models" / "ukiyo-e.onnx")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("style_plugin")
+
+
+@hookspec
+def register_filters(register: Callable[[Any], None]) -> None:
+    """Register filters a host can show: `register(filter)` with a `hooks.filters.Filter`."""
+
+
+@hookspec
+def register_styles(register: Callable[..., None]) -> None:
+    """Register style models a package ships: `register(path_to_onnx_file)`."""
+
+
+@hookspec
+def register_exporters(register: Callable[[Any], None]) -> None:
+    """Register export formats: `register(exporter)` with an `exporters.base.Exporter`."""
+
+
+@hookspec
+def register_commands(cli: Any) -> None:
+    """Add commands to the `style-plugin` command line: `cli` is its Typer app."""

@@ -1,0 +1,215 @@
+"""The plugin manager: the built-in plugin and every installed plugin, broken ones fenced off.
+
+Plugins are found through the entry-point group `style_plugin`. A plugin that fails to import,
+raises in a hook, or registers something unusable is recorded in `broken_plugins()` with its
+name and one line of reason, and skipped: the CLI, hosts and the other plugins keep working.
+What the hooks register is collected once per process (`reload_plugins()` starts over).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pluggy
+
+from hooks import hookspecs
+from hooks.filters import Filter
+from style_plugin.errors import StylePluginError
+from style_plugin.runtime.store import ModelEntry, set_plugin_models
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "BrokenPlugin",
+    "Registry",
+    "broken_plugins",
+    "exporters",
+    "filters",
+    "get_exporter",
+    "get_filter",
+    "plugin_manager",
+    "registry",
+    "reload_plugins",
+    "style_entries",
+]
+
+ENTRY_POINT_GROUP = "style_plugin"
+BUILTIN_NAME = "style-plugin"
+
+
+@dataclass(frozen=True)
+class BrokenPlugin:
+    """A plugin that was skipped: its name, what failed (import, a hook), and why."""
+
+    name: str
+    stage: str
+    reason: str
+
+    def describe(self) -> str:
+        return f"plugin {self.name!r} skipped ({self.stage}): {self.reason}"
+
+
+@dataclass
+class Registry:
+    """Everything the plugins registered, by kind, with the plugin each came from."""
+
+    filters: dict[str, tuple[Filter, str]] = field(default_factory=dict)
+    styles: list[ModelEntry] = field(default_factory=list)
+    exporters: dict[str, tuple[Any, str]] = field(default_factory=dict)
+    broken: list[BrokenPlugin] = field(default_factory=list)
+
+
+_LOCK = threading.RLock()
+_STATE: dict[str, Any] = {}
+
+
+def _reason(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+
+
+def plugin_manager() -> pluggy.PluginManager:
+    """The process-wide plugin manager, with the built-in plugin and installed plugins."""
+    with _LOCK:
+        if "pm" not in _STATE:
+            _STATE["pm"], _STATE["import_errors"] = _create_manager()
+        return _STATE["pm"]
+
+
+def _create_manager() -> tuple[pluggy.PluginManager, list[BrokenPlugin]]:
+    from hooks import builtin
+
+    pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
+    pm.add_hookspecs(hookspecs)
+    pm.register(builtin, name=BUILTIN_NAME)
+    broken = []
+    for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if pm.get_plugin(entry_point.name) is not None:
+            continue
+        try:
+            plugin = entry_point.load()
+            pm.register(plugin, name=entry_point.name)
+        except Exception as exc:  # a third party's import error must not stop us
+            broken.append(BrokenPlugin(entry_point.name, "import", _reason(exc)))
+    return pm, broken
+
+
+def _call_each(hook_name: str, make_register: Callable[[str], Callable[..., None]]) -> list:
+    """Call every plugin's implementation of a hook on its own, isolating failures."""
+    pm = plugin_manager()
+    broken = []
+    for impl in getattr(pm.hook, hook_name).get_hookimpls():
+        name = pm.get_name(impl.plugin) or repr(impl.plugin)
+        try:
+            impl.function(make_register(name))
+        except Exception as exc:
+            broken.append(BrokenPlugin(name, hook_name, _reason(exc)))
+    return broken
+
+
+def registry() -> Registry:
+    """What the plugins registered (collected on first use, then cached)."""
+    with _LOCK:
+        if "registry" not in _STATE:
+            _STATE["registry"] = _collect()
+            set_plugin_models(lambda: registry().styles)
+        return _STATE["registry"]
+
+
+def _collect() -> Registry:
+    plugin_manager()
+    found = Registry(broken=list(_STATE["import_errors"]))
+
+    def filter_register(plugin: str) -> Callable[[Filter], None]:
+        def register(item: Filter) -> None:
+            if not isinstance(item, Filter):
+                raise TypeError(f"register_filters got {type(item).__name__}, not a Filter")
+            if item.name in found.filters and found.filters[item.name][0] is not item:
+                raise ValueError(f"filter name {item.name!r} is taken by another plugin")
+            found.filters[item.name] = (item, plugin)
+
+        return register
+
+    def style_register(plugin: str) -> Callable[[str | Path], None]:
+        def register(path: str | Path) -> None:
+            source = "bundled" if plugin == BUILTIN_NAME else plugin
+            found.styles.append(ModelEntry(Path(path), source))
+
+        return register
+
+    def exporter_register(plugin: str) -> Callable[[Any], None]:
+        def register(exporter: Any) -> None:
+            name = getattr(exporter, "name", None)
+            if not isinstance(name, str) or not callable(getattr(exporter, "export", None)):
+                raise TypeError("register_exporters needs an object with .name and .export()")
+            if name in found.exporters and found.exporters[name][0] is not exporter:
+                raise ValueError(f"export format {name!r} is taken by another plugin")
+            found.exporters[name] = (exporter, plugin)
+
+        return register
+
+    for hook, make in (
+        ("register_filters", filter_register),
+        ("register_styles", style_register),
+        ("register_exporters", exporter_register),
+    ):
+        found.broken += _call_each(hook, make)
+    return found
+
+
+def register_commands(cli: Any) -> list[BrokenPlugin]:
+    """Let every plugin add commands to the Typer app `cli`; returns the ones that failed."""
+    return _call_each("register_commands", lambda _name: cli)
+
+
+def reload_plugins() -> None:
+    """Forget the manager and what was registered (tests, hosts after installing a pack)."""
+    with _LOCK:
+        _STATE.clear()
+        set_plugin_models(None)
+
+
+def filters() -> dict[str, Filter]:
+    """Every registered filter by name."""
+    return {name: item for name, (item, _) in registry().filters.items()}
+
+
+def get_filter(name: str) -> Filter:
+    """The filter called `name`; FilterError lists the known ones."""
+    from hooks.filters import FilterError
+
+    known = filters()
+    if name not in known:
+        raise FilterError(f"unknown filter {name!r}; known filters: {', '.join(sorted(known))}")
+    return known[name]
+
+
+def exporters() -> dict[str, Any]:
+    """Every registered export format by name."""
+    return {name: item for name, (item, _) in registry().exporters.items()}
+
+
+def get_exporter(name: str) -> Any:
+    """The export format called `name`; StylePluginError lists the known ones."""
+    from exporters.base import describe
+
+    known = exporters()
+    if name not in known:
+        raise StylePluginError(
+            f"unknown export format {name!r}; known: {describe(list(known.values())) or 'none'}"
+        )
+    return known[name]
+
+
+def style_entries() -> list[ModelEntry]:
+    """Style model files registered by plugins (the built-in one's bundled models first)."""
+    return list(registry().styles)
+
+
+def broken_plugins() -> list[BrokenPlugin]:
+    """Plugins (or their hooks) that failed and were skipped."""
+    return list(registry().broken)

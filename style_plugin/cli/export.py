@@ -1,0 +1,61 @@
+"""The `export` command: a trained run -> a deployable style model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from style_plugin.cli.app import app, fail
+
+
+@app.command()
+def export(
+    source: Annotated[Path, typer.Argument(help="A training run folder or a checkpoint file.")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="The style model file to write.")
+    ] = ...,  # type: ignore[assignment]
+    export_format: Annotated[
+        str, typer.Option("--format", "-f", help="Export format: onnx, or one a plugin adds.")
+    ] = "onnx",
+    opset: Annotated[int, typer.Option(help="ONNX opset, 17 to 20.")] = 17,
+    fp16: Annotated[
+        bool,
+        typer.Option(
+            "--fp16",
+            help="Store weights in float16 (half the file); inputs, outputs and instance norm stay float32.",
+        ),
+    ] = False,
+    verify: Annotated[
+        bool,
+        typer.Option(
+            help="Run the exported model in onnxruntime against PyTorch before keeping it."
+        ),
+    ] = True,
+    label: Annotated[
+        list[str] | None,
+        typer.Option("--label", help="Display label of a style as NAME=LABEL; repeatable."),
+    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output file.")] = False,
+) -> None:
+    """Export a trained style model (run folder or checkpoint) for onnxruntime hosts."""
+    from hooks import get_exporter
+
+    labels: dict[str, str] = {}
+    for item in label or []:
+        name, sep, text = item.partition("=")
+        if not sep or not name.strip():
+            fail(f"--label takes NAME=LABEL, got {item!r}")
+        labels[name.strip()] = text
+    exporter = get_exporter(export_format)
+    report = exporter.export(
+        source,
+        output,
+        opset=opset,
+        fp16=fp16,
+        verify=verify,
+        labels=labels,
+        overwrite=overwrite,
+    )
+    typer.echo(report.summary())

