@@ -93,10 +93,7 @@ class Param:
             low = -math.inf if self.minimum is None else self.minimum
             high = math.inf if self.maximum is None else self.maximum
             if not (low <= converted <= high):
-                raise FilterError(
-                    f"parameter {self.name!r} must be between {self.minimum:g} and "
-                    f"{self.maximum:g}, got {value!r}"
-                )
+                raise FilterError(f"parameter {self.name!r} must be {self._range()}, got {value!r}")
         if self.type == "choice" and self.choices:
             values = [c.value for c in self.choices]
             if converted not in values:
@@ -104,6 +101,14 @@ class Param:
                     f"parameter {self.name!r} must be one of {', '.join(values)}; got {value!r}"
                 )
         return converted
+
+    def _range(self) -> str:
+        """'between 0 and 1', 'at least 2' or 'at most 9' (for a parameter with a bound)."""
+        if self.minimum is not None and self.maximum is not None:
+            return f"between {self.minimum:g} and {self.maximum:g}"
+        if self.minimum is not None:
+            return f"at least {self.minimum:g}"
+        return f"at most {self.maximum:g}"
 
 
 def _to_bool(value: Any) -> bool:

@@ -8,11 +8,12 @@ train or export, so the CLI stays light for hosts. Plugins add commands through 
 
 from __future__ import annotations
 
+import functools
 import sys
 
 import typer
 
-from style_plugin.cli import export, inventory, stylize, train  # noqa: F401  (register commands)
+from style_plugin.cli import export, filters, hosts, inventory, stylize, train  # noqa: F401  (register commands)
 from style_plugin.cli.app import EXIT_INTERRUPTED, app
 from style_plugin.errors import StylePluginError
 
@@ -22,6 +23,7 @@ __all__ = ["app", "main"]
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: user errors become one line on stderr and exit status 1."""
     try:
+        _add_plugin_commands()
         app(args=argv, prog_name="style-plugin", standalone_mode=True)
     except StylePluginError as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -29,3 +31,12 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
+
+
+@functools.cache
+def _add_plugin_commands() -> None:
+    """Let plugins add their commands (once per process); one that fails is a warning line."""
+    from hooks import register_commands
+
+    for broken in register_commands(app):
+        typer.echo(f"warning: {broken.describe()}", err=True)

@@ -16,13 +16,16 @@ from style_plugin.errors import StylePluginError
 def models(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
-    """List the styles available (bundled, the user's model folder) and model files that are broken."""
+    """List the styles available (bundled, style packs, user folder), broken model files and plugins."""
     import json
+    from dataclasses import asdict
 
+    from hooks.plugins import registry
     from style_plugin.runtime.paths import user_models_dir
     from style_plugin.runtime.session import SessionSettings
     from style_plugin.runtime.store import bundled_models_dir, list_styles
 
+    skipped = [asdict(plugin) for plugin in registry().broken]  # also loads the packs' styles
     listing = list_styles(SessionSettings(device="cpu"))  # listing needs no GPU
     styles = [
         {
@@ -45,6 +48,7 @@ def models(
         document = {
             "styles": styles,
             "broken": broken,
+            "broken_plugins": skipped,
             "user_models_dir": str(folder),
             "bundled_models_dir": str(bundled_models_dir()),
         }
@@ -68,6 +72,11 @@ def models(
         for item in broken:
             reason = item["reason"].removeprefix(f"{item['model']} ")
             typer.echo(f"  {item['model']} ({item['source']}): {reason}")
+    if skipped:
+        typer.echo("")
+        typer.echo(f"broken plugins ({len(skipped)}, skipped):")
+        for plugin in skipped:
+            typer.echo(f"  {plugin['name']} ({plugin['stage']}): {plugin['reason']}")
     if styles:
         typer.echo("")
         typer.echo(f"user model folder: {folder}")
@@ -81,6 +90,16 @@ def _version(distribution: str) -> str | None:
         return metadata.version(distribution)
     except metadata.PackageNotFoundError:
         return None
+
+
+def _plugins_line() -> str:
+    """The installed plugins by name and how many were skipped (this loads them)."""
+    from hooks.plugins import BUILTIN_NAME, plugin_manager, registry
+
+    skipped = len(registry().broken)
+    names = [name for name, _ in plugin_manager().list_name_plugin() if name != BUILTIN_NAME]
+    line = ", ".join(sorted(names)) or "none installed"
+    return f"{line}; {skipped} skipped (see `style-plugin models`)" if skipped else line
 
 
 def _cuda_check(model_path: Path | None) -> str:
@@ -153,6 +172,7 @@ def doctor(
     for dist, label in (("numpy", "numpy"), ("pillow", "Pillow"), ("typer", "typer")):
         row(label, _version(dist) or "not installed")
     row("torch", _version("torch") or "not installed (needed only to train and export)")
+    row("plugins", _plugins_line())  # before the CUDA check: style packs' models count
     try:
         import onnxruntime as ort
     except ImportError as exc:

@@ -1,11 +1,12 @@
-"""The batch runner behind `style-plugin stylize`: many files in, one report out.
+"""The batch runner behind `style-plugin stylize` and `filter`: many files in, one report out.
 
 `collect_inputs` turns command-line arguments (files, folders, glob patterns) into
 `InputItem`s; `plan_outputs` decides where each result goes; `run_batch` decodes and encodes
-on a small thread pool while the model runs on one thread (onnxruntime already uses every
-core), with at most about `jobs + 1` decoded images in memory. Every item that cannot be done
-is reported with a one-line reason and the batch goes on; writes are atomic (`save_image`),
-so a failure or Ctrl-C never leaves a partial file.
+on a small thread pool while the work itself (a `Stylizer`, or any `ImageJob` such as a
+filter's apply) runs on one thread (onnxruntime already uses every core), with at most about
+`jobs + 1` decoded images in memory. Every item that cannot be done is reported with a
+one-line reason and the batch goes on; writes are atomic (`save_image`), so a failure or
+Ctrl-C never leaves a partial file.
 
 Only numpy, Pillow, the standard library and the runtime modules here: no torch.
 """
@@ -33,12 +34,14 @@ __all__ = [
     "BatchEvents",
     "BatchOptions",
     "BatchReport",
+    "ImageJob",
     "InputItem",
     "PlannedItem",
     "collect_inputs",
     "image_extensions",
     "plan_outputs",
     "run_batch",
+    "stylize_job",
 ]
 
 #: `--format` names -> (Pillow format, extension). "jpg" and "tif" are accepted too.
@@ -55,9 +58,13 @@ _KEPT_FORMATS = frozenset({"PNG", "JPEG", "WEBP", "TIFF", "BMP"})
 #: Pillow plugins that only identify files (or need external programs): not picked up when
 #: scanning folders, though a file named explicitly is still tried.
 _SCAN_EXCLUDED = frozenset({"BUFR", "GRIB", "HDF5", "MPEG", "WMF", "EPS"})
-_DEFAULT_SUFFIX = "-stylized"
 
 Style = str | Mapping[str, float] | None
+
+#: The work done on each decoded image: job(source, progress, cancel) -> the result.
+#: `progress(done, total)` reports steps within the image (tiles); `cancel()` returning True
+#: asks it to stop (raising `Cancelled`).
+ImageJob = Callable[[SourceImage, Callable[[int, int], None], Callable[[], bool]], Image.Image]
 
 
 def _pillow_extensions() -> dict[str, str]:
@@ -190,7 +197,9 @@ def collect_inputs(inputs: Iterable[str], recursive: bool = False) -> list[Input
 class BatchOptions:
     """What to do with each image and where to put the result (see `style-plugin stylize`).
 
-    `output` None writes beside each input as `<stem><suffix><ext>` (`suffix` default
+    `style`, `strength`, `preserve_colors` and `max_side` are what a `Stylizer` given to
+    `run_batch` applies; other jobs (a filter) bring their own parameters. `output` None
+    writes beside each input as `<stem><suffix><ext>` (`suffix` default `default_suffix`,
     '-stylized'); a folder mirrors the input tree (no suffix unless one is given); a file
     name (with an image suffix, not an existing folder) takes a single input. `format`
     is png|jpeg|webp|tiff (None: the input's own format where it can be written, else PNG).
@@ -206,6 +215,7 @@ class BatchOptions:
     format: str | None = None
     quality: int | None = None
     suffix: str | None = None
+    default_suffix: str = "-stylized"
     skip_existing: bool = False
     overwrite: bool = False
     jobs: int = 2
@@ -219,8 +229,9 @@ class BatchOptions:
             raise StylePluginError(f"--quality must be within 1..100, not {self.quality}")
         if self.format is not None:
             normalize_format(self.format)
-        if self.suffix is not None and ("/" in self.suffix or os.sep in self.suffix):
-            raise StylePluginError(f"--suffix must not contain a path separator: {self.suffix!r}")
+        for suffix in (self.suffix, self.default_suffix):
+            if suffix is not None and ("/" in suffix or os.sep in suffix):
+                raise StylePluginError(f"--suffix must not contain a path separator: {suffix!r}")
 
 
 def normalize_format(name: str) -> str:
@@ -316,7 +327,7 @@ def plan_outputs(items: list[InputItem], options: BatchOptions) -> list[PlannedI
                 relative.stem + suffix + (ext or relative.suffix)
             )
         else:
-            suffix = _DEFAULT_SUFFIX if options.suffix is None else options.suffix
+            suffix = options.default_suffix if options.suffix is None else options.suffix
             target = item.path.with_name(item.path.stem + suffix + (ext or item.path.suffix))
         plan.output, plan.format = target, fmt
         key = os.path.realpath(target)
@@ -353,7 +364,10 @@ def plan_outputs(items: list[InputItem], options: BatchOptions) -> list[PlannedI
 
 @dataclass
 class BatchReport:
-    """What a batch did: (input, output) pairs done and skipped, (input, reason) failed."""
+    """What a batch did: (input, output) pairs done and skipped, (input, reason) failed.
+
+    `verb` names the work in `summary()` and notes ('stylized', 'filtered').
+    """
 
     done: list[tuple[Path, Path]] = field(default_factory=list)
     skipped: list[tuple[Path, Path]] = field(default_factory=list)
@@ -361,6 +375,7 @@ class BatchReport:
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
     cancelled: bool = False
+    verb: str = "stylized"
 
     @property
     def images_per_second(self) -> float:
@@ -369,7 +384,7 @@ class BatchReport:
     def summary(self) -> str:
         """One line: 'stylized 8 images in 12.3 s (0.65 images/s); skipped 1; failed 2'."""
         count = len(self.done)
-        line = f"stylized {count} image{'' if count == 1 else 's'} in {self.seconds:.1f} s"
+        line = f"{self.verb} {count} image{'' if count == 1 else 's'} in {self.seconds:.1f} s"
         if count:
             line += f" ({self.images_per_second:.2f} images/s)"
         if self.skipped:
@@ -433,42 +448,68 @@ class _Failed:
         self.exc = exc
 
 
+def stylize_job(stylizer: Stylizer, options: BatchOptions) -> ImageJob:
+    """The job that stylizes each image with `options`' style, strength, colours and size."""
+
+    def job(
+        source: SourceImage, progress: Callable[[int, int], None], cancel: Callable[[], bool]
+    ) -> Image.Image:
+        return stylizer.stylize_source(
+            source,
+            options.style,
+            strength=options.strength,
+            preserve_colors=options.preserve_colors,
+            max_side=options.max_side,
+            progress=progress,
+            cancel=cancel,
+        )
+
+    return job
+
+
 def run_batch(
-    stylizer: Stylizer,
+    job: Stylizer | ImageJob,
     items: list[InputItem] | list[PlannedItem],
     options: BatchOptions,
     events: BatchEvents | None = None,
     cancel: Callable[[], bool] | None = None,
+    *,
+    verb: str = "stylized",
 ) -> BatchReport:
-    """Stylize every item; return what was done, skipped and why items failed.
+    """Run `job` on every item; return what was done, skipped and why items failed.
 
-    Decoding and encoding run on `options.jobs` threads, overlapping inference, which runs
-    on the calling thread one image at a time. Each item's failure is caught and reported;
-    the batch goes on. `cancel()` returning True (a host's button) stops between model runs
-    with `report.cancelled` set; KeyboardInterrupt stops as promptly, lets writes already
-    under way finish (they are atomic), and propagates. Nothing partial is ever left behind.
+    `job` is a `Stylizer` (run as `stylize_job(stylizer, options)`) or any `ImageJob`, such
+    as a filter's apply; `verb` names the work in the report. Decoding and encoding run on
+    `options.jobs` threads, overlapping the job, which runs on the calling thread one image
+    at a time. Each item's failure is caught and reported; the batch goes on. `cancel()`
+    returning True (a host's button) stops between images or tiles with `report.cancelled`
+    set; KeyboardInterrupt stops as promptly, lets writes already under way finish (they
+    are atomic), and propagates. Nothing partial is ever left behind.
     """
     plans = [item if isinstance(item, PlannedItem) else None for item in items]
     if any(plan is None for plan in plans):
         plans = plan_outputs(list(items), options)  # type: ignore[arg-type]
-    runner = _Runner(stylizer, options, events or BatchEvents(), cancel)
+    if isinstance(job, Stylizer):
+        job = stylize_job(job, options)
+    runner = _Runner(job, options, events or BatchEvents(), cancel, verb)
     return runner.run(plans)  # type: ignore[arg-type]
 
 
 class _Runner:
     def __init__(
         self,
-        stylizer: Stylizer,
+        job: ImageJob,
         options: BatchOptions,
         events: BatchEvents,
         cancel: Callable[[], bool] | None,
+        verb: str,
     ) -> None:
-        self.stylizer = stylizer
+        self.job = job
         self.options = options
         self.events = events
         self.cancel = cancel
         self.stop = threading.Event()
-        self.report = BatchReport()
+        self.report = BatchReport(verb=verb)
         self.started = time.perf_counter()
 
     def cancelled(self) -> bool:
@@ -603,21 +644,13 @@ class _Runner:
             return
         path = plan.item.path
         if decoded.frames_dropped:
-            message = f"{path}: {decoded.frames_dropped + 1} frames; stylized the first only"
+            count = decoded.frames_dropped + 1
+            message = f"{path}: {count} frames; {self.report.verb} the first only"
             self.report.notes.append(message)
             self.events.note(message)
         self.events.working(path)
-        options = self.options
         try:
-            image = self.stylizer.stylize_source(
-                decoded,
-                options.style,
-                strength=options.strength,
-                preserve_colors=options.preserve_colors,
-                max_side=options.max_side,
-                progress=self.events.tiles,
-                cancel=self.cancelled,
-            )
+            image = self.job(decoded, self.events.tiles, self.cancelled)
         except Cancelled:
             self.report.cancelled = True
             self.stop.set()

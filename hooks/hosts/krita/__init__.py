@@ -1,0 +1,12 @@
+"""The Krita host adapter: Filter > Stylize… in Krita 5 (pykrita).
+
+- `installer`: `style-plugin install krita` writes the plug-in into Krita's pykrita folder,
+  enables it in kritarc and records the Python environment it imports this package from.
+- `pykrita/`: the files copied there (the .desktop file and a small module that puts the
+  recorded environment on sys.path and registers the extension).
+- `extension`: the Krita side (action, layer in, result layer out); `ui`: the Qt dialog built
+  from the filter's parameter schema, and the progress dialog; `pixels`: Krita's pixel bytes
+  and the filter applied to them, with no Krita or Qt imports.
+
+Importing this package imports neither Krita nor Qt; `extension` and `ui` need both.
+"""

@@ -1,0 +1,263 @@
+"""The Stylize action inside Krita: read the active layer, ask for the parameters, run the
+filter with progress and cancel, and add the result as ONE undoable step.
+
+Why a new layer: in Krita's scripting API, `Node.setPixelData` (and `Filter.apply`) write
+pixels without an undo record: after them Edit > Undo brings nothing back (checked in Krita
+5.1.5; 5.2's source writes the same way). Adding a layer is recorded ("Add Layer"). So the
+result goes into a new paint layer right above the active one, holding the filter's colours
+and the layer's own alpha, times the selection if there is one: one Undo removes it and leaves
+the image as it was. Over opaque pixels this looks exactly like filtering the layer in place
+(Layer > Merge with Layer Below makes it so); over semi-transparent ones the original shows
+through as it would under any layer.
+
+Only the Krita calls live here; pixels are handled by `hooks.hosts.krita.pixels` and the
+dialog by `hooks.hosts.krita.ui`. This module is imported inside Krita's Python only.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, TypeVar
+
+import numpy as np
+from krita import Document, Extension, Krita, Node
+from PyQt5.QtGui import QImage
+from PyQt5.QtWidgets import QMessageBox, QWidget
+
+import hooks
+from hooks.filters import Filter
+from hooks.hosts.krita.pixels import bgra_to_rgba, filter_layer_bytes, unsupported_reason
+from hooks.hosts.krita.ui import PREVIEW_SIDE, FilterDialog, rgba_to_qimage, run_with_progress
+from style_plugin.errors import Cancelled, StylePluginError
+
+__all__ = [
+    "ACTION_ID",
+    "LayerError",
+    "LayerJob",
+    "StylizeExtension",
+    "add_result_layer",
+    "apply_job",
+    "preview_image",
+    "read_layer",
+    "register",
+    "result_name",
+    "run_inline",
+    "stylize_layer",
+]
+
+T = TypeVar("T")
+Work = Callable[[Callable[[int, int], None], Callable[[], bool]], T]
+
+#: The action's id: Settings > Configure Krita > Keyboard Shortcuts lists it under this name.
+ACTION_ID = "style_plugin_stylize"
+#: Where the action appears: Krita's Filter menu.
+MENU_LOCATION = "filter"
+
+
+class LayerError(StylePluginError):
+    """The active document or layer cannot be filtered; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class LayerJob:
+    """What the filter needs from a layer, read on Krita's GUI thread.
+
+    `x`, `y`, `width`, `height`: the block of the layer to filter (its content within the
+    canvas, cut to the selection's bounding box when there is a selection); `depth`: Krita's
+    channel depth id; `pixels`: the block's B, G, R, A bytes; `selection`: one byte a pixel
+    (0..255) over the same block, or None without a selection.
+    """
+
+    x: int
+    y: int
+    width: int
+    height: int
+    depth: str
+    pixels: bytes
+    selection: bytes | None
+
+
+Rect = tuple[int, int, int, int]
+
+
+def _intersect(a: Rect, b: Rect) -> Rect:
+    """The overlap of two (x, y, width, height) rectangles (width or height <= 0: none)."""
+    left, top = max(a[0], b[0]), max(a[1], b[1])
+    right, bottom = min(a[0] + a[2], b[0] + b[2]), min(a[1] + a[3], b[1] + b[3])
+    return left, top, right - left, bottom - top
+
+
+def read_layer(document: Document, node: Node | None) -> LayerJob:
+    """The block of `node` to filter and its pixels; LayerError when it cannot be filtered."""
+    if node is None or node.type() != "paintlayer":
+        raise LayerError("Select a paint layer: Stylize works on a paint layer's pixels.")
+    if node.locked():
+        raise LayerError(f"The layer {node.name()!r} is locked; unlock it first.")
+    reason = unsupported_reason(node.colorModel(), node.colorDepth())
+    if reason:
+        raise LayerError(f"Cannot stylize {node.name()!r}: {reason}")
+    document.waitForDone()
+    bounds = node.bounds()
+    block = _intersect(
+        (bounds.x(), bounds.y(), bounds.width(), bounds.height()),
+        (0, 0, document.width(), document.height()),
+    )
+    selection = document.selection()
+    if selection is not None:
+        block = _intersect(
+            block, (selection.x(), selection.y(), selection.width(), selection.height())
+        )
+    x, y, width, height = block
+    if width <= 0 or height <= 0:
+        where = "inside the selection" if selection is not None else "on the canvas"
+        raise LayerError(f"The layer {node.name()!r} has no pixels {where}.")
+    return LayerJob(
+        x,
+        y,
+        width,
+        height,
+        node.colorDepth(),
+        bytes(node.pixelData(x, y, width, height)),
+        None if selection is None else bytes(selection.pixelData(x, y, width, height)),
+    )
+
+
+def result_name(filter: Filter, params: dict[str, Any], layer_name: str) -> str:
+    """'Background (Stylize: Starry Night)': the layer, the filter and its chosen choices."""
+    labels = [
+        choice.label
+        for param in filter.params()
+        if param.type == "choice"
+        for choice in param.choices
+        if choice.value == params.get(param.name)
+    ]
+    return f"{layer_name} ({filter.label}{': ' if labels else ''}{', '.join(labels)})"
+
+
+def add_result_layer(
+    document: Document, node: Node, job: LayerJob, pixels: bytes, name: str
+) -> Node:
+    """Put `pixels` (the job's block) into a new paint layer right above `node`.
+
+    The layer is filled while it is outside the image, then added: Krita records that as a
+    single "Add Layer" step, which Edit > Undo removes whole.
+    """
+    layer = document.createNode(name, "paintlayer")
+    wanted = (node.colorModel(), node.colorDepth(), node.colorProfile())
+    if (layer.colorModel(), layer.colorDepth(), layer.colorProfile()) != wanted:
+        layer.setColorSpace(*wanted)
+    layer.setPixelData(pixels, job.x, job.y, job.width, job.height)
+    node.parentNode().addChildNode(layer, node)
+    document.waitForDone()
+    document.refreshProjection()
+    return layer
+
+
+def run_inline(work: Work[T]) -> T:
+    """Run `work` here and now, without progress or cancel (scripts, tests)."""
+    return work(lambda done, total: None, lambda: False)
+
+
+def apply_job(
+    document: Document,
+    node: Node,
+    job: LayerJob,
+    filter: Filter,
+    params: dict[str, Any],
+    run: Callable[[Work[bytes]], bytes] = run_inline,
+) -> Node:
+    """Filter the job's pixels with `params` (through `run`) and add the result layer."""
+    params = filter.resolve(params)  # bad values fail here, before the long part
+
+    def work(progress: Callable[[int, int], None], cancel: Callable[[], bool]) -> bytes:
+        return filter_layer_bytes(
+            filter,
+            job.pixels,
+            job.width,
+            job.height,
+            job.depth,
+            params,
+            job.selection,
+            progress=progress,
+            cancel=cancel,
+        )
+
+    pixels = run(work)
+    return add_result_layer(document, node, job, pixels, result_name(filter, params, node.name()))
+
+
+def stylize_layer(
+    document: Document,
+    node: Node,
+    filter: Filter,
+    params: dict[str, Any] | None = None,
+    run: Callable[[Work[bytes]], bytes] = run_inline,
+) -> Node:
+    """The whole action without the dialog: filter `node` (within the document's selection,
+    if any) with `params` and return the new layer holding the result."""
+    return apply_job(document, node, read_layer(document, node), filter, dict(params or {}), run)
+
+
+def preview_image(filter: Filter, job: LayerJob, values: dict[str, Any]) -> QImage:
+    """The filter's preview of the job's block (scaled down), transparent where not selected."""
+    rgba = bgra_to_rgba(job.pixels, job.width, job.height, job.depth)
+    if rgba.dtype != np.uint8:  # 16-bit: the preview is 8-bit
+        rgba = ((rgba.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    if job.selection is not None:
+        mask = np.frombuffer(job.selection, dtype=np.uint8).reshape(job.height, job.width)
+        rgba[..., 3] = (rgba[..., 3].astype(np.uint16) * mask + 127) // 255
+    result = filter.preview(rgba, values, max_side=PREVIEW_SIDE).convert("RGBA")
+    return rgba_to_qimage(np.asarray(result))
+
+
+class StylizeExtension(Extension):
+    """Adds Filter > Stylize… to every Krita window."""
+
+    filter_name = "stylize"
+
+    def setup(self) -> None:
+        """Nothing to prepare at start-up: the filter loads on first use."""
+
+    def createActions(self, window: Any) -> None:
+        """Krita calls this once per window: add the action to its Filter menu."""
+        action = window.createAction(ACTION_ID, "Stylize…", MENU_LOCATION)
+        action.triggered.connect(self.run)
+
+    def run(self) -> None:
+        """The action: checks, the dialog, the filter with progress, the result layer."""
+        app = Krita.instance()
+        window = app.activeWindow()
+        parent = window.qwindow() if window is not None else None
+        try:
+            document = app.activeDocument()
+            if document is None:
+                raise LayerError("Open an image first.")
+            node = document.activeNode()
+            job = read_layer(document, node)
+            filter = hooks.get_filter(self.filter_name)
+            dialog = FilterDialog(filter, partial(preview_image, filter, job), parent)
+            if not dialog.exec_():
+                return
+            run = partial(run_with_progress, parent, f"{filter.label}: {node.name()}")
+            apply_job(document, node, job, filter, dialog.values(), run)
+        except Cancelled:
+            return
+        except StylePluginError as exc:
+            _message(parent, QMessageBox.Warning, str(exc))
+        except Exception:  # a bug: show it rather than let Krita swallow it
+            _message(parent, QMessageBox.Critical, traceback.format_exc())
+
+
+def _message(parent: QWidget | None, icon: QMessageBox.Icon, text: str) -> None:
+    """A message box titled like the action."""
+    box = QMessageBox(icon, "Stylize", text, QMessageBox.Ok, parent)
+    box.setObjectName("style_plugin_message")
+    box.exec_()
+
+
+def register(app: Krita) -> None:
+    """Add the Stylize extension to Krita (the pykrita module calls this at start-up)."""
+    app.addExtension(StylizeExtension(app))

@@ -1,0 +1,253 @@
+"""The Qt side of the Krita plug-in: a dialog built from a filter's parameter schema, and a
+progress dialog that runs the work in a thread and can cancel it.
+
+Only PyQt5 here (no `krita` module), so the dialog knows nothing of Krita's documents: the
+extension hands it a `preview(values) -> QImage` callable. Each control is named after its
+parameter (`QObject.objectName`), which is how tests and scripts find them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import numpy as np
+from PyQt5.QtCore import Qt
+from PyQt5.QtGui import QImage, QPixmap
+from PyQt5.QtWidgets import (
+    QApplication,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressDialog,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from hooks.filters import Filter, Param
+from style_plugin.errors import Cancelled
+
+__all__ = ["FilterDialog", "ParamControl", "rgba_to_qimage", "run_with_progress"]
+
+T = TypeVar("T")
+
+#: The side of the preview image in the dialog, in pixels.
+PREVIEW_SIDE = 320
+_SLIDER_TICKS = 1000
+
+
+@dataclass(frozen=True)
+class ParamControl:
+    """One parameter's widget and how to read its value back."""
+
+    param: Param
+    widget: QWidget
+    read: Callable[[], Any]
+
+
+def _decimals(step: float | None) -> int:
+    """Digits after the point that show `step` (0.05 -> 2)."""
+    if not step:
+        return 2
+    text = f"{step:.6f}".rstrip("0")
+    return max(0, len(text.split(".")[1]))
+
+
+def _float_control(param: Param) -> ParamControl:
+    """A spin box with a slider beside it when the range is bounded."""
+    box = QWidget()
+    row = QHBoxLayout(box)
+    row.setContentsMargins(0, 0, 0, 0)
+    spin = QDoubleSpinBox()
+    spin.setObjectName(param.name)
+    low = -1e9 if param.minimum is None else param.minimum
+    high = 1e9 if param.maximum is None else param.maximum
+    spin.setRange(low, high)
+    spin.setDecimals(_decimals(param.step))
+    spin.setSingleStep(param.step or 0.1)
+    spin.setValue(float(param.default))
+    if param.minimum is not None and param.maximum is not None and high > low:
+        slider = QSlider(Qt.Horizontal)
+        slider.setRange(0, _SLIDER_TICKS)
+
+        def to_tick(value: float) -> int:
+            return round((value - low) / (high - low) * _SLIDER_TICKS)
+
+        slider.setValue(to_tick(spin.value()))
+        slider.valueChanged.connect(
+            lambda tick: spin.setValue(low + (high - low) * tick / _SLIDER_TICKS)
+        )
+        spin.valueChanged.connect(lambda value: slider.setValue(to_tick(value)))
+        row.addWidget(slider, 1)
+    row.addWidget(spin)
+    return ParamControl(param, box, spin.value)
+
+
+def _int_control(param: Param) -> ParamControl:
+    spin = QSpinBox()
+    spin.setObjectName(param.name)
+    spin.setRange(
+        -(2**31) if param.minimum is None else int(param.minimum),
+        2**31 - 1 if param.maximum is None else int(param.maximum),
+    )
+    spin.setSingleStep(int(param.step or 1))
+    spin.setValue(int(param.default))
+    return ParamControl(param, spin, spin.value)
+
+
+def _choice_control(param: Param) -> ParamControl:
+    combo = QComboBox()
+    combo.setObjectName(param.name)
+    for choice in param.choices:
+        combo.addItem(choice.label, choice.value)
+    index = combo.findData(param.default)
+    combo.setCurrentIndex(max(index, 0))
+    return ParamControl(param, combo, combo.currentData)
+
+
+def _bool_control(param: Param) -> ParamControl:
+    check = QCheckBox()
+    check.setObjectName(param.name)
+    check.setChecked(bool(param.default))
+    return ParamControl(param, check, check.isChecked)
+
+
+def _string_control(param: Param) -> ParamControl:
+    line = QLineEdit(str(param.default or ""))
+    line.setObjectName(param.name)
+    return ParamControl(param, line, line.text)
+
+
+_BUILDERS: dict[str, Callable[[Param], ParamControl]] = {
+    "float": _float_control,
+    "int": _int_control,
+    "choice": _choice_control,
+    "bool": _bool_control,
+    "string": _string_control,
+}
+
+
+def rgba_to_qimage(rgba: np.ndarray) -> QImage:
+    """An HxWx4 uint8 R, G, B, A array -> a QImage that owns a copy of the pixels."""
+    data = np.ascontiguousarray(rgba, dtype=np.uint8)
+    height, width = data.shape[:2]
+    return QImage(data.tobytes(), width, height, 4 * width, QImage.Format_RGBA8888).copy()
+
+
+class FilterDialog(QDialog):
+    """Controls for every parameter of `filter` (label, tooltip, range, default), a Preview
+    button that shows `preview(values)` beside them, and OK / Cancel."""
+
+    def __init__(
+        self,
+        filter: Filter,
+        preview: Callable[[dict[str, Any]], QImage],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("style_plugin_filter_dialog")
+        self.setWindowTitle(filter.label)
+        self._preview = preview
+        self.controls = [_BUILDERS[param.type](param) for param in filter.params()]
+        form = QFormLayout()
+        for control in self.controls:
+            control.widget.setToolTip(control.param.description)
+            form.addRow(control.param.label, control.widget)
+        self.preview_label = QLabel("Press Preview to see the result.")
+        self.preview_label.setObjectName("preview")
+        self.preview_label.setAlignment(Qt.AlignCenter)
+        self.preview_label.setMinimumSize(PREVIEW_SIDE, PREVIEW_SIDE)
+        preview_button = QPushButton("Preview")
+        preview_button.setObjectName("preview_button")
+        preview_button.clicked.connect(self.show_preview)
+        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        side = QVBoxLayout()
+        side.addWidget(QLabel(filter.description))
+        side.addLayout(form)
+        side.addWidget(preview_button)
+        side.addStretch(1)
+        body = QHBoxLayout()
+        body.addLayout(side)
+        body.addWidget(self.preview_label, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(body)
+        layout.addWidget(buttons)
+
+    def values(self) -> dict[str, Any]:
+        """The parameter values the controls show now."""
+        return {control.param.name: control.read() for control in self.controls}
+
+    def show_preview(self) -> None:
+        """Run the preview with the current values and show it (or why it failed)."""
+        QApplication.setOverrideCursor(Qt.WaitCursor)
+        try:
+            image = self._preview(self.values())
+        except Exception as exc:  # shown in the dialog: the user can change the values
+            self.preview_label.setText(f"Preview failed: {exc}")
+            return
+        finally:
+            QApplication.restoreOverrideCursor()
+        self.preview_label.setPixmap(
+            QPixmap.fromImage(image).scaled(
+                PREVIEW_SIDE, PREVIEW_SIDE, Qt.KeepAspectRatio, Qt.SmoothTransformation
+            )
+        )
+
+
+def run_with_progress(
+    parent: QWidget | None,
+    title: str,
+    work: Callable[[Callable[[int, int], None], Callable[[], bool]], T],
+) -> T:
+    """Run `work(progress, cancel)` in a thread behind a QProgressDialog with a Cancel button.
+
+    The Qt event loop keeps turning meanwhile, so the window repaints and Cancel can be
+    pressed; `cancel()` turns True once it is. Returns what `work` returned and re-raises
+    what it raised (the filter raises `Cancelled` when it stopped early).
+    """
+    dialog = QProgressDialog(title, "Cancel", 0, 0, parent)
+    dialog.setObjectName("style_plugin_progress")
+    dialog.setWindowModality(Qt.WindowModal)
+    dialog.setMinimumDuration(0)
+    dialog.show()
+    state: dict[str, Any] = {"done": 0, "total": 0}
+    stop = threading.Event()
+
+    def progress(done: int, total: int) -> None:
+        state["done"], state["total"] = done, total
+
+    def target() -> None:
+        try:
+            state["result"] = work(progress, stop.is_set)
+        except BaseException as exc:  # handed to the GUI thread below
+            state["error"] = exc
+
+    thread = threading.Thread(target=target, name="style-plugin-filter", daemon=True)
+    thread.start()
+    while thread.is_alive():
+        QApplication.processEvents()
+        if dialog.wasCanceled():
+            stop.set()
+        if state["total"]:
+            dialog.setMaximum(state["total"])
+            dialog.setValue(state["done"])
+        thread.join(0.05)
+    dialog.close()
+    if "error" in state:
+        raise state["error"]
+    if stop.is_set():
+        raise Cancelled("cancelled")
+    return state["result"]

@@ -1,0 +1,254 @@
+"""What the batch commands (`stylize`, `filter`) share: options, progress display, the run.
+
+The option types are `Annotated` aliases, so both commands take `-o`, `--format`, `--quality`,
+`--suffix`, `--recursive`, `--skip-existing`, `--overwrite`, `--jobs`, `--allow-large` and
+`-q` with the same meaning and help; `run_planned` runs a planned batch behind a progress
+display and turns its report into the summary line and the exit status.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from style_plugin.cli.app import EXIT_INTERRUPTED
+
+if TYPE_CHECKING:
+    from hooks.plugins import Registry
+    from style_plugin.runtime.batch import BatchOptions, BatchReport, ImageJob, PlannedItem
+    from style_plugin.runtime.stylizer import Stylizer
+
+__all__ = [
+    "AllowLargeOption",
+    "BatchDisplay",
+    "FormatOption",
+    "InputsArgument",
+    "JobsOption",
+    "OutputOption",
+    "OverwriteOption",
+    "QualityOption",
+    "QuietOption",
+    "RecursiveOption",
+    "SkipExistingOption",
+    "SuffixOption",
+    "load_plugins",
+    "make_options",
+    "run_planned",
+]
+
+InputsArgument = Annotated[
+    list[str],
+    typer.Argument(
+        help="Image files, folders and glob patterns (quote them: 'photos/**/*.jpg').",
+        show_default=False,
+    ),
+]
+OutputOption = Annotated[
+    str | None,
+    typer.Option(
+        "--output",
+        "-o",
+        help="Output folder (mirrors the input tree), or a file name for a single input. Default: beside each input, named <stem><suffix><ext>.",
+    ),
+]
+FormatOption = Annotated[
+    str | None,
+    typer.Option(
+        "--format",
+        "-f",
+        help="Output format: png, jpeg, webp or tiff. Default: the input's own (PNG for GIF and other formats not worth writing).",
+    ),
+]
+QualityOption = Annotated[
+    int | None,
+    typer.Option(help="JPEG / WebP quality 1..100. Default: 95 for JPEG, Pillow's for WebP."),
+]
+SuffixOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Added to each output's file name. Default: beside the inputs -stylized (stylize) or -NAME (filter NAME); nothing in an -o folder."
+    ),
+]
+RecursiveOption = Annotated[
+    bool, typer.Option("--recursive", "-r", help="Also take images in sub-folders.")
+]
+SkipExistingOption = Annotated[
+    bool,
+    typer.Option("--skip-existing", help="Leave existing outputs alone and count them as skipped."),
+]
+OverwriteOption = Annotated[
+    bool, typer.Option("--overwrite", help="Replace existing outputs (never an input).")
+]
+JobsOption = Annotated[
+    int,
+    typer.Option(
+        "--jobs",
+        "-j",
+        help="Threads decoding and encoding images while the model or filter runs (it runs one image at a time).",
+    ),
+]
+AllowLargeOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-large",
+        help="Lift Pillow's decompression-bomb limit (about 89 megapixels) for files you trust.",
+    ),
+]
+QuietOption = Annotated[
+    bool,
+    typer.Option(
+        "--quiet",
+        "-q",
+        help="No progress bar, provider line, plugin warnings or notes; failures still shown.",
+    ),
+]
+
+
+_QUALITY_FORMATS = ("jpeg", "jpg", "webp")
+
+
+def load_plugins(quiet: bool) -> Registry:
+    """The plugin registry (styles of installed style packs, filters); unless `quiet`, one
+    warning line on stderr for each plugin that was skipped."""
+    from hooks.plugins import registry
+
+    found = registry()
+    if not quiet:
+        for broken in found.broken:
+            typer.echo(f"warning: {broken.describe()}", err=True)
+    return found
+
+
+def make_options(
+    *,
+    output: str | None,
+    output_format: str | None,
+    quality: int | None,
+    **fields: Any,
+) -> BatchOptions:
+    """`BatchOptions` from the shared command-line values (`fields`: the rest, by name);
+    notes on stderr when --quality cannot apply to the chosen format."""
+    from style_plugin.runtime.batch import BatchOptions
+
+    options = BatchOptions(
+        output=Path(output) if output else None,
+        output_is_dir=bool(output) and output.endswith(("/", "\\")),
+        format=output_format,
+        quality=quality,
+        **fields,
+    )
+    if quality is not None and output_format and output_format.lower() not in _QUALITY_FORMATS:
+        typer.echo(f"note: --quality applies to JPEG and WebP only, not {output_format}", err=True)
+    return options
+
+
+def run_planned(
+    job: Stylizer | ImageJob,
+    plans: list[PlannedItem],
+    options: BatchOptions,
+    *,
+    quiet: bool,
+    verb: str = "stylized",
+    steps: str = "tile",
+) -> None:
+    """Run a planned batch behind a `BatchDisplay`, print its summary line, and exit 1 when
+    any item failed (130 on Ctrl-C, after the summary of what was done)."""
+    from style_plugin.runtime.batch import run_batch
+
+    display = BatchDisplay(quiet, steps)
+    try:
+        report = run_batch(job, plans, options, events=display, verb=verb)
+    except KeyboardInterrupt:
+        if display.report is not None:
+            typer.echo(f"interrupted: {display.report.summary()}", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    typer.echo(report.summary())
+    if report.failed:
+        raise typer.Exit(1)
+
+
+class BatchDisplay:
+    """What a batch shows while it runs: a rich progress bar on a terminal, else lines.
+
+    Failures always go to stderr (also with --quiet); notes (animated inputs) unless --quiet.
+    `steps` names the progress within one image ('tile' for stylize). Implements the
+    `BatchEvents` interface of style_plugin.runtime.batch.
+    """
+
+    def __init__(self, quiet: bool, steps: str = "tile") -> None:
+        self.quiet = quiet
+        self.steps = steps
+        self.report: BatchReport | None = None  # set when the batch ends (also on Ctrl-C)
+        self.done = 0
+        self.started = 0.0
+        self.progress = None
+        self.task = None
+        if not quiet and sys.stderr.isatty():
+            try:
+                from rich.console import Console
+                from rich.progress import (
+                    BarColumn,
+                    MofNCompleteColumn,
+                    Progress,
+                    SpinnerColumn,
+                    TextColumn,
+                    TimeRemainingColumn,
+                )
+            except ImportError:  # typer without rich: plain lines
+                return
+            self.progress = Progress(
+                SpinnerColumn(),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]}", markup=False),
+                TimeRemainingColumn(),
+                TextColumn("{task.fields[current]}", markup=False),
+                console=Console(stderr=True),
+                transient=True,
+            )
+
+    def _print(self, line: str) -> None:
+        if self.progress is not None:
+            self.progress.console.print(line, markup=False, highlight=False, soft_wrap=True)
+        else:
+            typer.echo(line, err=True)
+
+    def begin(self, total: int) -> None:
+        import time
+
+        self.started = time.perf_counter()
+        if self.progress is not None:
+            self.progress.start()
+            self.task = self.progress.add_task("batch", total=total, rate="", current="")
+
+    def working(self, path: Path) -> None:
+        if self.progress is not None:
+            self.progress.update(self.task, current=str(path))
+
+    def tiles(self, done: int, total: int) -> None:
+        if self.progress is not None and total > 1:
+            self.progress.update(self.task, current=f"{self.steps} {done}/{total}")
+
+    def finished(self, path: Path, status: str, detail: str) -> None:
+        import time
+
+        if status == "failed":
+            self._print(f"failed: {path}: {detail}")
+        if status == "done":
+            self.done += 1
+        if self.progress is not None:
+            elapsed = time.perf_counter() - self.started
+            rate = f"{self.done / elapsed:.2f} images/s" if self.done and elapsed > 0 else ""
+            self.progress.update(self.task, advance=1, rate=rate)
+
+    def note(self, message: str) -> None:
+        if not self.quiet:
+            self._print(f"note: {message}")
+
+    def end(self, report: BatchReport) -> None:
+        self.report = report
+        if self.progress is not None:
+            self.progress.stop()

@@ -1,0 +1,767 @@
+"""The GIMP 3 host: schema -> procedure arguments, pixels, bootstrap, installer, and (where
+GIMP 3 is installed) the plug-in run headless by `gimp-console-3.0`."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType, SimpleNamespace
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from hooks import get_filter, reload_plugins
+from hooks.filters import Choice, Filter, Param
+from hooks.hosts import InstallOptions, installer
+from hooks.hosts.gimp import bridge
+from hooks.hosts.gimp import installer as gimp_installer
+from style_plugin.errors import StylePluginError
+from tests.synthetic import make_photo
+
+PLUGIN_SOURCE = gimp_installer.SOURCE_DIR
+GIMP_CONSOLE = "gimp-console-3.0"
+GIMP_TIMEOUT_S = 300
+VALUES = {"style": "the_scream", "strength": 0.8, "preserve_colors": False, "max_side": 0}
+
+
+def load_bootstrap() -> ModuleType:
+    """The plug-in folder's bootstrap module, imported from its file (it is not a package)."""
+    spec = importlib.util.spec_from_file_location(
+        "style_plugin_bootstrap", PLUGIN_SOURCE / "style_plugin_bootstrap.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def stylize(style_model: Path, user_models_dir: Path) -> Iterator[Filter]:
+    """The Stylize filter seeing the two-style test model (in this test's user folder)."""
+    user_models_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy(style_model, user_models_dir / style_model.name)
+    reload_plugins()
+    yield get_filter("stylize")
+    reload_plugins()
+
+
+def rgba_photo(path: Path, width: int = 56, height: int = 44) -> Image.Image:
+    """A small RGBA photo with a smooth alpha ramp (never fully transparent), saved to `path`."""
+    rgb = np.asarray(Image.open(make_photo(path, width, height)).convert("RGB"))
+    alpha = np.linspace(64, 255, width, dtype=np.float32)[None, :].repeat(height, axis=0)
+    image = Image.fromarray(np.dstack([rgb, np.rint(alpha).astype(np.uint8)]), "RGBA")
+    image.save(path)
+    return image
+
+
+def gegl_bytes(image: Image.Image) -> bytes:
+    """What GEGL hands the plug-in for an 8-bit RGBA image read as `PIXEL_FORMAT`."""
+    return (np.asarray(image.convert("RGBA"), dtype=np.float32) / 255.0).tobytes()
+
+
+def as_uint8(data: bytes, width: int, height: int) -> np.ndarray:
+    """What GIMP stores in an 8-bit drawable from `PIXEL_FORMAT` bytes."""
+    values = bridge.pixels_from_bytes(data, width, height)
+    return np.rint(np.clip(values, 0, 1) * 255).astype(np.uint8)
+
+
+# -- schema -> arguments ---------------------------------------------------------------------
+
+
+def test_float_param_becomes_a_double_argument_with_range_default_and_label() -> None:
+    param = Param("strength", "Strength", "float", 0.75, "How much.", minimum=0, maximum=1)
+    argument = bridge.argument_for(param)
+    assert argument == bridge.Argument(
+        "double", "strength", "strength", "Strength", "How much.", 0.75, 0.0, 1.0
+    )
+
+
+def test_unbounded_numbers_get_the_widest_range_gimp_accepts() -> None:
+    double = bridge.argument_for(Param("gain", "Gain", "float", 2))
+    number = bridge.argument_for(Param("count", "Count", "int", 3, minimum=1, maximum=10**12))
+    assert (double.minimum, double.maximum) == (-sys.float_info.max, sys.float_info.max)
+    assert (number.kind, number.minimum, number.maximum, number.default) == (
+        "int",
+        1,
+        2**31 - 1,
+        3,
+    )
+
+
+def test_bool_string_and_choice_params() -> None:
+    boolean = bridge.argument_for(Param("keep_alpha", "Keep_alpha", "bool", True))
+    text = bridge.argument_for(Param("title", "Title", "string", None, "A title."))
+    choice = bridge.argument_for(
+        Param("style", "Style", "choice", "b", choices=(Choice("a", "A_1"), Choice("b", "B")))
+    )
+    assert (boolean.kind, boolean.name, boolean.label, boolean.default) == (
+        "boolean",
+        "keep-alpha",
+        "Keep__alpha",  # a literal underscore, not a mnemonic
+        True,
+    )
+    assert (text.kind, text.default, text.description) == ("string", "", "A title.")
+    assert (choice.kind, choice.default, choice.choices) == (
+        "choice",
+        "b",
+        (("a", "A__1"), ("b", "B")),
+    )
+
+
+def test_choice_without_choices_becomes_a_string_so_the_procedure_still_registers() -> None:
+    argument = bridge.argument_for(Param("style", "Style", "choice", None))
+    assert (argument.kind, argument.default) == ("string", "")
+
+
+@pytest.mark.parametrize("name", ["image", "run_mode", "drawables", "_hidden", "2x"])
+def test_names_gimp_cannot_take_are_refused(name: str) -> None:
+    with pytest.raises(ValueError, match=repr(name)):
+        bridge.argument_name(name)
+
+
+def test_stylize_schema_maps_to_arguments_and_back(stylize: Filter) -> None:
+    arguments = bridge.arguments_for(stylize)
+    assert [(a.kind, a.name) for a in arguments] == [
+        ("choice", "style"),
+        ("double", "strength"),
+        ("boolean", "preserve-colors"),
+        ("int", "max-side"),
+    ]
+    assert [value for value, _ in arguments[0].choices] == ["starry-night", "the_scream"]
+    assert arguments[0].default == "starry-night"
+    config = {"style": "the_scream", "strength": 0.5, "preserve-colors": True, "max-side": 64}
+    values = bridge.filter_values(arguments, config.__getitem__)
+    assert values == {
+        "style": "the_scream",
+        "strength": 0.5,
+        "preserve_colors": True,
+        "max_side": 64,
+    }
+    assert stylize.resolve(values) == values
+    assert bridge.menu_label(stylize) == "_Stylize..."
+
+
+# -- pixels ----------------------------------------------------------------------------------
+
+
+def test_pixels_from_bytes_checks_the_size() -> None:
+    rgba = np.random.default_rng(0).random((3, 5, 4), dtype=np.float32)
+    assert np.array_equal(bridge.pixels_from_bytes(rgba.tobytes(), 5, 3), rgba)
+    with pytest.raises(ValueError, match="5x3"):
+        bridge.pixels_from_bytes(rgba.tobytes()[:-4], 5, 3)
+
+
+def test_filter_input_rounds_to_8_bits_and_clips() -> None:
+    rgba = np.array([[[0.5, -0.2, 1.7, 1.0], [np.nan, 1 / 255, 254.6 / 255, 0.0]]], np.float32)
+    assert bridge.filter_input(rgba).tolist() == [[[128, 0, 255], [0, 1, 255]]]
+
+
+def test_result_keeps_the_drawables_alpha_exactly_and_is_scaled_back() -> None:
+    rgba = np.random.default_rng(1).random((6, 8, 4), dtype=np.float32)
+    small = Image.new("RGB", (4, 3), (255, 0, 51))
+    out = bridge.pixels_from_bytes(bridge.pixels_to_bytes(small, rgba), 8, 6)
+    assert np.array_equal(out[..., 3], rgba[..., 3])
+    assert np.allclose(out[..., :3], [1.0, 0.0, 0.2], atol=1e-6)
+
+
+def test_progress_fraction() -> None:
+    assert [bridge.progress_fraction(d, t) for d, t in [(0, 4), (1, 4), (5, 4), (1, 0)]] == [
+        0.0,
+        0.25,
+        1.0,
+        0.0,
+    ]
+
+
+def test_region_matches_the_filter_on_the_same_image(stylize: Filter, tmp_path: Path) -> None:
+    image = rgba_photo(tmp_path / "photo.png")
+    width, height = image.size
+    seen = []
+    data = bridge.stylize_region(
+        stylize,
+        gegl_bytes(image),
+        width,
+        height,
+        VALUES,
+        progress=lambda done, total: seen.append(bridge.progress_fraction(done, total)),
+    )
+    expected = np.asarray(stylize.apply(image, VALUES))
+    assert np.array_equal(as_uint8(data, width, height), expected)
+    assert seen and seen[-1] == 1.0
+
+
+def test_region_with_max_side_comes_back_at_full_size(stylize: Filter, tmp_path: Path) -> None:
+    image = rgba_photo(tmp_path / "photo.png")
+    width, height = image.size
+    data = bridge.stylize_region(stylize, gegl_bytes(image), width, height, {"max_side": 32})
+    out = as_uint8(data, width, height)
+    assert out.shape == (height, width, 4)
+    assert np.array_equal(out[..., 3], np.asarray(image)[..., 3])
+
+
+# -- bootstrap -------------------------------------------------------------------------------
+
+
+def test_bootstrap_refuses_another_python_version() -> None:
+    bootstrap = load_bootstrap()
+    record = {"python_version": "3.11", "python": "/venv/bin/python", "sys_path": []}
+    with pytest.raises(bootstrap.BootstrapError, match=r"Python 3\.11 .* runs Python 3\.13"):
+        bootstrap.check_version(record, (3, 13, 0))
+    bootstrap.check_version(record, (3, 11, 9))
+
+
+def test_bootstrap_explains_a_missing_or_bad_record(tmp_path: Path) -> None:
+    bootstrap = load_bootstrap()
+    with pytest.raises(bootstrap.BootstrapError, match="style-plugin install gimp"):
+        bootstrap.read_environment(tmp_path / "missing.json")
+    (tmp_path / "bad.json").write_text('{"sys_path": "nope"}')
+    with pytest.raises(bootstrap.BootstrapError, match="not a style-plugin environment"):
+        bootstrap.read_environment(tmp_path / "bad.json")
+
+
+def test_installer_and_bootstrap_agree_on_the_record_file() -> None:
+    assert load_bootstrap().ENV_FILE == gimp_installer.ENV_FILE
+
+
+def test_installed_bootstrap_finds_the_package_from_a_bare_python(tmp_path: Path) -> None:
+    """No site-packages (-S), no checkout or PYTHONPATH on the path (-I): as GIMP's Python."""
+    gimp_installer.install(InstallOptions(plugin_dir=tmp_path, python=sys.executable))
+    folder = tmp_path / gimp_installer.PLUGIN_NAME
+    code = "; ".join(
+        [
+            f"import sys; sys.path.insert(0, {str(folder)!r})",
+            "import pathlib, style_plugin_bootstrap as bootstrap",
+            f"bootstrap.activate(pathlib.Path({str(folder / gimp_installer.ENV_FILE)!r}))",
+            "import numpy, PIL",
+            "from hooks.hosts.gimp import bridge",
+            "print(bridge.__file__)",
+        ]
+    )
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert Path(done.stdout.strip()) == Path(bridge.__file__)
+
+
+# -- installer -------------------------------------------------------------------------------
+
+
+def test_installer_is_the_one_the_cli_dispatches_to() -> None:
+    assert installer("gimp") is gimp_installer
+
+
+def test_install_writes_exactly_the_plugin_files(tmp_path: Path) -> None:
+    plugins = tmp_path / "plug-ins"
+    lines = gimp_installer.install(InstallOptions(plugin_dir=plugins, python=sys.executable))
+    folder = plugins / gimp_installer.PLUGIN_NAME
+    assert sorted(p.relative_to(plugins).as_posix() for p in plugins.rglob("*")) == sorted(
+        [gimp_installer.PLUGIN_NAME]
+        + [f"{gimp_installer.PLUGIN_NAME}/{name}" for name in gimp_installer.INSTALLED_FILES]
+    )
+    script = folder / f"{gimp_installer.PLUGIN_NAME}.py"
+    assert script.read_bytes() == (PLUGIN_SOURCE / script.name).read_bytes()
+    assert stat.S_IMODE(script.stat().st_mode) == 0o755
+    assert not os.access(folder / "style_plugin_bootstrap.py", os.X_OK)
+    record = json.loads((folder / gimp_installer.ENV_FILE).read_text())
+    assert record["python_version"] == f"{sys.version_info[0]}.{sys.version_info[1]}"
+    assert record["python"] == sys.executable
+    assert str(Path(bridge.__file__).resolve().parents[3]) in record["sys_path"]
+    assert any(Path(p).name == "site-packages" for p in record["sys_path"])
+    assert f"wrote {script}" in lines
+    assert "Filters > Artistic > Stylize..." in lines[-1]
+
+
+def test_uninstall_removes_exactly_what_install_wrote(tmp_path: Path) -> None:
+    plugins = tmp_path / "plug-ins"
+    (plugins / "other-plugin").mkdir(parents=True)
+    (plugins / "other-plugin" / "other-plugin.py").write_text("# someone else's\n")
+    gimp_installer.install(InstallOptions(plugin_dir=plugins, python=sys.executable))
+    gimp_installer.install(InstallOptions(plugin_dir=plugins, python=sys.executable))  # again
+    lines = gimp_installer.install(InstallOptions(plugin_dir=plugins, uninstall=True))
+    assert sorted(p.name for p in plugins.rglob("*")) == ["other-plugin", "other-plugin.py"]
+    assert len([line for line in lines if line.startswith("removed ")]) == 4
+    again = gimp_installer.install(InstallOptions(plugin_dir=plugins, uninstall=True))
+    assert again == [
+        f"the GIMP plug-in is not installed in {plugins / gimp_installer.PLUGIN_NAME}: nothing to remove"
+    ]
+
+
+def test_uninstall_leaves_files_it_did_not_write(tmp_path: Path) -> None:
+    gimp_installer.install(InstallOptions(plugin_dir=tmp_path, python=sys.executable))
+    folder = tmp_path / gimp_installer.PLUGIN_NAME
+    (folder / "notes.txt").write_text("mine\n")
+    lines = gimp_installer.install(InstallOptions(plugin_dir=tmp_path, uninstall=True))
+    assert [p.name for p in folder.iterdir()] == ["notes.txt"]
+    assert lines[-1] == f"left {folder}: it holds files style-plugin did not write"
+
+
+def fake_python(path: Path, version: str) -> Path:
+    """An 'interpreter' that answers the installer's version question with `version`."""
+    path.write_text(f"#!/bin/sh\necho {version}\n")
+    path.chmod(0o755)
+    return path
+
+
+def test_other_python_version_writes_nothing_and_says_what_to_run(
+    tmp_path: Path, user_models_dir: Path
+) -> None:
+    host = str(fake_python(tmp_path / "python3", "3.99"))
+    plugins = tmp_path / "plug-ins"
+    with pytest.raises(StylePluginError) as caught:
+        gimp_installer.install(InstallOptions(plugin_dir=plugins, python=host))
+    message = str(caught.value)
+    env_dir = user_models_dir.parent / "gimp-python3.99"
+    assert "GIMP 3 runs plug-ins with Python 3.99" in message
+    assert f"  {host} -m venv {env_dir}\n" in message
+    assert f"  {env_dir}/bin/python -m pip install " in message
+    assert (
+        f"  {env_dir}/bin/style-plugin install gimp --plugin-dir {plugins} --python {host}"
+        in message
+    )
+    assert not plugins.exists()
+
+
+def test_unrunnable_python_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(StylePluginError, match="cannot run GIMP's Python"):
+        gimp_installer.install(
+            InstallOptions(plugin_dir=tmp_path, python=str(tmp_path / "no-python"))
+        )
+
+
+def test_gimp_python_comes_from_gimps_interpreter_file(tmp_path: Path) -> None:
+    interpreters = tmp_path / "lib" / "x86_64-linux-gnu" / "gimp" / "3.0" / "interpreters"
+    interpreters.mkdir(parents=True)
+    (interpreters / "pygimp.interp").write_text(
+        "python=/usr/bin/python3\npython3=/usr/bin/python3\n:Python:E::py::python3:\n"
+    )
+    pattern = (str(tmp_path / "lib" / "*" / "gimp" / "3.0" / "interpreters"),)
+    assert gimp_installer.gimp_python(None, pattern) == "/usr/bin/python3"
+    assert gimp_installer.gimp_python("/opt/py", pattern) == "/opt/py"
+    assert gimp_installer.gimp_python(None, ()) == shutil.which("python3")
+
+
+def test_default_plugin_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("GIMP3_DIRECTORY", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    if sys.platform.startswith("linux"):
+        assert gimp_installer.default_plugin_dir() == tmp_path / "config/GIMP/3.0/plug-ins"
+    monkeypatch.setenv("GIMP3_DIRECTORY", str(tmp_path / "gimp3"))
+    assert gimp_installer.default_plugin_dir() == tmp_path / "gimp3" / "plug-ins"
+
+
+# -- the plug-in script, against a stand-in for GIMP's API -----------------------------------
+# Only what the script calls, with the argument lists of GIMP 3.0's API; it proves the
+# script's own logic (arguments, dialog, region, undo, progress, errors), not GIMP's.
+
+
+class FakeProcedure:
+    """Records what the script registers; argument calls keep GIMP 3.0's parameter lists."""
+
+    def __init__(self, plug_in, name, proc_type, run, run_data) -> None:
+        self.name, self.run, self.arguments, self.info = name, run, [], {}
+
+    def set_image_types(self, image_types):
+        self.info["image_types"] = image_types
+
+    def set_sensitivity_mask(self, mask):
+        self.info["sensitivity"] = mask
+
+    def set_menu_label(self, label):
+        self.info["menu_label"] = label
+
+    def add_menu_path(self, path):
+        self.info["menu_path"] = path
+
+    def set_documentation(self, blurb, help_text, help_id):
+        self.info["blurb"] = blurb
+
+    def set_attribution(self, authors, copyright_, date):
+        self.info["authors"] = authors
+
+    def add_double_argument(self, name, nick, blurb, minimum, maximum, default, flags):
+        self.arguments.append(("double", name, nick, minimum, maximum, default))
+
+    def add_int_argument(self, name, nick, blurb, minimum, maximum, default, flags):
+        self.arguments.append(("int", name, nick, minimum, maximum, default))
+
+    def add_boolean_argument(self, name, nick, blurb, default, flags):
+        self.arguments.append(("boolean", name, nick, default))
+
+    def add_string_argument(self, name, nick, blurb, default, flags):
+        self.arguments.append(("string", name, nick, default))
+
+    def add_choice_argument(self, name, nick, blurb, choice, default, flags):
+        self.arguments.append(("choice", name, nick, choice.entries, default))
+
+    def new_return_values(self, status, error):
+        return status, error.message
+
+
+class FakeChoice:
+    """A Gimp.Choice: its (nick, id, label) entries."""
+
+    def __init__(self) -> None:
+        self.entries = []
+
+    def add(self, nick, id_, label, help_text):
+        self.entries.append((nick, id_, label))
+
+
+class FakeBuffer:
+    """A GEGL buffer over a float RGBA array (get/set in `PIXEL_FORMAT` only)."""
+
+    def __init__(self, pixels: np.ndarray) -> None:
+        self.pixels = pixels
+
+    def get(self, rect, scale, format_name, abyss):
+        assert (scale, format_name) == (1.0, bridge.PIXEL_FORMAT)
+        return self.pixels[rect.y : rect.y + rect.height, rect.x : rect.x + rect.width].tobytes()
+
+    def set(self, rect, format_name, data):
+        assert format_name == bridge.PIXEL_FORMAT
+        region = bridge.pixels_from_bytes(data, rect.width, rect.height)
+        self.pixels[rect.y : rect.y + rect.height, rect.x : rect.x + rect.width] = region
+
+    def flush(self):
+        pass
+
+
+class FakeDrawable:
+    """A layer whose selection is a rectangle (or none); merging copies the shadow's box."""
+
+    def __init__(self, pixels: np.ndarray, box: tuple[int, int, int, int] | None) -> None:
+        height, width = pixels.shape[:2]
+        self.pixels, self.box = pixels, box or (0, 0, width, height)
+        self.shadow = FakeBuffer(pixels.copy())
+        self.merged = []
+
+    def is_group(self):
+        return False
+
+    def mask_intersect(self):
+        return (True, *self.box)
+
+    def get_buffer(self):
+        return FakeBuffer(self.pixels)
+
+    def get_shadow_buffer(self):
+        return self.shadow
+
+    def merge_shadow(self, undo):
+        x, y, w, h = self.box
+        self.pixels[y : y + h, x : x + w] = self.shadow.pixels[y : y + h, x : x + w]
+        self.merged.append(undo)
+
+    def update(self, x, y, width, height):
+        pass
+
+
+class FakeImage:
+    """A Gimp.Image that records undo group calls."""
+
+    def __init__(self) -> None:
+        self.undo = []
+
+    def undo_group_start(self):
+        self.undo.append("start")
+
+    def undo_group_end(self):
+        self.undo.append("end")
+
+
+class FakeGimp:
+    """Module-shaped stand-ins for gi and gi.repository's Gimp, GimpUi, Gegl, GLib, GObject."""
+
+    def __init__(self, dialog_answer: bool = True) -> None:
+        self.progress: list[float] = []
+        self.dialogs: list[str] = []
+        enum = SimpleNamespace
+        gimp = ModuleType("Gimp")
+        gimp.PlugIn = type("PlugIn", (), {"__gtype__": "PlugIn"})
+        gimp.ImageProcedure = SimpleNamespace(new=FakeProcedure)
+        gimp.Choice = SimpleNamespace(new=FakeChoice)
+        gimp.PDBProcType = enum(PLUGIN="plugin")
+        gimp.ProcedureSensitivityMask = enum(DRAWABLE="drawable")
+        gimp.RunMode = enum(INTERACTIVE="interactive", NONINTERACTIVE="noninteractive")
+        gimp.PDBStatusType = enum(
+            SUCCESS="success",
+            CANCEL="cancel",
+            CALLING_ERROR="calling-error",
+            EXECUTION_ERROR="execution-error",
+        )
+        gimp.progress_init = lambda message: self.progress.append(0.0)
+        gimp.progress_update = self.progress.append
+        gimp.progress_end = lambda: None
+        gimp.displays_flush = lambda: None
+        gimp.main = lambda gtype, argv: None
+
+        def dialog(procedure, config):
+            self.dialogs.append(procedure.name)
+            return SimpleNamespace(
+                fill=lambda names: None, run=lambda: dialog_answer, destroy=lambda: None
+            )
+
+        gimp_ui = ModuleType("GimpUi")
+        gimp_ui.init = lambda binary: None
+        gimp_ui.ProcedureDialog = dialog
+        gegl = ModuleType("Gegl")
+        gegl.init = lambda argv: None
+        gegl.Rectangle = SimpleNamespace(
+            new=lambda x, y, w, h: SimpleNamespace(x=x, y=y, width=w, height=h)
+        )
+        gegl.AbyssPolicy = enum(CLAMP="clamp")
+        glib = ModuleType("GLib")
+        glib.Error = lambda message=None: SimpleNamespace(message=message)
+        gobject = ModuleType("GObject")
+        gobject.ParamFlags = enum(READWRITE="readwrite")
+        self.repository = ModuleType("gi.repository")
+        for name, module in [
+            ("Gimp", gimp),
+            ("GimpUi", gimp_ui),
+            ("Gegl", gegl),
+            ("GLib", glib),
+            ("GObject", gobject),
+        ]:
+            setattr(self.repository, name, module)
+        self.gi = ModuleType("gi")
+        self.gi.require_version = lambda name, version: None
+        self.gi.repository = self.repository
+
+
+@pytest.fixture
+def load_plugin(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[Callable[[FakeGimp], ModuleType]]:
+    """Install the plug-in into a temporary folder and import its script against `FakeGimp`;
+    sys.path and sys.dont_write_bytecode, which the script changes, are put back."""
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.setattr(sys, "dont_write_bytecode", sys.dont_write_bytecode)
+    gimp_installer.install(InstallOptions(plugin_dir=tmp_path, python=sys.executable))
+    folder = tmp_path / gimp_installer.PLUGIN_NAME
+
+    def load(fake: FakeGimp) -> ModuleType:
+        monkeypatch.setitem(sys.modules, "gi", fake.gi)
+        monkeypatch.setitem(sys.modules, "gi.repository", fake.repository)
+        script = folder / f"{gimp_installer.PLUGIN_NAME}.py"
+        spec = importlib.util.spec_from_file_location("stylize_plugin_script", script)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    yield load
+    sys.modules.pop("style_plugin_bootstrap", None)
+
+
+def registered_procedure(script: ModuleType) -> FakeProcedure:
+    """Query the script's plug-in and create its one procedure, as GIMP does."""
+    plug_in = script.StylizePlugIn()
+    [name] = plug_in.do_query_procedures()
+    return plug_in.do_create_procedure(name)
+
+
+def config_of(values: dict) -> SimpleNamespace:
+    """A procedure config holding `values` (GIMP argument names)."""
+    return SimpleNamespace(get_property=values.__getitem__)
+
+
+def test_script_registers_the_procedure_from_the_schema(stylize: Filter, load_plugin) -> None:
+    procedure = registered_procedure(load_plugin(FakeGimp()))
+    assert procedure.name == bridge.PROCEDURE_NAME
+    assert procedure.info["menu_path"] == "<Image>/Filters/Artistic"
+    assert procedure.info["menu_label"] == "_Stylize..."
+    assert procedure.info["image_types"] == "RGB*, GRAY*"
+    assert procedure.arguments == [
+        (
+            "choice",
+            "style",
+            "Style",
+            [("starry-night", 0, "Starry Night"), ("the_scream", 1, "The Scream")],
+            "starry-night",
+        ),
+        ("double", "strength", "Strength", 0.0, 1.0, 1.0),
+        ("boolean", "preserve-colors", "Preserve colours", False),
+        ("int", "max-side", "Maximum side", 0, 65536, 0),
+    ]
+
+
+def test_script_filters_the_selection_as_one_undo_step(
+    stylize: Filter, load_plugin, tmp_path: Path
+) -> None:
+    fake = FakeGimp()
+    procedure = registered_procedure(load_plugin(fake))
+    image = rgba_photo(tmp_path / "photo.png")
+    pixels = bridge.pixels_from_bytes(gegl_bytes(image), *image.size).copy()
+    drawable = FakeDrawable(pixels, box=(8, 6, 30, 24))
+    config = config_of({bridge.argument_name(name): value for name, value in VALUES.items()})
+    gimp_image = FakeImage()
+    status = procedure.run(procedure, "noninteractive", gimp_image, [drawable], config, None)
+    assert status == ("success", None)
+    assert (gimp_image.undo, drawable.merged, fake.dialogs) == (["start", "end"], [True], [])
+    assert fake.progress[-1] == 1.0
+    expected = np.asarray(image).copy()
+    expected[6:30, 8:38] = np.asarray(stylize.apply(image.crop((8, 6, 38, 30)), VALUES))
+    got = np.rint(drawable.pixels * 255).astype(np.uint8)
+    assert np.array_equal(got, expected)
+
+
+def test_script_asks_interactively_and_a_cancel_changes_nothing(
+    stylize: Filter, load_plugin
+) -> None:
+    fake = FakeGimp(dialog_answer=False)
+    procedure = registered_procedure(load_plugin(fake))
+    pixels = np.full((4, 5, 4), 0.5, np.float32)
+    drawable = FakeDrawable(pixels, box=None)
+    status = procedure.run(procedure, "interactive", FakeImage(), [drawable], None, None)
+    assert status == ("cancel", None)
+    assert fake.dialogs == [bridge.PROCEDURE_NAME]
+    assert np.all(pixels == 0.5)
+
+
+def test_script_wants_exactly_one_layer(stylize: Filter, load_plugin) -> None:
+    procedure = registered_procedure(load_plugin(FakeGimp()))
+    layer = FakeDrawable(np.zeros((2, 2, 4), np.float32), box=None)
+    status, message = procedure.run(
+        procedure, "noninteractive", FakeImage(), [layer, layer], None, None
+    )
+    assert (status, message) == ("calling-error", "Select exactly one layer (not a group).")
+
+
+def test_script_reports_filter_errors_to_gimp(stylize: Filter, load_plugin) -> None:
+    procedure = registered_procedure(load_plugin(FakeGimp()))
+    layer = FakeDrawable(np.zeros((8, 8, 4), np.float32), box=None)
+    config = config_of(
+        {"style": "no-such-style", "strength": 1.0, "preserve-colors": False, "max-side": 0}
+    )
+    image = FakeImage()
+    status, message = procedure.run(procedure, "noninteractive", image, [layer], config, None)
+    assert status == "execution-error" and "no-such-style" in message
+    assert image.undo == ["start", "end"]
+
+
+def test_script_without_its_environment_registers_nothing(
+    load_plugin, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / gimp_installer.PLUGIN_NAME / gimp_installer.ENV_FILE).unlink()
+    assert load_plugin(FakeGimp()).StylizePlugIn().do_query_procedures() == []
+    assert "style-plugin install gimp" in capsys.readouterr().err
+
+
+# -- GIMP 3 itself ---------------------------------------------------------------------------
+
+BATCH_SCRIPT = r"""
+import json
+import gi
+gi.require_version("Gimp", "3.0")
+from gi.repository import Gimp, Gio
+
+settings = json.loads(open(SETTINGS).read())
+
+
+def run_case(source, target, selection):
+    image = Gimp.file_load(Gimp.RunMode.NONINTERACTIVE, Gio.File.new_for_path(source))
+    if selection:
+        image.select_rectangle(Gimp.ChannelOps.REPLACE, *selection)
+    procedure = Gimp.get_pdb().lookup_procedure(settings["procedure"])
+    if procedure is None:
+        return "the procedure is not registered"
+    config = procedure.create_config()
+    config.set_property("run-mode", Gimp.RunMode.NONINTERACTIVE)
+    config.set_property("image", image)
+    config.set_core_object_array("drawables", [image.get_layers()[0]])
+    for name, value in settings["arguments"].items():
+        config.set_property(name, value)
+    result = procedure.run(config)
+    if result.index(0) != Gimp.PDBStatusType.SUCCESS:
+        return f"status {result.index(0)}: {result.index(1) if result.length() > 1 else ''}"
+    Gimp.file_save(Gimp.RunMode.NONINTERACTIVE, image, Gio.File.new_for_path(target), None)
+    image.delete()
+    return "ok"
+
+
+outcome = {}
+for case in settings["cases"]:
+    try:
+        outcome[case["target"]] = run_case(case["source"], case["target"], case["selection"])
+    except Exception as exc:
+        outcome[case["target"]] = f"{type(exc).__name__}: {exc}"
+open(settings["outcome"], "w").write(json.dumps(outcome))
+"""
+
+
+def run_gimp(tmp_path: Path, cases: list[dict], arguments: dict) -> tuple[dict, str]:
+    """Run the batch script in gimp-console-3.0 with a private GIMP profile; its outcome
+    file and console output (GIMP exits 0 even when a batch command fails)."""
+    settings = tmp_path / "settings.json"
+    outcome = tmp_path / "outcome.json"
+    script = tmp_path / "batch.py"
+    script.write_text(BATCH_SCRIPT)
+    settings.write_text(
+        json.dumps(
+            {
+                "procedure": bridge.PROCEDURE_NAME,
+                "arguments": arguments,
+                "cases": cases,
+                "outcome": str(outcome),
+            }
+        )
+    )
+    command = [
+        GIMP_CONSOLE,
+        "--no-interface",
+        "--no-data",
+        "--no-fonts",
+        "--batch-interpreter",
+        "python-fu-eval",
+        "--batch",
+        f"SETTINGS = {str(settings)!r}; exec(open({str(script)!r}).read())",
+        "--quit",
+    ]
+    # os.environ carries STYLE_PLUGIN_MODELS_DIR (the test's model folder) to GIMP's plug-ins
+    env = {**os.environ, "GIMP3_DIRECTORY": str(tmp_path / "gimp3")}
+    done = subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=GIMP_TIMEOUT_S, check=False
+    )
+    log = f"exit {done.returncode}\n{done.stdout}\n{done.stderr}"
+    return (json.loads(outcome.read_text()) if outcome.exists() else {}), log
+
+
+@pytest.mark.skipif(
+    shutil.which(GIMP_CONSOLE) is None, reason="GIMP 3 is not installed (Debian 12 ships GIMP 2.10)"
+)
+def test_gimp_console_runs_the_plugin_and_matches_the_filter(
+    stylize: Filter, tmp_path: Path
+) -> None:
+    try:
+        gimp_installer.install(InstallOptions(plugin_dir=tmp_path / "gimp3" / "plug-ins"))
+    except StylePluginError as exc:
+        pytest.skip(f"GIMP's Python differs from this environment's: {exc}")
+    source = tmp_path / "photo.png"
+    image = rgba_photo(source)
+    box = (8, 6, 30, 24)  # x, y, width, height of the selection case
+    cases = [
+        {"source": str(source), "target": str(tmp_path / "whole.png"), "selection": None},
+        {"source": str(source), "target": str(tmp_path / "box.png"), "selection": box},
+    ]
+    arguments = {bridge.argument_name(name): value for name, value in VALUES.items()}
+    outcome, log = run_gimp(tmp_path, cases, arguments)
+    assert outcome == {case["target"]: "ok" for case in cases}, log
+
+    whole = np.asarray(Image.open(tmp_path / "whole.png").convert("RGBA"), dtype=np.int16)
+    expected = np.asarray(stylize.apply(image, VALUES), dtype=np.int16)
+    assert np.abs(whole - expected).max() <= 1, log
+
+    x, y, w, h = box
+    in_box = np.asarray(image, dtype=np.int16).copy()
+    in_box[y : y + h, x : x + w] = np.asarray(
+        stylize.apply(image.crop((x, y, x + w, y + h)), VALUES)
+    )
+    boxed = np.asarray(Image.open(tmp_path / "box.png").convert("RGBA"), dtype=np.int16)
+    assert np.abs(boxed - in_box).max() <= 1, log

@@ -1,0 +1,798 @@
+"""The Krita plug-in: its pixel functions, its installer, `style-plugin install`, and Krita.
+
+The pixel, installer and CLI tests run anywhere. Two tests run the real Krita (Debian's
+krita 5.1 with python3-pyqt5, xvfb and xauth; .ci/run installs them): `kritarunner`, headless
+(QT_QPA_PLATFORM=offscreen), runs the plug-in's code on documents and exports them; and the
+whole application under `xvfb-run` loads the installed plug-in, and a small test extension
+triggers Filter > Stylize…, fills in the dialog, exports, checks Undo and quits. Krita exits
+0 even when a script fails, so both check the reports their scripts write, the exported
+files and the log, and every run has a time limit. Where Krita is missing they are skipped,
+with the reason printed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import hooks
+import hooks.hosts
+from hooks.filters import Filter, Param
+from hooks.hosts import InstallOptions
+from hooks.hosts.krita import installer
+from hooks.hosts.krita.installer import CONFIG_KEY, PLUGIN, VENV, install, set_config_value
+from hooks.hosts.krita.pixels import (
+    apply_filter_to_pixels,
+    bgra_to_rgba,
+    filter_layer_bytes,
+    mask_from_bytes,
+    rgba_to_bgra,
+    unsupported_reason,
+)
+from style_plugin.cli import main
+from style_plugin.errors import StylePluginError
+
+HERE = f"{sys.version_info.major}.{sys.version_info.minor}"
+REPO = Path(__file__).resolve().parent.parent
+KRITA_TIMEOUT = 150  # seconds; a first start in a fresh home builds Krita's resource cache
+
+
+# ---------------------------------------------------------------------------------------
+# Helpers
+
+
+class InvertFilter(Filter):
+    """A cheap stand-in filter: inverts RGB, keeps alpha (as RGBA images come back)."""
+
+    name = "invert"
+    label = "Invert"
+    description = "Inverts colours."
+
+    def params(self) -> list[Param]:
+        return []
+
+    def run(self, image, params, progress, cancel):
+        array = np.asarray(image)
+        rgb = 255 - np.asarray(array[..., :3], dtype=np.uint8)
+        return Image.fromarray(rgb, "RGB")
+
+
+def sample_pixels(width: int = 40, height: int = 32) -> np.ndarray:
+    """RGBA test pixels: a smooth picture, opaque at the border (so that Krita's layer
+    bounds are the whole canvas), with a fully transparent hole and a band of alpha 128."""
+    y, x = np.mgrid[0:height, 0:width]
+    rgba = np.stack(
+        [x * 255 // width, y * 255 // height, (x + y) * 255 // (width + height), 255 + 0 * x],
+        axis=-1,
+    ).astype(np.uint8)
+    rgba[12:20, 14:26] = 0
+    rgba[4:8, 4:36, 3] = 128
+    return rgba
+
+
+@pytest.fixture
+def stylize(style_model: Path, user_models_dir: Path) -> Filter:
+    """The Stylize filter with the two-style test model installed in the user folder."""
+    user_models_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy(style_model, user_models_dir / style_model.name)
+    hooks.reload_plugins()
+    return hooks.get_filter("stylize")
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file below `folder` (relative path -> content); folders as empty entries."""
+    return {
+        str(path.relative_to(folder)) + ("/" if path.is_dir() else ""): (
+            b"" if path.is_dir() else path.read_bytes()
+        )
+        for path in sorted(folder.rglob("*"))
+    }
+
+
+# ---------------------------------------------------------------------------------------
+# Pixels
+
+
+def test_bgra_bytes_become_rgba_and_back():
+    data = bytes([10, 20, 30, 40, 1, 2, 3, 255])  # two pixels: B, G, R, A
+    rgba = bgra_to_rgba(data, 2, 1)
+    assert rgba.tolist() == [[[30, 20, 10, 40], [3, 2, 1, 255]]]
+    assert rgba_to_bgra(rgba) == data
+
+
+def test_16_bit_channels_are_native_words():
+    words = np.array([[[1000, 2000, 3000, 65535]]], dtype=np.uint16)  # B, G, R, A
+    rgba = bgra_to_rgba(words.tobytes(), 1, 1, "U16")
+    assert rgba.dtype == np.uint16
+    assert rgba.tolist() == [[[3000, 2000, 1000, 65535]]]
+    assert rgba_to_bgra(rgba) == words.tobytes()
+
+
+def test_wrong_sizes_are_errors():
+    with pytest.raises(ValueError, match="expected 32 bytes"):
+        bgra_to_rgba(bytes(31), 2, 4)
+    with pytest.raises(ValueError, match="selection bytes"):
+        mask_from_bytes(bytes(7), 2, 4)
+    with pytest.raises(ValueError, match="HxWx4"):
+        rgba_to_bgra(np.zeros((2, 2, 3), np.uint8))
+
+
+def test_only_8_and_16_bit_rgba_layers_are_taken():
+    assert unsupported_reason("RGBA", "U8") is None
+    assert unsupported_reason("RGBA", "U16") is None
+    assert "F32" in unsupported_reason("RGBA", "F32")
+    assert "Convert Image Color Space" in unsupported_reason("RGBA", "F16")
+    assert "CMYKA" in unsupported_reason("CMYKA", "U8")
+
+
+def test_filter_result_keeps_alpha_exactly(stylize: Filter):
+    rgba = sample_pixels()
+    params = {"style": "the_scream", "strength": 0.7}
+    result = apply_filter_to_pixels(stylize, rgba, params)
+    expected = np.asarray(stylize.apply(rgba, params).convert("RGB"))
+    assert result.dtype == np.uint8 and result.shape == rgba.shape
+    np.testing.assert_array_equal(result[..., 3], rgba[..., 3])
+    np.testing.assert_array_equal(result[..., :3], expected)
+
+
+def test_selection_mask_multiplies_alpha():
+    rgba = sample_pixels()
+    mask = np.zeros(rgba.shape[:2], np.uint8)
+    mask[:, 10:20] = 255
+    mask[:, 20:30] = 128
+    result = apply_filter_to_pixels(InvertFilter(), rgba, {}, mask)
+    alpha = rgba[..., 3].astype(int)
+    np.testing.assert_array_equal(result[:, :10, 3], 0)
+    np.testing.assert_array_equal(result[:, 10:20, 3], alpha[:, 10:20])
+    np.testing.assert_array_equal(result[:, 20:30, 3], (alpha[:, 20:30] * 128 + 127) // 255)
+    np.testing.assert_array_equal(result[:, 30:, 3], 0)
+    np.testing.assert_array_equal(result[..., :3], 255 - rgba[..., :3])
+    with pytest.raises(ValueError, match="selection mask"):
+        apply_filter_to_pixels(InvertFilter(), rgba, {}, mask[1:])
+
+
+def test_16_bit_layers_keep_their_alpha_and_depth():
+    rgba = sample_pixels().astype(np.uint16) * 257
+    rgba[..., 3] += 3  # alpha values that 8 bits could not hold
+    rgba[..., 3] = np.minimum(rgba[..., 3], 65535)
+    result = apply_filter_to_pixels(InvertFilter(), rgba, {})
+    assert result.dtype == np.uint16
+    np.testing.assert_array_equal(result[..., 3], rgba[..., 3])
+    np.testing.assert_array_equal(result[..., :3], (255 - rgba[..., :3] // 257) * 257)
+
+
+def test_scaled_down_results_come_back_at_full_size(stylize: Filter):
+    rgba = sample_pixels(48, 36)
+    result = apply_filter_to_pixels(stylize, rgba, {"max_side": 24})
+    assert result.shape == rgba.shape
+    np.testing.assert_array_equal(result[..., 3], rgba[..., 3])
+
+
+def test_layer_bytes_in_layer_bytes_out():
+    rgba = sample_pixels()
+    height, width = rgba.shape[:2]
+    selection = np.full((height, width), 200, np.uint8)
+    data = filter_layer_bytes(
+        InvertFilter(), rgba_to_bgra(rgba), width, height, "U8", {}, selection.tobytes()
+    )
+    expected = apply_filter_to_pixels(InvertFilter(), rgba, {}, selection)
+    np.testing.assert_array_equal(bgra_to_rgba(data, width, height), expected)
+
+
+# ---------------------------------------------------------------------------------------
+# kritarc
+
+
+def test_config_value_is_set_in_its_group_and_the_rest_is_kept(tmp_path: Path):
+    rc = tmp_path / "kritarc"
+    rc.write_text("[General]\nfoo=1\n\n[python]\nenable_other=true\n\n[Other]\nx=y\n")
+    assert set_config_value(rc, "python", "enable_me", "true")
+    assert rc.read_text() == (
+        "[General]\nfoo=1\n\n[python]\nenable_other=true\nenable_me=true\n\n[Other]\nx=y\n"
+    )
+    assert not set_config_value(rc, "python", "enable_me", "true")  # already so
+    assert set_config_value(rc, "python", "enable_me", "false")
+    assert "enable_me=false\n" in rc.read_text()
+    assert set_config_value(rc, "python", "enable_me", None)
+    assert rc.read_text() == "[General]\nfoo=1\n\n[python]\nenable_other=true\n\n[Other]\nx=y\n"
+
+
+def test_config_group_is_added_and_removed_whole(tmp_path: Path):
+    rc = tmp_path / "kritarc"
+    rc.write_text("[General]\nfoo=1")  # no newline at the end
+    set_config_value(rc, "python", "enable_me", "true")
+    assert rc.read_text() == "[General]\nfoo=1\n\n[python]\nenable_me=true\n"
+    set_config_value(rc, "python", "enable_me", None)
+    assert rc.read_text() == "[General]\nfoo=1\n"
+    assert not set_config_value(tmp_path / "absent", "python", "enable_me", None)
+    assert not (tmp_path / "absent").exists()
+
+
+# ---------------------------------------------------------------------------------------
+# Installer
+
+
+def expected_files() -> set[str]:
+    module = f"{PLUGIN}/"
+    return {
+        f"{PLUGIN}.desktop",
+        module,
+        f"{module}__init__.py",
+        f"{module}environment.json",
+        f"{module}install-manifest.json",
+    }
+
+
+def test_install_writes_exactly_its_files_and_uninstall_removes_them(tmp_path: Path):
+    plugins = tmp_path / "pykrita"
+    (plugins / "other").mkdir(parents=True)
+    (plugins / "other.desktop").write_text("[Desktop Entry]\n")
+    (plugins / "other" / "__init__.py").write_text("")
+    rc = tmp_path / "kritarc"
+    rc.write_text("[General]\nfoo=1\n\n[python]\nenable_other=true\n\n[Other]\nx=y\n")
+    before, rc_before = snapshot(plugins), rc.read_bytes()
+    options = InstallOptions(plugin_dir=plugins, config_file=rc, python=HERE)
+
+    lines = install(options)
+    assert set(snapshot(plugins)) - set(before) == expected_files()
+    assert all(snapshot(plugins)[name] == data for name, data in before.items())
+    assert rc.read_text() == rc_before.decode().replace(
+        "enable_other=true\n", f"enable_other=true\n{CONFIG_KEY}=true\n"
+    )
+    environment = json.loads((plugins / PLUGIN / "environment.json").read_text())
+    assert environment["python"] == HERE
+    assert str(REPO) in environment["sys_path"]
+    shipped = REPO / "hooks/hosts/krita/pykrita"
+    assert (plugins / f"{PLUGIN}.desktop").read_bytes() == (
+        shipped / f"{PLUGIN}.desktop"
+    ).read_bytes()
+    assert any("enabled it in" in line for line in lines)
+
+    install(options)  # again: the same files, nothing more
+    assert set(snapshot(plugins)) - set(before) == expected_files()
+
+    (plugins / PLUGIN / "__pycache__").mkdir()  # what Krita's Python leaves behind
+    (plugins / PLUGIN / "__pycache__" / "__init__.cpython-311.pyc").write_bytes(b"x")
+    lines = install(InstallOptions(plugin_dir=plugins, config_file=rc, uninstall=True))
+    assert snapshot(plugins) == before
+    assert rc.read_bytes() == rc_before
+    assert any("removed" in line for line in lines)
+
+
+def test_uninstall_removes_the_folders_and_kritarc_it_created(tmp_path: Path):
+    plugins = tmp_path / "share" / "krita" / "pykrita"
+    rc = tmp_path / "config" / "kritarc"
+    install(InstallOptions(plugin_dir=plugins, config_file=rc, python=HERE))
+    assert rc.read_text() == f"[python]\n{CONFIG_KEY}=true\n"
+    install(InstallOptions(plugin_dir=plugins, uninstall=True))
+    assert not (tmp_path / "share").exists()
+    assert not rc.exists()
+    assert install(InstallOptions(plugin_dir=plugins, config_file=rc, uninstall=True)) == [
+        f"no style-plugin Krita plug-in is installed in {plugins}"
+    ]
+
+
+def test_other_python_offline_prints_the_commands(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("STYLE_PLUGIN_OFFLINE", "1")
+    plugins, rc = tmp_path / "pykrita", tmp_path / "kritarc"
+    with pytest.raises(StylePluginError) as error:
+        install(InstallOptions(plugin_dir=plugins, config_file=rc, python="3.99"))
+    message = str(error.value)
+    venv = plugins / VENV
+    assert "Krita runs Python 3.99" in message
+    assert f"python3.99 -m venv {venv}" in message
+    assert f"{venv}/bin/python -m pip install {REPO}" in message
+    assert "--no-deps" not in message
+    environment = json.loads((plugins / PLUGIN / "environment.json").read_text())
+    assert environment["python"] == "3.99"
+    assert environment["sys_path"] == [str(venv / "lib" / "python3.99" / "site-packages")]
+    assert f"{CONFIG_KEY}=true" in rc.read_text()
+    venv.mkdir()  # as if the user ran the commands
+    install(InstallOptions(plugin_dir=plugins, config_file=rc, uninstall=True))
+    assert not plugins.exists() and not rc.exists()
+
+
+FAKE_PYTHON = """\
+#!/bin/sh
+# A stand-in "Python 3.99": logs its arguments; `-m venv DIR` makes DIR/bin/python (itself).
+echo "$0 $*" >> "{log}"
+case "$1 $2" in
+  "-c "*) echo 3.99 ;;
+  "-m venv") mkdir -p "$3/bin" && cp "$0" "$3/bin/python" ;;
+esac
+"""
+
+
+def test_other_python_gets_its_own_environment(tmp_path: Path, monkeypatch):
+    monkeypatch.delenv("STYLE_PLUGIN_OFFLINE", raising=False)
+    log = tmp_path / "calls.log"
+    fake = tmp_path / "python3.99"
+    fake.write_text(FAKE_PYTHON.format(log=log))
+    fake.chmod(0o755)
+    plugins, rc = tmp_path / "pykrita", tmp_path / "kritarc"
+    lines = install(InstallOptions(plugin_dir=plugins, config_file=rc, python=str(fake)))
+    venv = plugins / VENV
+    calls = log.read_text().splitlines()
+    assert calls[0].startswith(f"{fake} -c ")  # its version
+    assert calls[1:] == [
+        f"{fake} -m venv {venv}",
+        f"{venv}/bin/python -m pip install {REPO}",
+    ]
+    assert f"created a Python 3.99 environment for Krita: {venv}" in lines
+    environment = json.loads((plugins / PLUGIN / "environment.json").read_text())
+    assert environment["sys_path"] == [str(venv / "lib" / "python3.99" / "site-packages")]
+    install(InstallOptions(plugin_dir=plugins, uninstall=True))
+    assert not plugins.exists()
+
+
+def test_krita_python_version_is_read_from_its_python_plugin(tmp_path: Path, monkeypatch):
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "krita").write_text("#!/bin/sh\n")
+    (tmp_path / "bin" / "krita").chmod(0o755)
+    library = tmp_path / "lib" / "x86_64-linux-gnu" / "kritaplugins" / "kritapykrita.so"
+    library.parent.mkdir(parents=True)
+    library.write_bytes(b"\x7fELF\0...\0libpython3.13.so.1.0\0libc.so.6\0")
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    assert installer.krita_python_version() == ("3.13", library)
+    host, notes = installer.find_host_python()
+    assert (host.version, notes) == ("3.13", [])
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing"))
+    host, notes = installer.find_host_python()
+    assert host.version == HERE and "Pass --python" in notes[0]
+
+
+@pytest.mark.skipif(shutil.which("krita") is None, reason="Krita is not installed")
+def test_this_machines_krita_python_is_found():
+    found = installer.krita_python_version()
+    assert found is not None, "Krita is installed but its Python plug-in was not found"
+    version, library = found
+    assert library.name.startswith(("kritapykrita", "krita"))
+    assert version.startswith("3.")
+
+
+# ---------------------------------------------------------------------------------------
+# style-plugin install
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exc:
+        main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return int(exc.value.code or 0), out, err
+
+
+def test_install_command_installs_and_uninstalls_krita(tmp_path: Path, capsys):
+    plugins, rc = tmp_path / "pykrita", tmp_path / "kritarc"
+    where = ["--plugin-dir", plugins, "--config", rc]
+    code, out, err = run_cli(capsys, "install", "krita", *where, "--python", HERE)
+    assert code == 0, err
+    assert f"Krita's Python: {HERE} (--python)" in out
+    assert (plugins / f"{PLUGIN}.desktop").is_file()
+    code, out, err = run_cli(capsys, "install", "krita", "--uninstall", *where)
+    assert code == 0, err
+    assert not plugins.exists() and not rc.exists()
+
+
+def test_install_command_dispatches_to_each_host(tmp_path: Path, capsys, monkeypatch):
+    seen = []
+
+    class Recorder:
+        @staticmethod
+        def install(options: InstallOptions) -> list[str]:
+            seen.append(options)
+            return ["done"]
+
+    monkeypatch.setattr(hooks.hosts, "installer", lambda host: seen.append(host) or Recorder)
+    for host in ("krita", "gimp"):
+        code, out, _ = run_cli(capsys, "install", host, "--plugin-dir", tmp_path, "--uninstall")
+        assert (code, out) == (0, "done\n")
+    assert seen == [
+        "krita",
+        InstallOptions(plugin_dir=tmp_path, uninstall=True),
+        "gimp",
+        InstallOptions(plugin_dir=tmp_path, uninstall=True),
+    ]
+
+
+def test_install_command_names_the_known_hosts(capsys):
+    code, _, err = run_cli(capsys, "install", "photoshop")
+    assert code == 1
+    assert err.startswith("error: unknown host 'photoshop'") and "krita" in err
+
+
+# ---------------------------------------------------------------------------------------
+# Real Krita
+
+
+def require(request: pytest.FixtureRequest, *tools: str) -> None:
+    """Skip, printing the reason, unless the tools exist and Krita's Python is this one."""
+    missing = [tool for tool in tools if shutil.which(tool) is None]
+    if missing:
+        reason = (
+            f"{', '.join(missing)} not installed (apt-get install krita python3-pyqt5 xvfb xauth)"
+        )
+    else:
+        found = installer.krita_python_version()
+        krita_python = found[0] if found else None
+        if krita_python == HERE:
+            return
+        reason = f"Krita embeds Python {krita_python}; these tests need this venv's ({HERE})"
+    plugins = request.config.pluginmanager
+    reporter, capture = plugins.get_plugin("terminalreporter"), plugins.get_plugin("capturemanager")
+    if reporter is not None and capture is not None:
+        with capture.global_and_fixture_disabled():  # shown even without -rs
+            reporter.write_line(f"SKIPPED {request.node.name}: {reason}")
+    pytest.skip(reason)
+
+
+def krita_home(tmp_path: Path, user_models_dir: Path) -> dict[str, str]:
+    """An isolated home for Krita with the plug-in installed; the environment to run it in."""
+    home = tmp_path / "home"
+    lines = install(
+        InstallOptions(
+            plugin_dir=home / ".local/share/krita/pykrita", config_file=home / ".config/kritarc"
+        )
+    )
+    assert any("imports style-plugin from this environment" in line for line in lines), lines
+    env = {**os.environ, "HOME": str(home), "STYLE_PLUGIN_MODELS_DIR": str(user_models_dir)}
+    env.update(XDG_CONFIG_HOME=str(home / ".config"), XDG_DATA_HOME=str(home / ".local/share"))
+    env.update(XDG_CACHE_HOME=str(home / ".cache"), XDG_RUNTIME_DIR=str(tmp_path / "run"))
+    (tmp_path / "run").mkdir(mode=0o700)
+    for name in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "DISPLAY"):
+        env.pop(name, None)
+    return env
+
+
+def run_bounded(command: list[str], env: dict[str, str], cwd: Path) -> str:
+    """Run `command` in its own process group with a time limit; its output (both streams).
+    On timeout the whole group (xvfb-run, Xvfb, Krita) is killed and the test fails."""
+    process = subprocess.Popen(
+        command,
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        output, _ = process.communicate(timeout=KRITA_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        output, _ = process.communicate()
+        pytest.fail(f"{command[0]} ran past {KRITA_TIMEOUT} s:\n{output[-3000:]}")
+    return output
+
+
+def write_test_image(path: Path) -> np.ndarray:
+    rgba = sample_pixels()
+    Image.fromarray(rgba).save(path)
+    return rgba
+
+
+def assert_matches_filter(result: np.ndarray, expected: np.ndarray) -> None:
+    """Alpha identical; colour within one level where a pixel is visible."""
+    np.testing.assert_array_equal(result[..., 3], expected[..., 3])
+    visible = expected[..., 3] > 0
+    difference = np.abs(result[..., :3].astype(int) - expected[..., :3].astype(int))
+    assert difference[visible].max(initial=0) <= 1
+
+
+RUNNER_SCRIPT = '''\
+"""Run by kritarunner: for each case open the image, run the plug-in's code on its layer
+(style_plugin_krita sets up the environment, as in Krita), export the result layer."""
+
+import json
+import traceback
+
+
+def __main__(args):
+    config = json.loads(args[0])
+    report = {}
+    import style_plugin_krita  # noqa: F401  (the installed plug-in: puts the package on sys.path)
+    from krita import InfoObject, Krita, Selection
+
+    import hooks
+    from hooks.hosts.krita.extension import preview_image, read_layer, stylize_layer
+
+    for case in config["cases"]:
+        try:
+            document = Krita.instance().openDocument(config["input"])
+            document.setBatchmode(True)
+            node = document.rootNode().childNodes()[0]
+            if case.get("depth"):
+                node.setColorSpace("RGBA", case["depth"], node.colorProfile())
+            if case.get("selection"):
+                selection = Selection()
+                selection.select(*case["selection"])
+                document.setSelection(selection)
+            stylize = hooks.get_filter("stylize")
+            preview = preview_image(stylize, read_layer(document, node), case["params"])
+            layer = stylize_layer(document, node, stylize, case["params"])
+            w, h = document.width(), document.height()
+            report[case["name"]] = {
+                "layers": [child.name() for child in document.rootNode().childNodes()],
+                "depth": layer.colorDepth(),
+                "preview": [preview.width(), preview.height()],
+                "pixels": bytes(layer.pixelData(0, 0, w, h)).hex(),
+            }
+            node.setVisible(False)
+            document.refreshProjection()
+            document.exportImage(case["output"], InfoObject())
+            document.close()
+        except Exception:
+            report[case["name"]] = {"error": traceback.format_exc()}
+    report["cancel"] = cancel_from_progress_dialog()
+    with open(config["report"], "w") as handle:
+        json.dump(report, handle)
+
+
+def cancel_from_progress_dialog():
+    """Press Cancel in run_with_progress's dialog while slow work runs; what came of it."""
+    import time
+
+    from PyQt5.QtCore import QTimer
+    from PyQt5.QtWidgets import QApplication
+
+    from hooks.hosts.krita.ui import run_with_progress
+
+    seen = {}
+
+    def press_cancel():
+        for widget in QApplication.topLevelWidgets():
+            if widget.objectName() == "style_plugin_progress" and widget.isVisible():
+                seen["maximum"], seen["value"] = widget.maximum(), widget.value()
+                widget.cancel()
+                return
+        QTimer.singleShot(50, press_cancel)
+
+    def work(progress, cancel):
+        for step in range(200):
+            progress(step, 200)
+            if cancel():
+                return "stopped at %d" % step
+            time.sleep(0.05)
+        return "not cancelled"
+
+    QTimer.singleShot(500, press_cancel)
+    try:
+        seen["result"] = run_with_progress(None, "Testing", work)
+    except Exception as exc:
+        seen["raised"] = type(exc).__name__
+    return seen
+'''
+
+
+def test_kritarunner_runs_the_plugin_code(
+    request, tmp_path: Path, user_models_dir: Path, stylize: Filter
+):
+    require(request, "kritarunner")
+    env = krita_home(tmp_path, user_models_dir)
+    source = write_test_image(tmp_path / "in.png")
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    (scripts / "stylize_runner.py").write_text(RUNNER_SCRIPT)
+    plugins = tmp_path / "home/.local/share/krita/pykrita"
+    env.update(PYTHONPATH=f"{scripts}{os.pathsep}{plugins}", QT_QPA_PLATFORM="offscreen")
+    params = {"style": "the_scream", "strength": 0.8}
+    cases = [
+        {"name": "layer", "params": params},
+        {"name": "half-selected", "params": params, "selection": [8, 2, 20, 24, 128]},
+        {"name": "16-bit", "params": params, "depth": "U16"},
+        {"name": "float", "params": params, "depth": "F32"},
+    ]
+    for case in cases:
+        case["output"] = str(tmp_path / f"{case['name']}.png")
+    config = {"input": str(tmp_path / "in.png"), "report": str(tmp_path / "report.json")}
+    config["cases"] = cases
+    log = run_bounded(["kritarunner", "-s", "stylize_runner", json.dumps(config)], env, tmp_path)
+    assert (tmp_path / "report.json").exists(), log[-3000:]
+    report = json.loads((tmp_path / "report.json").read_text())
+    height, width = source.shape[:2]
+    stylized = np.asarray(stylize.apply(source, params).convert("RGBA"))
+
+    layer = report["layer"]
+    assert layer.get("error") is None, layer.get("error")
+    assert layer["layers"] == ["Background", "Background (Stylize: The Scream)"]
+    assert_matches_filter(bgra_to_rgba(bytes.fromhex(layer["pixels"]), width, height), stylized)
+    assert_matches_filter(np.asarray(Image.open(cases[0]["output"])), stylized)
+
+    x, y, w, h, value = cases[1]["selection"]
+    crop = source[y : y + h, x : x + w]
+    expected = np.zeros_like(source)
+    expected[y : y + h, x : x + w] = np.asarray(stylize.apply(crop, params).convert("RGBA"))
+    expected[y : y + h, x : x + w, 3] = (crop[..., 3].astype(int) * value + 127) // 255
+    half = report["half-selected"]
+    assert half.get("error") is None, half.get("error")
+    assert_matches_filter(bgra_to_rgba(bytes.fromhex(half["pixels"]), width, height), expected)
+    assert half["preview"] == [w, h] and report["layer"]["preview"] == [width, height]
+
+    deep = report["16-bit"]
+    assert deep.get("error") is None, deep.get("error")
+    assert deep["depth"] == "U16" and deep["preview"] == [width, height]
+    pixels = bgra_to_rgba(bytes.fromhex(deep["pixels"]), width, height, "U16")
+    np.testing.assert_array_equal(pixels[..., 3], source[..., 3].astype(np.uint16) * 257)
+    assert_matches_filter((pixels // 257).astype(np.uint8), stylized)
+
+    assert "Cannot stylize 'Background'" in report["float"]["error"]
+    assert "F32" in report["float"]["error"]
+
+    cancel = report["cancel"]
+    assert cancel.get("raised") == "Cancelled", cancel
+    assert cancel["maximum"] == 200 and 0 < cancel["value"] < 200
+
+
+DRIVER_DESKTOP = """\
+[Desktop Entry]
+Type=Service
+ServiceTypes=Krita/PythonPlugin
+X-KDE-Library=stylize_test_driver
+X-Python-2-Compatible=false
+Name=Stylize test driver
+Comment=Drives Filter > Stylize… in style-plugin's tests
+"""
+
+DRIVER = '''\
+"""Loaded by Krita in style-plugin's test: triggers Filter > Stylize… on the opened image,
+fills in the dialog, previews, takes a screenshot, exports the result layer, undoes, quits.
+What it sees goes to the JSON report named in $STYLIZE_DRIVER."""
+
+import json
+import os
+import traceback
+
+from krita import Extension, InfoObject, Krita
+from PyQt5.QtCore import QTimer
+from PyQt5.QtWidgets import QApplication, QComboBox, QDoubleSpinBox, QLabel, QPushButton
+
+CONFIG = json.loads(os.environ["STYLIZE_DRIVER"])
+REPORT = {"steps": []}
+
+
+def note(step, **data):
+    REPORT["steps"].append(step)
+    REPORT.update(data)
+    with open(CONFIG["report"], "w") as handle:
+        json.dump(REPORT, handle, indent=1)
+
+
+def layer_names(document):
+    return [node.name() for node in document.rootNode().childNodes()]
+
+
+def fill_dialog(attempt=0):
+    dialog = QApplication.activeModalWidget()
+    if dialog is None or dialog.objectName() != "style_plugin_filter_dialog":
+        if attempt < 100:
+            QTimer.singleShot(100, lambda: fill_dialog(attempt + 1))
+        return
+    try:
+        combo = dialog.findChild(QComboBox, "style")
+        combo.setCurrentIndex(combo.findData(CONFIG["params"]["style"]))
+        dialog.findChild(QDoubleSpinBox, "strength").setValue(CONFIG["params"]["strength"])
+        dialog.findChild(QPushButton, "preview_button").click()
+        preview = dialog.findChild(QLabel, "preview").pixmap()
+        note(
+            "dialog",
+            style_labels=[combo.itemText(i) for i in range(combo.count())],
+            preview_size=None if preview is None else [preview.width(), preview.height()],
+            values=dialog.values(),
+        )
+        QApplication.processEvents()
+        QApplication.primaryScreen().grabWindow(0).save(CONFIG["screenshot"])
+        dialog.accept()
+    except Exception:
+        note("dialog failed", error=traceback.format_exc())
+        dialog.reject()
+
+
+def run(attempt=0):
+    app = Krita.instance()
+    document, window = app.activeDocument(), app.activeWindow()
+    if document is None or window is None:
+        if attempt < 100:
+            QTimer.singleShot(200, lambda: run(attempt + 1))
+        else:
+            finish("no document or window")
+        return
+    try:
+        window.qwindow().setGeometry(QApplication.primaryScreen().availableGeometry())
+        filter_menu = [
+            item.text()
+            for menu in window.qwindow().menuBar().actions()
+            if menu.menu() and menu.text().replace("&", "") == "Filter"
+            for item in menu.menu().actions()
+        ]
+        original = document.activeNode()
+        note("start", layers_before=layer_names(document), filter_menu=filter_menu)
+        QTimer.singleShot(300, fill_dialog)
+        app.action("style_plugin_stylize").trigger()
+        document.waitForDone()
+        result = document.rootNode().childNodes()[-1]
+        note("applied", layers_after=layer_names(document))
+        original.setVisible(False)
+        document.refreshProjection()
+        document.setBatchmode(True)
+        exported = document.exportImage(CONFIG["output"], InfoObject())
+        original.setVisible(True)
+        note("exported", exported=exported, result=result.name())
+        QTimer.singleShot(500, lambda: undo(document))
+    except Exception:
+        finish(traceback.format_exc())
+
+
+def undo(document):
+    action = Krita.instance().action("edit_undo")
+    note("undo", undo=action.text())
+    action.trigger()
+    QTimer.singleShot(1000, lambda: finish(None, layers_after_undo=layer_names(document)))
+
+
+def finish(error, **data):
+    note("done", error=error, **data)
+    for document in Krita.instance().documents():
+        document.setModified(False)
+    QTimer.singleShot(0, Krita.instance().action("file_quit").trigger)
+
+
+class StylizeTestDriver(Extension):
+    def setup(self):
+        pass
+
+    def createActions(self, window):
+        QTimer.singleShot(500, run)
+
+
+Krita.instance().addExtension(StylizeTestDriver(Krita.instance()))
+'''
+
+
+def test_krita_runs_the_installed_action_and_undoes_it(
+    request, tmp_path: Path, user_models_dir: Path, stylize: Filter
+):
+    require(request, "krita", "xvfb-run")
+    env = krita_home(tmp_path, user_models_dir)
+    plugins = tmp_path / "home/.local/share/krita/pykrita"
+    (plugins / "stylize_test_driver").mkdir()
+    (plugins / "stylize_test_driver" / "__init__.py").write_text(DRIVER)
+    (plugins / "stylize_test_driver.desktop").write_text(DRIVER_DESKTOP)
+    set_config_value(
+        tmp_path / "home/.config/kritarc", "python", "enable_stylize_test_driver", "true"
+    )
+    source = write_test_image(tmp_path / "in.png")
+    params = {"style": "the_scream", "strength": 0.8}
+    report_path, output = tmp_path / "report.json", tmp_path / "out.png"
+    env["STYLIZE_DRIVER"] = json.dumps(
+        {
+            "report": str(report_path),
+            "output": str(output),
+            "screenshot": str(tmp_path / "screen.png"),
+            "params": params,
+        }
+    )
+    command = ["xvfb-run", "-a", "-s", "-screen 0 1280x800x24", "krita", "--nosplash", "in.png"]
+    log = run_bounded(command, env, tmp_path)
+    assert report_path.exists(), log[-3000:]
+    report = json.loads(report_path.read_text())
+    assert report["error"] is None, report["error"]
+    assert report["steps"] == ["start", "dialog", "applied", "exported", "undo", "done"]
+    assert "Traceback" not in log and "ASSERT" not in log, log[-3000:]
+    assert "Stylize…" in report["filter_menu"]
+    assert report["style_labels"] == ["Starry Night", "The Scream"]
+    assert report["values"] == {**params, "preserve_colors": False, "max_side": 0}
+    assert report["preview_size"] and max(report["preview_size"]) == 320
+    assert report["layers_after"] == ["Background", "Background (Stylize: The Scream)"]
+    assert report["undo"] == "Undo Add Layer"
+    assert report["layers_after_undo"] == report["layers_before"] == ["Background"]
+    stylized = np.asarray(stylize.apply(source, params).convert("RGBA"))
+    assert_matches_filter(np.asarray(Image.open(output)), stylized)
+    assert Image.open(tmp_path / "screen.png").size == (1280, 800)
