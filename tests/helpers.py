@@ -23,15 +23,21 @@ def train_args(photos: Path, paintings: dict[str, Path], out: Path, *extra: str)
 STYLES = ["starry-night", "the_scream"]
 
 
-def make_checkpoint(path: Path, styles: list[str] = STYLES, seed: int = 0) -> Path:
+def make_checkpoint(
+    path: Path, styles: list[str] = STYLES, seed: int = 0, preset: str = "fast"
+) -> Path:
     """A checkpoint of an untrained generator whose per-style gamma/beta differ clearly."""
     torch.manual_seed(seed)
-    generator = Generator(len(styles), "fast")
+    generator = Generator(len(styles), preset)
     with torch.no_grad():
         for parameter in generator.style_parameters():
             parameter.add_(0.5 * torch.randn_like(parameter))
     config = TrainConfig(
-        content_dir="photos/", styles={s: f"art/{s}.jpg" for s in styles}, steps=40, seed=3
+        content_dir="photos/",
+        styles={s: f"art/{s}.jpg" for s in styles},
+        preset=preset,
+        steps=40,
+        seed=3,
     )
     save_checkpoint(
         path,
@@ -39,7 +45,7 @@ def make_checkpoint(path: Path, styles: list[str] = STYLES, seed: int = 0) -> Pa
             "step": 40,
             "config": config.to_dict(),
             "style_names": list(styles),
-            "preset": "fast",
+            "preset": preset,
             "generator": generator.state_dict(),
             "losses": {"content": 0.5, "style": 0.25},
             "elapsed_s": 12.5,

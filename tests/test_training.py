@@ -169,3 +169,25 @@ def test_a_photo_broken_during_training_is_a_one_line_error_from_a_worker(
     message = str(info.value)
     assert "\n" not in message and "Traceback" not in message
     assert ".png" in message
+
+
+def _style_spread(run: Path) -> float:
+    """How far apart the two styles' CIN gammas have moved (they start equal)."""
+    state = load_checkpoint(run)["generator"]
+    gammas = [v for k, v in state.items() if k.endswith("gamma")]
+    return max(float((g[0] - g[1]).abs().max()) for g in gammas)
+
+
+def test_per_style_parameters_learn_faster_so_styles_separate(photos, paintings, tmp_path):
+    for scale in (1.0, 20.0):
+        config = tiny_config(photos, paintings, steps=4, style_lr_scale=scale)
+        Trainer(config, tmp_path / f"x{scale:g}", quiet()).run()
+    assert _style_spread(tmp_path / "x20") > 5 * _style_spread(tmp_path / "x1")
+
+
+def test_style_lr_scale_is_checked_and_old_runs_keep_their_rate(photos, paintings):
+    with pytest.raises(TrainingError, match="style-lr-scale"):
+        tiny_config(photos, paintings, lr=0.1, style_lr_scale=20).validate()
+    old = tiny_config(photos, paintings).to_dict()
+    del old["style_lr_scale"]
+    assert TrainConfig.from_dict(old).style_lr_scale == 1.0

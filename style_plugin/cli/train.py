@@ -49,6 +49,12 @@ def train(
     lr: Annotated[
         float | None, typer.Option(help="Adam learning rate for G and D (default: 2e-4).")
     ] = None,
+    style_lr_scale: Annotated[
+        float | None,
+        typer.Option(
+            help="Learning-rate multiplier for the per-style norm parameters (default: 20)."
+        ),
+    ] = None,
     content_weight: Annotated[
         float | None, typer.Option(help="Weight of the content loss (default: 1).")
     ] = None,
@@ -130,6 +136,7 @@ def train(
         "crop_size": crop_size,
         "style_size": style_size,
         "lr": lr,
+        "style_lr_scale": style_lr_scale,
         "content_weight": content_weight,
         "style_weight": style_weight,
         "adv_weight": adv_weight,

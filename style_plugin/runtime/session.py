@@ -31,6 +31,10 @@ class SessionSettings:
 
     device: str = "auto"
     threads: int = 0
+    #: onnxruntime's CPU memory arena keeps what a run allocated for the next run: faster for
+    #: repeated whole images, but on tiled huge images it holds ~0.6 GB more at the peak
+    #: (benchmarks/memory.py), so tiled runs use a session without it.
+    memory_arena: bool = True
 
     def __post_init__(self) -> None:
         if self.device not in PROVIDER_CHOICES:
@@ -44,9 +48,13 @@ class SessionSettings:
 class ModelSession:
     """One loaded style model: `run(feeds, outputs)` on the provider in `provider`."""
 
-    def __init__(self, session: Any, provider: ProviderReport) -> None:
+    def __init__(
+        self, session: Any, provider: ProviderReport, path: Path, settings: SessionSettings
+    ) -> None:
         self.session = session
         self.provider = provider
+        self.path = path
+        self.settings = settings
         self.input_names = {i.name for i in session.get_inputs()}
         self.input_names |= {i.name for i in session.get_overridable_initializers()}
         self.output_names = [o.name for o in session.get_outputs()]
@@ -97,10 +105,11 @@ def _load(path: Path, settings: SessionSettings) -> ModelSession:
     options = ort.SessionOptions()
     options.log_severity_level = 3  # errors only: no notes about optional inputs
     options.intra_op_num_threads = settings.threads
+    options.enable_cpu_mem_arena = settings.memory_arena
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     cache = user_cache_dir() / "tensorrt"
     provider_options = {
         "tensorrt": {"trt_engine_cache_enable": True, "trt_engine_cache_path": str(cache)}
     }
     session, report = create_session(str(path), settings.device, options, provider_options)
-    return ModelSession(session, report)
+    return ModelSession(session, report, path, settings)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,7 @@ from style_plugin.runtime.images import (
 )
 from style_plugin.runtime.model import StyleModel, load_model
 from style_plugin.runtime.providers import ProviderReport
-from style_plugin.runtime.session import SessionSettings
+from style_plugin.runtime.session import SessionSettings, open_session
 from style_plugin.runtime.store import find_model
 from style_plugin.runtime.tiling import (
     DEFAULT_OVERLAP,
@@ -38,6 +39,7 @@ from style_plugin.runtime.tiling import (
     Infer,
     TileSettings,
     stylize_tiled,
+    tile_spans,
 )
 
 __all__ = ["Stylizer", "stylize"]
@@ -161,9 +163,14 @@ class Stylizer:
         weights = model.style_weights(style)
         if strength == 0.0:
             return rgb.copy()
+        height, width = rgb.shape[:2]
+        tiles = self.tiles
+        tiled = len(tile_spans(height, tiles.tile_size, tiles.overlap)) * len(
+            tile_spans(width, tiles.tile_size, tiles.overlap)
+        )
         return stylize_tiled(
             rgb,
-            _infer(model, weights),
+            _infer(model, weights, lean=tiled > 1),
             self.tiles,
             finish=_finish(strength, preserve_colors),
             progress=progress,
@@ -185,10 +192,13 @@ def _finish(strength: float, keep_colors: bool) -> Finish | None:
     return finish
 
 
-def _infer(model: StyleModel, weights: np.ndarray) -> Infer:
+def _infer(model: StyleModel, weights: np.ndarray, lean: bool = False) -> Infer:
     """Run the model on one [1,3,h,w] batch, padding sides below its minimum (edge pixels
-    repeated) and cropping the result back; with statistics, normalise with them."""
+    repeated) and cropping the result back; with statistics, normalise with them. `lean`
+    (tiled images) runs on a session without onnxruntime's memory arena."""
     session = model.session
+    if lean:
+        session = open_session(session.path, replace(session.settings, memory_arena=False))
     wanted = ["stylized", "image_norm_stats"] if model.tiling else ["stylized"]
     style_weights = weights[None, :]
 

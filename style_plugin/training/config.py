@@ -31,6 +31,7 @@ class TrainConfig:
     crop_size: int = 256
     style_size: int = 512
     lr: float = 2e-4
+    style_lr_scale: float = 20.0
     content_weight: float = 1.0
     style_weight: float = 0.2
     adv_weight: float = 0.05
@@ -71,6 +72,10 @@ class TrainConfig:
             raise TrainingError(f"--style-size must be >= 16, got {self.style_size}")
         if not 0 < self.lr < 1:
             raise TrainingError(f"--lr must be in (0, 1), got {self.lr}")
+        if not 0 < self.style_lr_scale * self.lr < 1:
+            raise TrainingError(
+                f"--style-lr-scale times --lr must be in (0, 1), got {self.style_lr_scale * self.lr}"
+            )
         if self.gan_loss not in GAN_LOSSES:
             raise TrainingError(
                 f"--gan-loss must be one of {', '.join(GAN_LOSSES)}, got {self.gan_loss!r}"
@@ -86,6 +91,7 @@ class TrainConfig:
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         """Rebuild from `to_dict` output, ignoring keys this version does not know."""
         known = {f.name for f in dataclasses.fields(cls)}
+        data = {"style_lr_scale": 1.0, **data}  # runs saved before the option trained at 1x
         return cls(**{k: v for k, v in data.items() if k in known})
 
 

@@ -206,7 +206,19 @@ class Trainer:
             net, self.styles.paintings, cfg.content_layers, cfg.style_layers
         )
         adam = {"lr": cfg.lr, "betas": (0.5, 0.999)}
-        self.opt_g = torch.optim.Adam(self.generator.parameters(), **adam)
+        # Adam moves each weight by about lr per step, so per-style gammas and betas starting
+        # equal would need tens of thousands of steps to drift apart at 2e-4: a larger rate for
+        # them lets the styles of a multi-style model separate within a CPU-sized budget.
+        self.opt_g = torch.optim.Adam(
+            [
+                {"params": list(self.generator.content_parameters())},
+                {
+                    "params": list(self.generator.style_parameters()),
+                    "lr": cfg.lr * cfg.style_lr_scale,
+                },
+            ],
+            **adam,
+        )
         self.opt_d = torch.optim.Adam(self.discriminator.parameters(), **adam)
 
         on_cuda = device.type == "cuda"

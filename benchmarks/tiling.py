@@ -1,0 +1,317 @@
+"""Seamless tiling: what it costs (tiled vs untiled time) and how exact it is (vs untiled).
+
+(a) Time of the runtime's default tiling (1024 px tiles, 128 px overlap, thumbnail statistics)
+    vs one untiled run, at 2048 and 3072 px, on a real photo scaled up, and how close the
+    tiled output comes to the untiled one.
+(b) Quality on real photos at 768-2048 px with small tiles (256 and 512 px), against the
+    untiled output of the same model: mean absolute difference (0-255) and the seam ratio
+    (mean absolute step across the tile borders, divided by the untiled output's step at the
+    same rows and columns; 1.0 = no seam), for
+      naive        independent tiles, no overlap, each tile its own statistics
+      feather      overlapping feathered tiles, each tile its own statistics
+      thumb r=R    feathered tiles normalised with the statistics of a thumbnail R times
+                   smaller than the image (R = 1: the whole image gives them: exact statistics)
+      default      what the runtime does: the thumbnail's longer side = the tile size
+(c) With --figure PATH, a PNG strip of one crop around a tile corner: naive | runtime | untiled.
+
+    python benchmarks/tiling.py [--time-sizes 2048 3072] [--sizes 768 1024 1536 2048]
+        [--tiles 256 512] [--photos 2] [--ratios 1 1.5 2 4] [--repeats 3] [--figure PNG]
+
+The `fast` model is exported from runs/starry-500 when that trained checkpoint exists (tiling
+matters most for a trained model's textures), otherwise (or with --untrained) from an
+untrained checkpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import statistics
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from inference_speed import (
+    checkpoint_for,
+    export_model,
+    load_photo,
+    machine_line,
+    photo_paths,
+    timed_together,
+)
+
+from style_plugin.runtime.images import from_float, to_float
+from style_plugin.runtime.model import StyleModel, load_model
+from style_plugin.runtime.stylizer import Stylizer
+from style_plugin.runtime.tiling import (
+    DEFAULT_OVERLAP,
+    DEFAULT_TILE_SIZE,
+    Infer,
+    TileSettings,
+    stylize_tiled,
+    tile_spans,
+)
+
+#: Targets from issue 3, section 4.
+MAX_MAD, MIN_GAIN, MAX_SEAM = 3.0, 4.0, 1.2
+
+
+@dataclass(frozen=True)
+class Method:
+    """One way of tiling: its name, its settings, and whether tiles share statistics."""
+
+    name: str
+    settings: TileSettings
+    shared: bool
+    naive: bool = False
+
+    def run(self, rgb: np.ndarray, infer: Infer) -> np.ndarray:
+        if self.naive:
+            return stylize_naive(rgb, infer, self.settings.tile_size)
+        return stylize_tiled(rgb, infer, self.settings, shared_statistics=self.shared)
+
+
+def stylize_naive(rgb: np.ndarray, infer: Infer, tile: int) -> np.ndarray:
+    """Independent tiles on a plain grid (starts at multiples of `tile`), no overlap, no
+    shared statistics: what tiling without the runtime's care gives."""
+    out = np.empty_like(rgb)
+    for top in range(0, rgb.shape[0], tile):
+        for left in range(0, rgb.shape[1], tile):
+            patch = rgb[top : top + tile, left : left + tile]
+            batch = np.ascontiguousarray(to_float(patch).transpose(2, 0, 1)[None])
+            stylized, _ = infer(batch, None)
+            out[top : top + tile, left : left + tile] = from_float(
+                stylized[0].transpose(1, 2, 0), rgb.dtype
+            )
+    return out
+
+
+def make_infer(model: StyleModel) -> Infer:
+    """The model's first style, one [1,3,h,w] batch at a time, optionally with given statistics
+    (the same feeds the runtime's Stylizer sends; sizes here are far above the minimum side)."""
+    weights = model.style_weights(None)[None, :]
+    wanted = ["stylized", "image_norm_stats"]
+    one = np.ones(1, dtype=np.float32)
+
+    def infer(batch: np.ndarray, stats: np.ndarray | None):
+        feeds = {"image": batch, "style_weights": weights}
+        if stats is not None:
+            feeds |= {"norm_stats": stats, "norm_stats_mix": one}
+        stylized, own = model.session.run(wanted, feeds)
+        return stylized, own
+
+    return infer
+
+
+def border_lines(length: int, settings: TileSettings, naive: bool = False) -> list[int]:
+    """Rows (or columns) where a tile starts or ends inside the image."""
+    if naive:
+        return list(range(settings.tile_size, length, settings.tile_size))
+    spans = tile_spans(length, settings.tile_size, settings.overlap)
+    lines = {start for start, _ in spans[1:]} | {end for _, end in spans[:-1]}
+    return sorted(line for line in lines if 0 < line < length)
+
+
+def mean_step(image: np.ndarray, rows: list[int], cols: list[int]) -> float:
+    """Mean |difference| between each border line and the line before it, rows and columns."""
+    values = image.astype(np.float32)
+    steps = [np.abs(values[r] - values[r - 1]).ravel() for r in rows]
+    steps += [np.abs(values[:, c] - values[:, c - 1]).ravel() for c in cols]
+    return float(np.concatenate(steps).mean()) if steps else float("nan")
+
+
+def compare(
+    tiled: np.ndarray, untiled: np.ndarray, settings: TileSettings, naive: bool = False
+) -> tuple[float, float]:
+    """(mean |tiled - untiled| on 0-255, seam ratio) for tiles laid out by `settings`."""
+    mad = float(np.abs(tiled.astype(np.int16) - untiled.astype(np.int16)).mean())
+    rows = border_lines(tiled.shape[0], settings, naive)
+    cols = border_lines(tiled.shape[1], settings, naive)
+    return mad, mean_step(tiled, rows, cols) / mean_step(untiled, rows, cols)
+
+
+def methods(size: int, tile: int, ratios: list[float]) -> list[Method]:
+    overlap = min(DEFAULT_OVERLAP, tile // 2)  # what Stylizer(tile_size=tile) uses
+    found = [
+        Method("naive", TileSettings(tile, 0), shared=False, naive=True),
+        Method("feather", TileSettings(tile, overlap), shared=False),
+    ]
+    for ratio in ratios:
+        side = max(32, round(size / ratio))
+        found.append(Method(f"r={ratio:g}", TileSettings(tile, overlap, side), shared=True))
+    found.append(Method("default", TileSettings(tile, overlap), shared=True))
+    return found
+
+
+def _keep(outputs: dict, key: str, stylizer: Stylizer, rgb: np.ndarray) -> None:
+    outputs[key] = stylizer.stylize_array(rgb, None)
+
+
+def time_table(model_path: Path, args: argparse.Namespace) -> None:
+    """(a): tiled (runtime defaults) vs untiled time, and how close the two outputs are."""
+    photo = photo_paths()[0]
+    print(
+        f"\n(a) time, tiled (tile {DEFAULT_TILE_SIZE}, overlap {DEFAULT_OVERLAP}, thumbnail "
+        f"statistics) vs untiled, {photo.name} scaled to each size; median of {args.repeats} "
+        "interleaved runs after 1 warm-up"
+    )
+    print(
+        f"{'size':>6}{'tiles':>7}{'untiled s':>11}{'tiled s':>10}{'tiled/untiled':>15}"
+        f"{'px run':>8}{'MAD':>7}{'seam':>7}"
+    )
+    tiled_settings = TileSettings()
+    for size in args.time_sizes:
+        rgb = load_photo(photo, size)
+        untiled = Stylizer(model_path, device="cpu", tile_size=size)
+        tiled = Stylizer(model_path, device="cpu")
+        outputs: dict[str, np.ndarray] = {}
+        runs = {
+            key: functools.partial(_keep, outputs, key, stylizer, rgb)
+            for key, stylizer in (("untiled", untiled), ("tiled", tiled))
+        }
+        medians = timed_together(runs, args.repeats, args.repeats, 0)
+        untiled_s, tiled_s = medians["untiled"], medians["tiled"]
+        spans = tile_spans(size, DEFAULT_TILE_SIZE, DEFAULT_OVERLAP)
+        pixels = sum((e - s) for s, e in spans) ** 2 + min(size, DEFAULT_TILE_SIZE) ** 2
+        mad, seam = compare(outputs["tiled"], outputs["untiled"], tiled_settings)
+        print(
+            f"{size:>6}{len(spans) ** 2:>5}+1{untiled_s:>11.2f}{tiled_s:>10.2f}"
+            f"{tiled_s / untiled_s:>14.2f}x{pixels / size**2:>7.2f}x{mad:>7.2f}{seam:>7.2f}"
+        )
+    print("px run: pixels run through the model (tiles + thumbnail) / image pixels")
+
+
+def quality_table(model: StyleModel, args: argparse.Namespace) -> dict:
+    """(b): tiled vs untiled on real photos with small tiles; returns the outputs of one case
+    for the figure."""
+    infer = make_infer(model)
+    every = photo_paths()
+    photos = every[:: max(1, len(every) // args.photos)][: args.photos]
+    print(
+        f"\n(b) quality vs untiled on {len(photos)} photo(s) ({', '.join(p.name for p in photos)}) "
+        "scaled to each size; MAD = mean |tiled - untiled| (0-255), seam = mean step across "
+        "tile borders / untiled step there"
+    )
+    names = [m.name for m in methods(1024, 256, args.ratios)]
+    header = f"{'size':>5}{'tile':>5}{'S/T':>6} " + "".join(f"{n:>9}" for n in names)
+    mads: dict[str, list[float]] = {n: [] for n in names}
+    seams: dict[str, list[float]] = {n: [] for n in names}
+    rows = []
+    figure: dict = {}
+    for size in args.sizes:
+        images = [load_photo(p, size) for p in photos]
+        untiled = [stylize_tiled(rgb, infer, TileSettings(size, 0)) for rgb in images]
+        for tile in args.tiles:
+            if tile >= size:
+                continue
+            case_mad: dict[str, float] = {}
+            case_seam: dict[str, float] = {}
+            for method in methods(size, tile, args.ratios):
+                results = []
+                for k, rgb in enumerate(images):
+                    out = method.run(rgb, infer)
+                    results.append(compare(out, untiled[k], method.settings, method.naive))
+                    if k == 0 and size == args.figure_size and tile == args.figure_tile:
+                        figure[method.name] = out
+                        figure["untiled"] = untiled[0]
+                case_mad[method.name] = statistics.mean(r[0] for r in results)
+                case_seam[method.name] = statistics.mean(r[1] for r in results)
+                mads[method.name].append(case_mad[method.name])
+                seams[method.name].append(case_seam[method.name])
+            rows.append((size, tile, case_mad, case_seam))
+            print(f"  done {size} px, tile {tile}", file=sys.stderr)
+    for title, table, digits in (("MAD (0-255)", 0, 2), ("seam ratio", 1, 2)):
+        print(f"\n{title}")
+        print(header)
+        for size, tile, *values in rows:
+            line = f"{size:>5}{tile:>5}{size / tile:>6.2g} "
+            print(line + "".join(f"{values[table][n]:>9.{digits}f}" for n in names))
+    print(f"\nsummary over {len(rows)} size/tile cases x {len(photos)} photo(s)")
+    print(f"{'method':<9}{'mean MAD':>10}{'worst MAD':>11}{'naive/it':>10}{'mean seam':>11}"
+          f"{'worst seam':>12}")  # fmt: skip
+    for name in names:
+        gain = statistics.mean(mads["naive"]) / max(statistics.mean(mads[name]), 1e-9)
+        print(
+            f"{name:<9}{statistics.mean(mads[name]):>10.2f}{max(mads[name]):>11.2f}"
+            f"{gain:>9.1f}x{statistics.mean(seams[name]):>11.2f}{max(seams[name]):>12.2f}"
+        )
+    worst_gain = min(c_mad["naive"] / max(c_mad["default"], 1e-9) for _, _, c_mad, _ in rows)
+    ok = (
+        max(mads["default"]) <= MAX_MAD
+        and worst_gain >= MIN_GAIN
+        and max(seams["default"]) <= MAX_SEAM
+    )
+    print(
+        f"targets for the runtime default (MAD <= {MAX_MAD:g}, >= {MIN_GAIN:g}x below naive, "
+        f"seam <= {MAX_SEAM:g}x) in every case: {'met' if ok else 'MISSED'} (worst MAD "
+        f"{max(mads['default']):.2f}, smallest gain {worst_gain:.1f}x, worst seam "
+        f"{max(seams['default']):.2f})"
+    )
+    return figure
+
+
+def write_figure(path: Path, outputs: dict, size: int, tile: int, crop: int) -> None:
+    """A strip naive | runtime default | untiled of one crop centred on a tile corner."""
+    from PIL import Image, ImageDraw
+
+    corner = (size // tile // 2) * tile  # a naive tile corner near the middle
+    top = min(max(0, corner - crop // 2), size - crop)
+    panels = [("naive tiles", "naive"), ("runtime tiling", "default"), ("untiled", "untiled")]
+    gap, label = 6, 18
+    strip = Image.new("RGB", (3 * crop + 2 * gap, crop + label), "white")
+    draw = ImageDraw.Draw(strip)
+    for k, (title, key) in enumerate(panels):
+        patch = outputs[key][top : top + crop, top : top + crop]
+        strip.paste(Image.fromarray(patch), (k * (crop + gap), label))
+        draw.text((k * (crop + gap) + 4, 3), title, fill="black")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    strip.save(path, optimize=True)
+    if path.stat().st_size > 300_000:  # keep the docs light: a 256-colour palette is plenty
+        strip.quantize(256, dither=Image.Dither.NONE).save(path, optimize=True)
+    print(
+        f"\nwrote {path} ({path.stat().st_size / 1e3:.0f} KB): {crop}x{crop} crop at "
+        f"({top}, {top}) of the {size} px case with {tile} px tiles"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--time-sizes", type=int, nargs="*", default=[2048, 3072])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[768, 1024, 1536, 2048])
+    parser.add_argument("--tiles", type=int, nargs="+", default=[256, 512])
+    parser.add_argument("--photos", type=int, default=2, help="real photos per quality case")
+    parser.add_argument("--ratios", type=float, nargs="+", default=[1, 1.5, 2, 4])
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs in (a)")
+    parser.add_argument("--figure", type=Path, help="write the comparison strip here (PNG)")
+    parser.add_argument("--figure-size", type=int, default=1024)
+    parser.add_argument("--figure-tile", type=int, default=256)
+    parser.add_argument("--crop", type=int, default=256)
+    parser.add_argument(
+        "--untrained",
+        action="store_true",
+        help="use the untrained checkpoint even if trained exists",
+    )
+    args = parser.parse_args()
+    print(machine_line())
+    with tempfile.TemporaryDirectory() as tmp:
+        checkpoint, which = checkpoint_for("fast", Path(tmp), prefer_trained=not args.untrained)
+        print(f"model: fast, weights {which}; onnxruntime CPU provider")
+        model_path = export_model(checkpoint, Path(tmp) / "fast.onnx")
+        model = load_model(model_path, device="cpu")
+        if not model.tiling:
+            sys.exit("the exported model does not expose normalisation statistics")
+        if args.time_sizes:
+            time_table(model_path, args)
+        if args.sizes:
+            figure = quality_table(model, args)
+            if args.figure and figure:
+                write_figure(args.figure, figure, args.figure_size, args.figure_tile, args.crop)
+
+
+if __name__ == "__main__":
+    main()
