@@ -1,10 +1,11 @@
 # Two commands do all set-up on a fresh Debian/Ubuntu machine with Python 3.10+:
-#   make demo   - create .venv, install, run the main job on the bundled sample
+#   make demo   - create .venv, install the runtime, stylize the sample photos in every bundled style
 #   make test   - install the package with its train and dev extras, run the whole suite
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-train-dev
+RUNTIME_STAMP := $(VENV)/.installed-runtime
 PYTEST_ARGS ?=
 
 .PHONY: demo test lint format clean
@@ -17,7 +18,11 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[train,dev]'
 	touch $@
 
-demo: $(STAMP)
+$(RUNTIME_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+demo: $(RUNTIME_STAMP)
 	$(BIN)/python -m style_plugin demo
 
 test: $(STAMP)

@@ -655,6 +655,22 @@ def text_table(rows: list[dict], size: int) -> str:
     return "\n".join(out)
 
 
+def gatys_kept(method: Method, rgb: np.ndarray, style: str, path: Path) -> tuple[np.ndarray, float]:
+    """Gatys costs minutes per image on a CPU, so each output is kept (a PNG with its seconds
+    in a text chunk) and a later run with the same photo, size and steps reuses it: the slow
+    part can run while the models train, and the tables be made again without it."""
+    from PIL.PngImagePlugin import PngInfo
+
+    if path.is_file():
+        with Image.open(path) as kept:
+            return np.asarray(kept.convert("RGB")), float(kept.text["seconds"])
+    out, seconds = method.run(rgb, style)  # type: ignore[misc]
+    info = PngInfo()
+    info.add_text("seconds", f"{seconds:.3f}")
+    Image.fromarray(out).save(path, pnginfo=info)
+    return out, seconds
+
+
 # --- main ------------------------------------------------------------------------------------------
 
 
@@ -772,7 +788,15 @@ def main(argv: Sequence[str] | None = None) -> None:
                 if m.key == "gatys" and args.gatys_photos and index >= args.gatys_photos:
                     outputs[m.key] = "not run"
                     continue
-                out, seconds = m.run(rgb, style)  # type: ignore[misc]
+                if m.key == "gatys":
+                    kept = (
+                        args.out
+                        / style
+                        / f"{Path(name).stem}_gatys-{args.size}px-{args.gatys_steps}.png"
+                    )
+                    out, seconds = gatys_kept(m, rgb, style, kept)
+                else:
+                    out, seconds = m.run(rgb, style)  # type: ignore[misc]
                 figures = judges.judge(out, rgb, photo_features[name], references[style])
                 figures["seconds"] = seconds
                 figures["photo"] = name

@@ -1,4 +1,4 @@
-"""Where the files that ship inside the package live (sample photos, paintings)."""
+"""Where the sample photos that ship inside the package live (see data/CREDITS.md)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 
 
 def sample_photos_dir() -> Path:
-    """Folder of the bundled CC0 sample photos (see data/CREDITS.md)."""
+    """Folder of the bundled CC0 sample photos."""
     return DATA_DIR / "photos"
 
 
-def sample_paintings() -> dict[str, Path]:
-    """Bundled public-domain paintings by style name (see data/CREDITS.md)."""
-    return {path.stem: path for path in sorted((DATA_DIR / "paintings").glob("*.jpg"))}
+def sample_photos() -> list[Path]:
+    """The bundled sample photos, sorted by name."""
+    return sorted(sample_photos_dir().glob("*.jpg"))

@@ -10,6 +10,7 @@ import pytest
 from tests.synthetic import make_painting, make_photo
 
 os.environ.setdefault("STYLE_PLUGIN_OFFLINE", "1")
+pytest_plugins = ["tests.style_pack"]  # the pip-installed example style pack fixture
 
 
 @pytest.fixture
@@ -37,6 +38,23 @@ def user_models_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("STYLE_PLUGIN_MODELS_DIR", str(folder))
     monkeypatch.setenv("STYLE_PLUGIN_CACHE_DIR", str(tmp_path / "cache"))
     return folder
+
+
+@pytest.fixture(autouse=True)
+def bundled_models_dir(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path):
+    """Tests see only the models they make; those marked `bundled` see the package's own.
+    The plugin registry caches what it found, so it is reloaded around the switch."""
+    from hooks.plugins import reload_plugins
+    from style_plugin.runtime import store
+
+    if request.node.get_closest_marker("bundled"):
+        reload_plugins()
+        yield store.bundled_models_dir()
+        reload_plugins()
+        return
+    hidden = tmp_path / "no-bundled-models"
+    monkeypatch.setattr(store, "bundled_models_dir", lambda: hidden)
+    yield hidden
 
 
 @pytest.fixture(scope="session")

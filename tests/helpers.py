@@ -6,7 +6,9 @@ from pathlib import Path
 
 import torch
 
+from style_plugin.bundled import DATA_DIR
 from style_plugin.models.generator import Generator
+from style_plugin.runtime.model import StyleInfo, load_model
 from style_plugin.training.checkpoint import save_checkpoint
 from style_plugin.training.config import TrainConfig
 
@@ -54,3 +56,10 @@ def make_checkpoint(
         },
     )
     return path
+
+
+def bundled_styles() -> list[StyleInfo]:
+    """The styles of the package's own models, which a fresh interpreter lists first (read
+    from the package folder: the test fixtures hide it from the store in this process)."""
+    models = sorted((DATA_DIR / "models").glob("*.onnx"))
+    return [info for path in models for info in load_model(path, device="cpu").styles]

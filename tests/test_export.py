@@ -20,12 +20,12 @@ from exporters import ONNX_EXPORTER, ExportReport
 from exporters import onnx as onnx_exporter
 from exporters.onnx import FP16_TOLERANCE, FP32_TOLERANCE, VERIFY_SIZES, export_onnx
 from exporters.tileable import norm_channels
-from style_plugin.cli import main
 from style_plugin.errors import ExportError, StylePluginError
 from style_plugin.models.generator import MIN_SIDE, Generator
 from style_plugin.training.checkpoint import load_checkpoint
 from style_plugin.training.config import TrainConfig
 from style_plugin.training.trainer import RunOptions, Trainer
+from tests.cli import run_cli
 from tests.helpers import STYLES, make_checkpoint
 
 
@@ -297,13 +297,6 @@ def test_exports_a_trained_run(photos, paintings, tmp_path):
 
 
 # -- the CLI -------------------------------------------------------------------------------
-
-
-def run_cli(capsys, *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return int(exc.value.code or 0), out, err
 
 
 def test_cli_exports_with_labels(checkpoint, tmp_path, capsys):

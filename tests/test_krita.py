@@ -38,8 +38,10 @@ from hooks.hosts.krita.pixels import (
     rgba_to_bgra,
     unsupported_reason,
 )
-from style_plugin.cli import main
 from style_plugin.errors import StylePluginError
+from tests.cli import run_cli
+from tests.helpers import bundled_styles
+from tests.style_pack import PACK_STYLES
 
 HERE = f"{sys.version_info.major}.{sys.version_info.minor}"
 REPO = Path(__file__).resolve().parent.parent
@@ -361,13 +363,6 @@ def test_this_machines_krita_python_is_found():
 
 # ---------------------------------------------------------------------------------------
 # style-plugin install
-
-
-def run_cli(capsys, *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return int(exc.value.code or 0), out, err
 
 
 def test_install_command_installs_and_uninstalls_krita(tmp_path: Path, capsys):
@@ -757,10 +752,12 @@ Krita.instance().addExtension(StylizeTestDriver(Krita.instance()))
 
 
 def test_krita_runs_the_installed_action_and_undoes_it(
-    request, tmp_path: Path, user_models_dir: Path, stylize: Filter
+    request, tmp_path: Path, user_models_dir: Path, stylize: Filter, pack_site: Path
 ):
+    """The whole GUI path, with a third-party style pack pip-installed beside the package."""
     require(request, "krita", "xvfb-run")
     env = krita_home(tmp_path, user_models_dir)
+    env["PYTHONPATH"] = str(pack_site)
     plugins = tmp_path / "home/.local/share/krita/pykrita"
     (plugins / "stylize_test_driver").mkdir()
     (plugins / "stylize_test_driver" / "__init__.py").write_text(DRIVER)
@@ -787,7 +784,9 @@ def test_krita_runs_the_installed_action_and_undoes_it(
     assert report["steps"] == ["start", "dialog", "applied", "exported", "undo", "done"]
     assert "Traceback" not in log and "ASSERT" not in log, log[-3000:]
     assert "Stylize…" in report["filter_menu"]
-    assert report["style_labels"] == ["Starry Night", "The Scream"]
+    bundled = [info.label for info in bundled_styles()]
+    pack = list(PACK_STYLES.values())
+    assert report["style_labels"] == [*bundled, *pack, "Starry Night", "The Scream"]
     assert report["values"] == {**params, "preserve_colors": False, "max_side": 0}
     assert report["preview_size"] and max(report["preview_size"]) == 320
     assert report["layers_after"] == ["Background", "Background (Stylize: The Scream)"]

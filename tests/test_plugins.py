@@ -27,12 +27,13 @@ from hooks.stylize_filter import StylizeFilter
 from style_plugin.errors import Cancelled
 from style_plugin.runtime.model import load_model
 from style_plugin.runtime.stylizer import Stylizer
+from tests.cli import assert_one_line_error, run_cli
+from tests.helpers import bundled_styles
+from tests.style_pack import PACK_NAME, PACK_STYLES
 from tests.synthetic import make_photo
-from tests.test_stylize_cli import assert_one_line_error, leftovers, run_cli
+from tests.test_stylize_cli import leftovers
 
-PACK_FIXTURE = Path(__file__).parent / "fixtures" / "style-pack"
-PACK_NAME = "example_style_pack"
-PACK_STYLES = {"ukiyo-e": "Ukiyo-e", "sumi-e": "Sumi-e ink"}
+BUNDLED_STYLES = [info.name for info in bundled_styles()]
 
 BROKEN_PLUGINS = {
     "broken_import": "import a_module_that_is_not_installed  # noqa: F401\n",
@@ -87,31 +88,6 @@ def register_filters(register):
 # Installed plugins, found through entry points
 
 
-def pip_install(project: Path, target: Path) -> Path:
-    """Install `project` into the folder `target` offline, with the venv's setuptools."""
-    command = [sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation"]
-    command += ["--no-index", "--disable-pip-version-check", "--quiet", "--target", str(target)]
-    result = subprocess.run([*command, str(project)], capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return target
-
-
-@pytest.fixture(scope="session")
-def pack_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder holding the installed example style pack (styles ukiyo-e and sumi-e)."""
-    from exporters.onnx import export_onnx
-    from tests.helpers import make_checkpoint
-
-    root = tmp_path_factory.mktemp("style-pack")
-    ignore = shutil.ignore_patterns("build", "*.egg-info", "__pycache__", "*.onnx")
-    pack = Path(shutil.copytree(PACK_FIXTURE, root / "pack", ignore=ignore))
-    models = pack / PACK_NAME / "models"
-    models.mkdir()
-    checkpoint = make_checkpoint(root / "checkpoint.pt", styles=list(PACK_STYLES), seed=1)
-    export_onnx(checkpoint, models / "ukiyo-e.onnx", verify=False, labels=PACK_STYLES)
-    return pip_install(pack, root / "site")
-
-
 @pytest.fixture(scope="session")
 def broken_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder of installed plugins that fail: on import, in a hook, with a style file that
@@ -144,7 +120,7 @@ def test_pack_styles_are_listed_by_models(pack_site):
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
     styles = {s["name"]: s for s in document["styles"]}
-    assert list(styles) == list(PACK_STYLES)
+    assert list(styles) == [*BUNDLED_STYLES, *PACK_STYLES]
     for name, label in PACK_STYLES.items():
         assert styles[name]["label"] == label
         assert styles[name]["source"] == PACK_NAME
@@ -175,7 +151,9 @@ def test_filters_show_the_pack_styles_and_its_filter(pack_site):
     assert {key: levels[key] for key in schema} == schema
     style = found["stylize"]["params"][0]
     assert style["name"] == "style" and style["type"] == "choice"
-    assert {c["value"]: c["label"] for c in style["choices"]} == PACK_STYLES
+    choices = {c["value"]: c["label"] for c in style["choices"]}
+    assert list(choices) == [*BUNDLED_STYLES, *PACK_STYLES]
+    assert {name: choices[name] for name in PACK_STYLES} == PACK_STYLES
     assert document["broken_plugins"] == []
 
 
@@ -246,7 +224,7 @@ def test_models_json_names_the_broken_plugins(pack_site, broken_site):
     result = cli("models", "--json", sites=(pack_site, broken_site))
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
-    assert [s["name"] for s in document["styles"]] == list(PACK_STYLES)
+    assert [s["name"] for s in document["styles"]] == [*BUNDLED_STYLES, *PACK_STYLES]
     assert [(b["source"], Path(b["model"]).name) for b in document["broken"]] == [
         ("bad_style_file", "bad_style_file_notes.onnx")
     ]
@@ -288,7 +266,7 @@ def test_filters_list_the_working_filters_and_the_broken_one(pack_site, broken_s
     assert result.returncode == 0, result.stderr
     assert "posterize - Posterize (from example_style_pack)" in result.stdout
     assert "stylize - Stylize (from style-plugin)" in result.stdout
-    assert "choices: ukiyo-e (Ukiyo-e), sumi-e (Sumi-e ink)" in result.stdout
+    assert "ukiyo-e (Ukiyo-e), sumi-e (Sumi-e ink)" in result.stdout
     assert "broken plugins (3, skipped):" in result.stdout
     assert "  broken_filter (filter 'broken'): KeyError: 'levels'" in result.stdout
     photo = make_photo(tmp_path / "photo.png", 24, 24)

@@ -17,32 +17,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from style_plugin.cli import main
 from style_plugin.runtime import batch
 from style_plugin.runtime.batch import BatchEvents, BatchOptions, collect_inputs, run_batch
 from style_plugin.runtime.stylizer import Stylizer
+from tests.cli import assert_one_line_error, run_cli
 from tests.synthetic import make_photo
-
-
-def run_cli(capsys, *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return int(exc.value.code or 0), out, err
 
 
 def stylize(capsys, model: Path, *args: str) -> tuple[int, str, str]:
     return run_cli(capsys, "stylize", *args, "--model", str(model), "-q")
-
-
-def assert_one_line_error(code: int, err: str, *needles: str) -> str:
-    assert code != 0
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1, err
-    assert lines[0].startswith("error: ")
-    for needle in needles:
-        assert needle in lines[0], lines[0]
-    return lines[0]
 
 
 def leftovers(folder: Path) -> list[Path]:
@@ -580,3 +563,9 @@ def test_batch_runner_does_not_import_torch():
         "assert not [m for m in sys.modules if m.split('.')[0] == 'torch']\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_demo_without_a_bundled_model_says_the_install_is_incomplete(tmp_path, capsys):
+    code, _, err = run_cli(capsys, "demo", "--out", tmp_path / "demo")
+    assert_one_line_error(code, err, "holds no bundled style model", "reinstall")
+    assert not (tmp_path / "demo").exists()

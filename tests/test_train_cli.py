@@ -6,25 +6,9 @@ import json
 
 import pytest
 
-from style_plugin.cli import main
+from tests.cli import assert_one_line_error, run_cli
 from tests.helpers import train_args
 from tests.synthetic import make_photo
-
-
-def run_cli(capsys, *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return int(exc.value.code or 0), out, err
-
-
-def assert_one_line_error(code: int, err: str, *needles: str) -> None:
-    assert code != 0
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1, err
-    assert lines[0].startswith("error: ")
-    for needle in needles:
-        assert needle in lines[0], lines[0]
 
 
 @pytest.mark.parametrize(
@@ -142,13 +126,3 @@ def test_extra_real_artworks_are_used_and_bad_ones_reported(photos, paintings, t
     assert code == 0, err
     assert "1 file(s) skipped" in stdout and "bad.jpg" in err
     assert json.loads((out / "config.json").read_text())["extra_real"] == {"stripes": str(extra)}
-
-
-def test_demo_trains_exports_and_stylizes(tmp_path, capsys):
-    out = tmp_path / "demo"
-    code, printed, err = run_cli(capsys, "demo", "--out", str(out), "--steps", "2")
-    assert code == 0, err
-    assert "verified at" in printed and (out / "demo.onnx").is_file()
-    stylized = sorted(p.name for p in (out / "stylized").iterdir())
-    assert stylized == ["chelsea.png", "coffee.png"]
-    assert not list(out.parent.glob(".demo.*"))  # the temporary run folder is gone

