@@ -39,6 +39,7 @@ from hooks.hosts.krita.pixels import (
     unsupported_reason,
 )
 from style_plugin.errors import StylePluginError
+from style_plugin.runtime.model import load_model
 from tests.cli import run_cli
 from tests.helpers import bundled_styles
 from tests.style_pack import PACK_STYLES
@@ -752,7 +753,12 @@ Krita.instance().addExtension(StylizeTestDriver(Krita.instance()))
 
 
 def test_krita_runs_the_installed_action_and_undoes_it(
-    request, tmp_path: Path, user_models_dir: Path, stylize: Filter, pack_site: Path
+    request,
+    tmp_path: Path,
+    user_models_dir: Path,
+    style_model: Path,
+    stylize: Filter,
+    pack_site: Path,
 ):
     """The whole GUI path, with a third-party style pack pip-installed beside the package."""
     require(request, "krita", "xvfb-run")
@@ -784,9 +790,12 @@ def test_krita_runs_the_installed_action_and_undoes_it(
     assert report["steps"] == ["start", "dialog", "applied", "exported", "undo", "done"]
     assert "Traceback" not in log and "ASSERT" not in log, log[-3000:]
     assert "Stylize…" in report["filter_menu"]
-    bundled = [info.label for info in bundled_styles()]
+    bundled = {info.name: info.label for info in bundled_styles()}
     pack = list(PACK_STYLES.values())
-    assert report["style_labels"] == [*bundled, *pack, "Starry Night", "The Scream"]
+    # The user's styles come last, and one named like a bundled style is shadowed by it
+    # (the first found wins: docs/plugins.md).
+    user = [s.label for s in load_model(style_model).styles if s.name not in bundled]
+    assert report["style_labels"] == [*bundled.values(), *pack, *user]
     assert report["values"] == {**params, "preserve_colors": False, "max_side": 0}
     assert report["preview_size"] and max(report["preview_size"]) == 320
     assert report["layers_after"] == ["Background", "Background (Stylize: The Scream)"]
