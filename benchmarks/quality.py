@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
 import json
 import math
 import shutil
@@ -446,8 +447,15 @@ def training_overlap(method: Method, photos: Sequence[Path]) -> list[str]:
     return [p.name for p in photos if (path / p.name).exists()] if path.is_dir() else []
 
 
-def gatys_method(judges: Judges, references: dict[str, Reference], steps: int) -> Method:
-    """Gatys et al.: L-BFGS on the pixels, from the photo, on the training loss."""
+def gatys_method(
+    judges: Judges, references: dict[str, Reference], steps: int, kept: Path
+) -> Method:
+    """Gatys et al.: L-BFGS on the pixels, from the photo, on the training loss.
+
+    It costs minutes per image on a CPU, so each output is kept under `kept`/STYLE (a PNG
+    with its seconds in a text chunk, named by a digest of the photo's pixels and the step
+    count) and reused by later runs: the slow part can run while the models train, and the
+    tables be made again without it."""
     method = Method("gatys", METHOD_LABELS["gatys"])
     if judges.net is None:
         method.reason = f"no VGG19 weights: {judges.vgg_reason}"
@@ -464,7 +472,7 @@ def gatys_method(judges: Judges, references: dict[str, Reference], steps: int) -
     layers = list(dict.fromkeys([*content_layers, *style_layers]))
     net = judges.net
 
-    def run(rgb: np.ndarray, style: str) -> tuple[np.ndarray, float]:
+    def optimise(rgb: np.ndarray, style: str) -> tuple[np.ndarray, float]:
         start = time.perf_counter()
         photo = judges.tensor(rgb)
         grams = references[style].vgg_grams
@@ -502,6 +510,23 @@ def gatys_method(judges: Judges, references: dict[str, Reference], steps: int) -
         optimizer.step(closure)
         out = image.detach().clamp(0, 1)[0].permute(1, 2, 0).mul(255).round().byte().cpu()
         return out.numpy(), time.perf_counter() - start
+
+    def run(rgb: np.ndarray, style: str) -> tuple[np.ndarray, float]:
+        from PIL.PngImagePlugin import PngInfo
+
+        from style_plugin.atomic import atomic_path
+
+        digest = hashlib.sha1(rgb.tobytes() + repr(rgb.shape).encode()).hexdigest()[:16]
+        path = kept / style / f"gatys-{digest}-{steps}.png"
+        if path.is_file():
+            with Image.open(path) as image:
+                return np.asarray(image.convert("RGB")), float(image.text["seconds"])
+        out, seconds = optimise(rgb, style)
+        info = PngInfo()
+        info.add_text("seconds", f"{seconds:.3f}")
+        with atomic_path(path) as part:  # a run stopped mid-write leaves no broken cache
+            Image.fromarray(out).save(part, pnginfo=info)
+        return out, seconds
 
     method.run = run
     method.styles = tuple(references)
@@ -655,22 +680,6 @@ def text_table(rows: list[dict], size: int) -> str:
     return "\n".join(out)
 
 
-def gatys_kept(method: Method, rgb: np.ndarray, style: str, path: Path) -> tuple[np.ndarray, float]:
-    """Gatys costs minutes per image on a CPU, so each output is kept (a PNG with its seconds
-    in a text chunk) and a later run with the same photo, size and steps reuses it: the slow
-    part can run while the models train, and the tables be made again without it."""
-    from PIL.PngImagePlugin import PngInfo
-
-    if path.is_file():
-        with Image.open(path) as kept:
-            return np.asarray(kept.convert("RGB")), float(kept.text["seconds"])
-    out, seconds = method.run(rgb, style)  # type: ignore[misc]
-    info = PngInfo()
-    info.add_text("seconds", f"{seconds:.3f}")
-    Image.fromarray(out).save(path, pnginfo=info)
-    return out, seconds
-
-
 # --- main ------------------------------------------------------------------------------------------
 
 
@@ -754,7 +763,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     paintings = {n: load_rgb(p, style_size) for n, p in painting_paths.items()}
     references = {n: judges.reference(p) for n, p in paintings.items()}
     if "gatys" in args.methods:
-        methods.append(gatys_method(judges, references, args.gatys_steps))
+        methods.append(gatys_method(judges, references, args.gatys_steps, args.out))
     for m in methods:
         seen = training_overlap(m, photos)
         if seen:
@@ -788,15 +797,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 if m.key == "gatys" and args.gatys_photos and index >= args.gatys_photos:
                     outputs[m.key] = "not run"
                     continue
-                if m.key == "gatys":
-                    kept = (
-                        args.out
-                        / style
-                        / f"{Path(name).stem}_gatys-{args.size}px-{args.gatys_steps}.png"
-                    )
-                    out, seconds = gatys_kept(m, rgb, style, kept)
-                else:
-                    out, seconds = m.run(rgb, style)  # type: ignore[misc]
+                out, seconds = m.run(rgb, style)  # type: ignore[misc]
                 figures = judges.judge(out, rgb, photo_features[name], references[style])
                 figures["seconds"] = seconds
                 figures["photo"] = name
