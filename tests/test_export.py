@@ -19,9 +19,9 @@ import hooks
 from exporters import ONNX_EXPORTER, ExportReport
 from exporters import onnx as onnx_exporter
 from exporters.onnx import FP16_TOLERANCE, FP32_TOLERANCE, VERIFY_SIZES, export_onnx
-from exporters.tileable import norm_channels
+from exporters.tileable import _PhaseUpsampleConv, norm_channels
 from style_plugin.errors import ExportError, StylePluginError
-from style_plugin.models.generator import MIN_SIDE, Generator
+from style_plugin.models.generator import MIN_SIDE, Generator, UpsampleConv
 from style_plugin.training.checkpoint import load_checkpoint
 from style_plugin.training.config import TrainConfig
 from style_plugin.training.trainer import RunOptions, Trainer
@@ -130,7 +130,7 @@ def test_normalisation_statistics_can_be_read_and_fed_back(fp32, checkpoint):
     feeds = {"image": image.numpy(), "style_weights": weights.numpy()}
     plain, stats = session(fp32.output).run(None, feeds)
     # layer 1's statistics are those of its convolution's output, per image and channel
-    first = generator.enc_full
+    first = generator.enc_half  # fast: the stride-2 stem is the first layer
     with torch.no_grad():
         conv = first.conv(first.pad(image))
     channels = norm_channels(generator)
@@ -187,6 +187,25 @@ def test_onnxruntime_matches_torch_at_odd_sizes(fp32, checkpoint, size):
     np.testing.assert_allclose(ours, theirs, atol=1e-4, rtol=0)
 
 
+@pytest.mark.parametrize("sigmoid", [False, True])
+def test_the_phase_form_of_an_upsampling_convolution_is_exact(sigmoid):
+    torch.manual_seed(4)
+    layer = UpsampleConv(16, 3, bias=True, sigmoid=sigmoid).eval()
+    phased = _PhaseUpsampleConv(layer)
+    for coarse, size in (((5, 7), (10, 14)), ((5, 7), (9, 13)), ((1, 4), (1, 7))):
+        x = torch.rand(2, 16, *coarse)
+        with torch.no_grad():
+            torch.testing.assert_close(phased(x, size), layer(x, size), atol=1e-5, rtol=0)
+
+
+def test_the_exported_fast_model_has_no_full_resolution_feature_maps(fp32):
+    model = onnx.shape_inference.infer_shapes(onnx.load(str(fp32.output)))
+    resizes = [n for n in model.graph.node if n.op_type == "Resize"]
+    shuffles = [n for n in model.graph.node if n.op_type == "DepthToSpace"]
+    # fast upsamples twice: 1/4 -> 1/2 by Resize, 1/2 -> RGB in phase form
+    assert len(resizes) == 1 and len(shuffles) == 1
+
+
 def test_batch_rows_use_their_own_styles(fp32, checkpoint):
     torch.manual_seed(1)
     image = torch.rand(1, 3, 40, 31).expand(2, -1, -1, -1).contiguous()
@@ -227,8 +246,9 @@ def test_fp16_keeps_instance_norm_in_fp32(fp16):
     }
     f16, f32 = onnx.TensorProto.FLOAT16, onnx.TensorProto.FLOAT
     assert not [n for n in graph.node if n.op_type == "InstanceNormalization"]
-    norms = [n for n in graph.node if n.op_type in ("ReduceMean", "Sqrt", "Reciprocal")]
-    assert len(norms) >= 3 * 15  # mean, variance and 1/sqrt for each of fast's 15 layers
+    reductions = ("GlobalAveragePool", "ReduceMean", "Sqrt", "Reciprocal")
+    norms = [n for n in graph.node if n.op_type in reductions]
+    assert len(norms) >= 3 * 13  # mean, mean square and 1/sqrt for each of fast's 13 layers
     assert all(types[n.input[0]] == f32 for n in norms)
     convs = [n for n in graph.node if n.op_type == "Conv"]
     assert convs and all(types[n.input[1]] == f16 for n in convs)
@@ -244,7 +264,7 @@ def test_failed_verification_leaves_no_file(checkpoint, tmp_path, monkeypatch):
     def export_then_corrupt(generator, path, **kwargs):
         real_export(generator, path, **kwargs)
         model = onnx.load(str(path))
-        weight = next(t for t in model.graph.initializer if t.name.endswith("out_conv.weight"))
+        weight = next(t for t in model.graph.initializer if t.name.endswith("out_up.conv.weight"))
         array = onnx.numpy_helper.to_array(weight) + 0.5
         weight.CopyFrom(onnx.numpy_helper.from_array(array, weight.name))
         onnx.save(model, str(path))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from style_plugin.models.discriminator import RECEPTIVE_FIELD, PatchDiscriminator, receptive_field
@@ -15,11 +16,14 @@ from style_plugin.models.generator import (
     ConditionalInstanceNorm,
     Generator,
     GeneratorPreset,
+    UpsampleConv,
     generator_flops,
     resolve_preset,
 )
 
 TINY = GeneratorPreset("tiny", (4, 8, 8), residual_blocks=1, edge_kernel=9)
+#: The two-width topology of `fast`: no full-resolution feature maps.
+TINY_HALF = GeneratorPreset("tiny-half", (8, 8), residual_blocks=1, edge_kernel=5)
 
 
 def _randomise_styles(model: nn.Module, seed: int = 0) -> None:
@@ -32,10 +36,10 @@ def _randomise_styles(model: nn.Module, seed: int = 0) -> None:
                 module.beta.copy_(0.5 * torch.randn(module.beta.shape, generator=gen))
 
 
-@pytest.fixture(scope="module")
-def two_styles() -> Generator:
+@pytest.fixture(scope="module", params=[TINY, TINY_HALF], ids=lambda p: p.name)
+def two_styles(request) -> Generator:
     torch.manual_seed(0)
-    g = Generator(2, TINY).eval()
+    g = Generator(2, request.param).eval()
     _randomise_styles(g)
     return g
 
@@ -55,6 +59,9 @@ def test_presets_and_defaults() -> None:
         resolve_preset("nope")
     with pytest.raises(ValueError):
         GeneratorPreset("even", (4, 4, 4), 1, 4)
+    with pytest.raises(ValueError, match="two or three"):
+        GeneratorPreset("deep", (4, 4, 4, 4), 1, 3)
+    assert PRESETS["johnson"].full_resolution and not PRESETS["fast"].full_resolution
 
 
 def test_min_side_is_the_smallest_working_size() -> None:
@@ -121,12 +128,15 @@ def test_conditional_instance_norm_mixes_parameters() -> None:
     torch.testing.assert_close(norm(x, weights), expected, atol=1e-5, rtol=1e-5)
 
 
-def test_style_parameters_are_per_style() -> None:
+@pytest.mark.parametrize("preset", [TINY, TINY_HALF], ids=lambda p: p.name)
+def test_style_parameters_are_per_style(preset: GeneratorPreset) -> None:
     torch.manual_seed(1)
-    g = Generator(3, TINY)
+    g = Generator(3, preset)
     norms = [m for m in g.modules() if isinstance(m, ConditionalInstanceNorm)]
-    # every normalisation in the trunk is conditional: 3 encoder + 2 per block + 2 decoder
-    assert len(norms) == 3 + 2 * TINY.residual_blocks + 2
+    # every normalisation in the trunk is conditional: one per encoder and decoder level
+    # (3 and 2 with full-resolution maps, 2 and 1 without) + 2 per residual block
+    levels = len(preset.channels)
+    assert len(norms) == levels + (levels - 1) + 2 * preset.residual_blocks
     assert not any(isinstance(m, (nn.InstanceNorm2d, nn.BatchNorm2d)) for m in g.modules())
     style = list(g.style_parameters())
     assert len(style) == 2 * len(norms)
@@ -156,16 +166,30 @@ def test_one_hot() -> None:
         g(torch.rand(1, 3, 16, 16), torch.ones(1, 2))
 
 
-def test_no_transposed_convolutions_and_reflection_padding() -> None:
+def test_no_transposed_convolutions_and_no_zero_padding() -> None:
     for name in PRESETS:
         g = Generator(2, name)
         kinds = {type(m) for m in g.modules()}
         assert not any(issubclass(k, nn.modules.conv._ConvTransposeNd) for k in kinds)
-        assert nn.ReflectionPad2d in kinds
         convs = [m for m in g.modules() if isinstance(m, nn.Conv2d)]
-        # every convolution pads by reflection, none by zeros
+        # no convolution pads by zeros: encoder layers pad by reflection, the convolutions
+        # after an upsampling replicate the edge (UpsampleConv)
         assert all(conv.padding == (0, 0) for conv in convs)
-        assert sum(isinstance(m, nn.ReflectionPad2d) for m in g.modules()) == len(convs)
+        reflected = sum(isinstance(m, nn.ReflectionPad2d) for m in g.modules())
+        upsampling = sum(isinstance(m, UpsampleConv) for m in g.modules())
+        assert upsampling == len(g.preset.channels) - 1 + (not g.preset.full_resolution)
+        assert reflected + upsampling == len(convs)
+
+
+def test_upsample_conv_is_nearest_upsampling_then_an_edge_padded_convolution() -> None:
+    torch.manual_seed(3)
+    layer = UpsampleConv(4, 2, bias=True)
+    coarse = torch.rand(1, 4, 5, 6)
+    with torch.no_grad():
+        out = layer(coarse, (9, 12))  # odd height: the extra upsampled row is cropped
+        fine = coarse.repeat_interleave(2, 2).repeat_interleave(2, 3)[:, :, :9]
+        expected = F.conv2d(F.pad(fine, (1, 1, 1, 1), mode="replicate"), *layer.conv.parameters())
+    torch.testing.assert_close(out, expected)
 
 
 def test_generator_flops() -> None:
@@ -174,7 +198,7 @@ def test_generator_flops() -> None:
     assert generator_flops(PRESETS["fast"], 1024, 1024) == fast
     # DESIGN.md: ~323 GFLOP for the Johnson-size generator at 1024x1024
     assert abs(johnson / 323e9 - 1) < 0.15
-    assert fast <= johnson / 4
+    assert fast <= johnson / 5
     # conv cost scales with the pixel count
     assert abs(generator_flops("fast", 2048, 2048) / fast - 4) < 0.01
 

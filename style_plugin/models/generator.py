@@ -1,9 +1,12 @@
 """The feed-forward style network: a content-generator trunk steered by a style generator.
 
 The *content generator* is the trunk that turns a photo into a stylized image in one pass: a
-reflection-padded convolutional encoder (full, 1/2, 1/4 resolution), residual blocks at 1/4
+reflection-padded convolutional encoder (down to 1/4 resolution), residual blocks at 1/4
 resolution, and a decoder of nearest-neighbour upsampling + convolution (no transposed
-convolutions, so no checkerboard artefacts). The *style generator* is the set of per-style
+convolutions, so no checkerboard artefacts). A preset with three widths keeps feature maps
+at full resolution (the pytorch/examples network); one with two starts with a stride-2
+convolution and ends with an upsampling convolution that writes RGB, which is what makes
+`fast` fast: full-resolution feature maps are where a CPU spends its memory bandwidth. The *style generator* is the set of per-style
 scale and shift parameters of every conditional instance normalisation (Dumoulin et al. 2017,
 "A Learned Representation for Artistic Style"): one network holds S styles, and any convex mix
 of their parameters renders a blend of them.
@@ -30,6 +33,7 @@ __all__ = [
     "ConditionalInstanceNorm",
     "Generator",
     "GeneratorPreset",
+    "UpsampleConv",
     "generator_flops",
     "resolve_preset",
 ]
@@ -39,22 +43,29 @@ __all__ = [
 class GeneratorPreset:
     """A named size of the trunk.
 
-    `channels` are the encoder widths at full, 1/2 and 1/4 resolution (the decoder mirrors
-    them); `edge_kernel` is the (odd) kernel of the first and the last convolution.
+    `channels` are the encoder widths from the highest resolution down (the decoder mirrors
+    them): three for full, 1/2 and 1/4 resolution, or two for 1/2 and 1/4, where the first
+    convolution strides by 2 and the last upsamples straight to RGB. `edge_kernel` is the
+    (odd) kernel of the first convolution, and of the last one when it runs at full width.
     """
 
     name: str
-    channels: tuple[int, int, int]
+    channels: tuple[int, ...]
     residual_blocks: int
     edge_kernel: int
 
     def __post_init__(self) -> None:
-        if len(self.channels) != 3 or min(self.channels) < 1:
-            raise ValueError(f"preset {self.name!r}: channels must be three positive widths")
+        if len(self.channels) not in (2, 3) or min(self.channels) < 1:
+            raise ValueError(f"preset {self.name!r}: channels must be two or three positive widths")
         if self.residual_blocks < 0:
             raise ValueError(f"preset {self.name!r}: residual_blocks must be >= 0")
         if self.edge_kernel < 1 or self.edge_kernel % 2 == 0:
             raise ValueError(f"preset {self.name!r}: edge_kernel must be odd and positive")
+
+    @property
+    def full_resolution(self) -> bool:
+        """Whether the trunk keeps feature maps at full resolution (three widths)."""
+        return len(self.channels) == 3
 
     @property
     def min_side(self) -> int:
@@ -78,10 +89,10 @@ def _min_side(edge_kernel: int) -> int:
 PRESETS: dict[str, GeneratorPreset] = {
     # The pytorch/examples fast_neural_style TransformerNet size (~322 GFLOP at 1024x1024).
     "johnson": GeneratorPreset("johnson", (32, 64, 128), residual_blocks=5, edge_kernel=9),
-    # Half the widths keeps all five residual blocks (where the capacity lives: ~55% of the
-    # cost) but lands at 88.7 GFLOP with 9x9 edges, over a quarter of johnson's; 5x5 edges
-    # bring it to ~77.5 GFLOP (0.24 x johnson) and still see 5 px at full resolution.
-    "fast": GeneratorPreset("fast", (16, 32, 64), residual_blocks=5, edge_kernel=5),
+    # No full-resolution feature maps: a 5x5 stride-2 stem, five residual blocks at 64
+    # channels (where the capacity lives), and an upsampling 3x3 convolution to RGB. About
+    # 0.15 x johnson's FLOPs, and in onnxruntime far less memory traffic (docs/runtime.md).
+    "fast": GeneratorPreset("fast", (32, 64), residual_blocks=5, edge_kernel=5),
 }
 DEFAULT_PRESET = "fast"
 
@@ -172,16 +183,42 @@ class _ResidualBlock(nn.Module):
         return x + self.second(self.first(x, style_weights), style_weights)
 
 
-def _upsample_to(x: Tensor, like: Tensor) -> Tensor:
-    """Nearest-neighbour x2 upsampling of `x` to the spatial size of the encoder level `like`.
+class UpsampleConv(nn.Module):
+    """Nearest-neighbour x2 upsampling to `size`, edge-replicating pad, 3x3 convolution.
 
-    A stride-2 conv maps side s to c = ceil(s/2), so `like` has side 2c or 2c - 1. Nearest
-    ("floor") resizing c -> 2c - 1 maps output j to floor(j * c / (2c - 1)) = j // 2, so this
-    is exactly "upsample x2, then crop the extra row/column": pixel j stays tied to coarse
-    pixel j // 2 whatever the image size. Resizing to the size (rather than slicing) keeps the
-    exported graph free of parity-dependent guards for dynamic H and W.
+    A stride-2 conv maps side s to c = ceil(s/2), so `size` is 2c or 2c - 1 per axis, and
+    nearest resizing ties output pixel j to coarse pixel j // 2 ("upsample x2, crop the extra
+    row"). Replicating the upsampled map's edge is clamping the coarse map's, so this layer is
+    exactly a 3x3 convolution at the coarse resolution with one kernel per pixel of each 2x2
+    output block, then depth-to-space: the exporter runs narrowing layers that way
+    (exporters/tileable.py) and never materialises their upsampled input. Resizing to a size,
+    not slicing, keeps the traced graph free of parity-dependent guards. With `sigmoid` (the
+    layer that writes RGB) the output goes through a sigmoid.
     """
-    return F.interpolate(x, size=like.shape[-2:], mode="nearest")
+
+    def __init__(
+        self, in_channels: int, out_channels: int, bias: bool = False, sigmoid: bool = False
+    ) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels, 3, bias=bias)
+        self.sigmoid = sigmoid
+
+    def forward(self, x: Tensor, size: tuple[int, int]) -> Tensor:
+        upsampled = F.interpolate(x, size=size, mode="nearest")
+        y = self.conv(F.pad(upsampled, (1, 1, 1, 1), mode="replicate"))
+        return torch.sigmoid(y) if self.sigmoid else y
+
+
+class _UpConvNormRelu(nn.Module):
+    """`UpsampleConv` + CIN + ReLU: one decoder level."""
+
+    def __init__(self, in_channels: int, out_channels: int, num_styles: int) -> None:
+        super().__init__()
+        self.up = UpsampleConv(in_channels, out_channels)
+        self.norm = ConditionalInstanceNorm(num_styles, out_channels)
+
+    def forward(self, x: Tensor, like: Tensor, style_weights: Tensor) -> Tensor:
+        return F.relu(self.norm(self.up(x, like.shape[-2:]), style_weights))
 
 
 class Generator(nn.Module):
@@ -199,32 +236,40 @@ class Generator(nn.Module):
         self.num_styles = num_styles
         self.preset = resolve_preset(preset)
         self.min_side = self.preset.min_side
-        c0, c1, c2 = self.preset.channels
         k = self.preset.edge_kernel
         s = num_styles
-        self.enc_full = _ConvNormRelu(3, c0, k, 1, s)
-        self.enc_half = _ConvNormRelu(c0, c1, 3, 2, s)
+        *c0, c1, c2 = self.preset.channels
+        if c0:  # full-resolution feature maps
+            self.enc_full = _ConvNormRelu(3, c0[0], k, 1, s)
+            self.enc_half = _ConvNormRelu(c0[0], c1, 3, 2, s)
+        else:
+            self.enc_half = _ConvNormRelu(3, c1, k, 2, s)
         self.enc_quarter = _ConvNormRelu(c1, c2, 3, 2, s)
         self.residual = nn.ModuleList(
             _ResidualBlock(c2, s) for _ in range(self.preset.residual_blocks)
         )
-        self.dec_half = _ConvNormRelu(c2, c1, 3, 1, s)
-        self.dec_full = _ConvNormRelu(c1, c0, 3, 1, s)
-        self.out_pad = nn.ReflectionPad2d(k // 2)
-        self.out_conv = nn.Conv2d(c0, 3, k)
+        self.dec_half = _UpConvNormRelu(c2, c1, s)
+        if c0:
+            self.dec_full = _UpConvNormRelu(c1, c0[0], s)
+            self.out_pad = nn.ReflectionPad2d(k // 2)
+            self.out_conv = nn.Conv2d(c0[0], 3, k)
+        else:
+            self.out_up = UpsampleConv(c1, 3, bias=True, sigmoid=True)
 
     def forward(self, image: Tensor, style_weights: Tensor) -> Tensor:
         """Stylize `image` [N,3,H,W] (RGB, [0,1]) with `style_weights` [N,S]; same-size output."""
         if not (torch.jit.is_tracing() or torch.compiler.is_compiling()):
             self._check_inputs(image, style_weights)
-        full = self.enc_full(image, style_weights)
+        full = self.enc_full(image, style_weights) if self.preset.full_resolution else image
         half = self.enc_half(full, style_weights)
         x = self.enc_quarter(half, style_weights)
         for block in self.residual:
             x = block(x, style_weights)
-        x = self.dec_half(_upsample_to(x, half), style_weights)
-        x = self.dec_full(_upsample_to(x, full), style_weights)
-        return torch.sigmoid(self.out_conv(self.out_pad(x)))
+        x = self.dec_half(x, half, style_weights)
+        if self.preset.full_resolution:
+            x = self.out_conv(self.out_pad(self.dec_full(x, full, style_weights)))
+            return torch.sigmoid(x)
+        return self.out_up(x, image.shape[-2:])
 
     def _check_inputs(self, image: Tensor, style_weights: Tensor) -> None:
         """Clear errors in eager mode (skipped while tracing/exporting: sizes are symbolic)."""
@@ -248,7 +293,7 @@ class Generator(nn.Module):
         `style_index` is an int or a 0-d tensor (the same style for every sample), or a
         1-d tensor of `batch` indices (one style per sample).
         """
-        device = self.out_conv.weight.device
+        device = self.enc_quarter.conv.weight.device
         index = torch.as_tensor(style_index, dtype=torch.long, device=device)
         if index.dim() == 0:
             index = index.expand(batch)
@@ -287,17 +332,25 @@ def generator_flops(
     """
     del num_styles  # documented above: no size-dependent cost
     p = resolve_preset(preset)
-    c0, c1, c2 = p.channels
+    *c0, c1, c2 = p.channels
     k = p.edge_kernel
     h1, w1 = math.ceil(height / 2), math.ceil(width / 2)
     h2, w2 = math.ceil(h1 / 2), math.ceil(w1 / 2)
     macs = (
-        _conv_macs(height, width, 3, c0, k)  # encoder, full resolution
-        + _conv_macs(h1, w1, c0, c1, 3)  # stride 2 -> 1/2
-        + _conv_macs(h2, w2, c1, c2, 3)  # stride 2 -> 1/4
+        _conv_macs(h2, w2, c1, c2, 3)  # stride 2 -> 1/4
         + 2 * p.residual_blocks * _conv_macs(h2, w2, c2, c2, 3)
         + _conv_macs(h1, w1, c2, c1, 3)  # decoder at 1/2
-        + _conv_macs(height, width, c1, c0, 3)  # decoder at full resolution
-        + _conv_macs(height, width, c0, 3, k)  # output convolution
     )
+    if c0:
+        macs += (
+            _conv_macs(height, width, 3, c0[0], k)  # encoder, full resolution
+            + _conv_macs(h1, w1, c0[0], c1, 3)  # stride 2 -> 1/2
+            + _conv_macs(height, width, c1, c0[0], 3)  # decoder at full resolution
+            + _conv_macs(height, width, c0[0], 3, k)  # output convolution
+        )
+    else:
+        macs += (
+            _conv_macs(h1, w1, 3, c1, k)  # stride-2 stem -> 1/2
+            + _conv_macs(height, width, c1, 3, 3)  # upsampling output convolution
+        )
     return 2 * macs
