@@ -6,10 +6,11 @@ resolution, and a decoder of nearest-neighbour upsampling + convolution (no tran
 convolutions, so no checkerboard artefacts). A preset with three widths keeps feature maps
 at full resolution (the pytorch/examples network); one with two starts with a stride-2
 convolution and ends with an upsampling convolution that writes RGB, which is what makes
-`fast` fast: full-resolution feature maps are where a CPU spends its memory bandwidth. The *style generator* is the set of per-style
-scale and shift parameters of every conditional instance normalisation (Dumoulin et al. 2017,
-"A Learned Representation for Artistic Style"): one network holds S styles, and any convex mix
-of their parameters renders a blend of them.
+`fast` fast: full-resolution feature maps are where a CPU spends its memory bandwidth.
+The *style generator* is the set of per-style scale and shift parameters of every
+conditional instance normalisation (Dumoulin et al. 2017, "A Learned Representation for
+Artistic Style"): one network holds S styles, and any convex mix of their parameters renders
+a blend of them.
 
 Exportable to ONNX as it is (the style model contract in docs/ and DESIGN.md): inputs `image`
 float32 [N,3,H,W] in [0,1] and `style_weights` float32 [N,S], output [N,3,H,W] in [0,1]. The
@@ -91,7 +92,7 @@ PRESETS: dict[str, GeneratorPreset] = {
     "johnson": GeneratorPreset("johnson", (32, 64, 128), residual_blocks=5, edge_kernel=9),
     # No full-resolution feature maps: a 5x5 stride-2 stem, five residual blocks at 64
     # channels (where the capacity lives), and an upsampling 3x3 convolution to RGB. About
-    # 0.15 x johnson's FLOPs, and in onnxruntime far less memory traffic (docs/runtime.md).
+    # 0.20 x johnson's FLOPs, and in onnxruntime far less memory traffic (docs/runtime.md).
     "fast": GeneratorPreset("fast", (32, 64), residual_blocks=5, edge_kernel=5),
 }
 DEFAULT_PRESET = "fast"
