@@ -11,7 +11,7 @@
       feather      overlapping feathered tiles, each tile its own statistics
       thumb r=R    feathered tiles normalised with the statistics of a thumbnail R times
                    smaller than the image (R = 1: the whole image gives them: exact statistics)
-      default      what the runtime does: the thumbnail's longer side = the tile size
+      default      what the runtime does: the thumbnail's longer side = 2 x the tile size
 (c) With --figure PATH, a PNG strip of one crop around a tile corner: naive | runtime | untiled.
 
     python benchmarks/tiling.py [--time-sizes 2048 3072] [--sizes 768 1024 1536 2048]

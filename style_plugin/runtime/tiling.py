@@ -29,6 +29,7 @@ __all__ = [
     "ALIGN",
     "DEFAULT_OVERLAP",
     "DEFAULT_TILE_SIZE",
+    "THUMBNAIL_SCALE",
     "Infer",
     "TileSettings",
     "stylize_tiled",
@@ -45,6 +46,9 @@ Finish = Callable[[np.ndarray, np.ndarray], np.ndarray]
 ALIGN = 4
 DEFAULT_TILE_SIZE = 1024
 DEFAULT_OVERLAP = 128
+#: The statistics thumbnail's side over the tile size: twice the tile halves the error of a
+#: tile-sized one at 4-6x down-scales (docs/runtime.md) for one pass of 4 tiles' pixels.
+THUMBNAIL_SCALE = 2
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,8 @@ class TileSettings:
     """Tiles of at most `tile_size` (+ALIGN-1) pixels a side, overlapping by about `overlap`.
 
     The thumbnail that provides whole-image statistics is scaled to `thumbnail_side`
-    (default: the tile size) on its longer side. Images no bigger than a tile run whole.
+    (default: `THUMBNAIL_SCALE` x the tile size) on its longer side. Images no bigger than a
+    tile run whole.
     """
 
     tile_size: int = DEFAULT_TILE_SIZE
@@ -142,7 +147,9 @@ def stylize_tiled(
         raise Cancelled("stylizing was cancelled")
     stats = None
     if thumbnail:
-        stats = _thumbnail_statistics(rgb, infer, settings.thumbnail_side or settings.tile_size)
+        stats = _thumbnail_statistics(
+            rgb, infer, settings.thumbnail_side or THUMBNAIL_SCALE * settings.tile_size
+        )
         step()
     output = np.empty_like(rgb)
     col_weights = [_ramp(cols, j) for j in range(len(cols))]
