@@ -23,7 +23,7 @@ from style_plugin.runtime.providers import ProviderReport, explain_cuda_failure
 from style_plugin.runtime.session import open_session
 from style_plugin.runtime.store import find_model, list_styles
 from style_plugin.runtime.stylizer import Stylizer
-from style_plugin.runtime.tiling import TileSettings, tile_spans
+from style_plugin.runtime.tiling import THUMBNAIL_SCALE, TileSettings, stylize_tiled, tile_spans
 
 # -- loading and the contract ------------------------------------------------------------
 
@@ -359,3 +359,21 @@ def test_cancel_stops_between_tiles(style_model):
             cancel=lambda: len(done) >= 2,
         )
     assert done == [1, 2]
+
+
+def test_the_statistics_thumbnail_is_twice_the_tile_size(style_model):
+    from style_plugin.runtime.stylizer import _infer
+
+    model = load_model(style_model, device="cpu")
+    real = _infer(model, np.array([1.0, 0.0], dtype=np.float32))
+    shapes: list[tuple[int, int, bool]] = []
+
+    def recording(batch, stats):
+        shapes.append((*batch.shape[2:], stats is None))
+        return real(batch, stats)
+
+    rgb = np.asarray(_photo(400, 300))
+    stylize_tiled(rgb, recording, TileSettings(64, 16))
+    # the first run is the thumbnail (own statistics), longer side THUMBNAIL_SCALE x 64
+    assert THUMBNAIL_SCALE == 2 and shapes[0] == (96, 128, True)
+    assert all(not own for *_, own in shapes[1:])  # every tile uses the thumbnail's
