@@ -73,11 +73,22 @@ class Method:
     settings: TileSettings
     shared: bool
     naive: bool = False
+    exact: bool = False
 
     def run(self, rgb: np.ndarray, infer: Infer) -> np.ndarray:
         if self.naive:
             return stylize_naive(rgb, infer, self.settings.tile_size)
+        if self.exact:
+            infer = with_exact_statistics(rgb, infer)
         return stylize_tiled(rgb, infer, self.settings, shared_statistics=self.shared)
+
+
+def with_exact_statistics(rgb: np.ndarray, infer: Infer) -> Infer:
+    """`infer` with the whole image's own statistics in place of any given ones: what tiling
+    gives when its statistics are exact. (A thumbnail as big as the image would not show
+    it: the runtime then runs the image whole.)"""
+    _, exact = infer(np.ascontiguousarray(to_float(rgb).transpose(2, 0, 1)[None]), None)
+    return lambda batch, stats: infer(batch, None if stats is None else exact)
 
 
 def stylize_naive(rgb: np.ndarray, infer: Infer, tile: int) -> np.ndarray:
@@ -147,7 +158,11 @@ def methods(size: int, tile: int, ratios: list[float]) -> list[Method]:
     ]
     for ratio in ratios:
         side = max(32, round(size / ratio))
-        found.append(Method(f"r={ratio:g}", TileSettings(tile, overlap, side), shared=True))
+        if ratio == 1:  # exact statistics, through the tiles (a small thumbnail, replaced)
+            settings = TileSettings(tile, overlap, tile)
+            found.append(Method("r=1", settings, shared=True, exact=True))
+        else:
+            found.append(Method(f"r={ratio:g}", TileSettings(tile, overlap, side), shared=True))
     found.append(Method("default", TileSettings(tile, overlap), shared=True))
     return found
 
@@ -165,7 +180,7 @@ def time_table(model_path: Path, args: argparse.Namespace) -> None:
         "interleaved runs after 1 warm-up"
     )
     print(
-        f"{'size':>6}{'tiles':>7}{'untiled s':>11}{'tiled s':>10}{'tiled/untiled':>15}"
+        f"{'size':>6}{'runs':>7}{'untiled s':>11}{'tiled s':>10}{'tiled/untiled':>15}"
         f"{'px run':>8}{'MAD':>7}{'seam':>7}"
     )
     tiled_settings = TileSettings()
@@ -181,11 +196,15 @@ def time_table(model_path: Path, args: argparse.Namespace) -> None:
         medians = timed_together(runs, args.repeats, args.repeats, 0)
         untiled_s, tiled_s = medians["untiled"], medians["tiled"]
         spans = tile_spans(size, DEFAULT_TILE_SIZE, DEFAULT_OVERLAP)
-        thumbnail = min(size, round(THUMBNAIL_SCALE * DEFAULT_TILE_SIZE))
-        pixels = sum((e - s) for s, e in spans) ** 2 + thumbnail**2
+        thumbnail = round(THUMBNAIL_SCALE * DEFAULT_TILE_SIZE)
+        if size <= thumbnail:  # the image is its own thumbnail and runs whole
+            runs_made, pixels = "1", size**2
+        else:
+            runs_made = f"{len(spans) ** 2}+1"
+            pixels = sum((e - s) for s, e in spans) ** 2 + thumbnail**2
         mad, seam = compare(outputs["tiled"], outputs["untiled"], tiled_settings)
         print(
-            f"{size:>6}{len(spans) ** 2:>5}+1{untiled_s:>11.2f}{tiled_s:>10.2f}"
+            f"{size:>6}{runs_made:>7}{untiled_s:>11.2f}{tiled_s:>10.2f}"
             f"{tiled_s / untiled_s:>14.2f}x{pixels / size**2:>7.2f}x{mad:>7.2f}{seam:>7.2f}"
         )
     print("px run: pixels run through the model (tiles + thumbnail) / image pixels")

@@ -18,11 +18,12 @@ from PIL import Image
 import style_plugin
 from style_plugin.bundled import sample_photos_dir
 from style_plugin.errors import Cancelled, ModelError, StylePluginError
+from style_plugin.runtime.images import to_float
 from style_plugin.runtime.model import load_model, parse_style_mix
 from style_plugin.runtime.providers import ProviderReport, explain_cuda_failure
 from style_plugin.runtime.session import open_session
 from style_plugin.runtime.store import find_model, list_styles
-from style_plugin.runtime.stylizer import Stylizer
+from style_plugin.runtime.stylizer import Stylizer, _infer
 from style_plugin.runtime.tiling import THUMBNAIL_SCALE, TileSettings, stylize_tiled, tile_spans
 
 # -- loading and the contract ------------------------------------------------------------
@@ -311,10 +312,14 @@ def test_tiles_with_whole_image_statistics_match_the_untiled_result(style_model,
     with Image.open(sample_photos_dir() / photo) as image:
         rgb = np.asarray(image.convert("RGB").resize((384, 256), Image.Resampling.BILINEAR))
     untiled = Stylizer(style_model).stylize_array(rgb).astype(np.float32)
-    tiled_stylizer = Stylizer(style_model, tile_size=128, overlap=32)
-    # statistics from a thumbnail at full resolution: the whole image's own
-    tiled_stylizer.tiles = TileSettings(128, 32, thumbnail_side=384)
-    tiled = tiled_stylizer.stylize_array(rgb).astype(np.float32)
+    model = load_model(style_model, device="cpu")
+    real = _infer(model, model.style_weights(None))
+    _, exact = real(np.ascontiguousarray(to_float(rgb).transpose(2, 0, 1)[None]), None)
+
+    def exact_statistics(batch, stats):  # the whole image's own statistics for every tile
+        return real(batch, None if stats is None else exact)
+
+    tiled = stylize_tiled(rgb, exact_statistics, TileSettings(128, 32)).astype(np.float32)
     naive = _naive_tiles(Stylizer(style_model), rgb, 128).astype(np.float32)
     tiled_error = np.abs(tiled - untiled).mean()
     naive_error = np.abs(naive - untiled).mean()
@@ -362,9 +367,17 @@ def test_cancel_stops_between_tiles(style_model):
     assert done == [1, 2]
 
 
-def test_the_statistics_thumbnail_is_two_and_a_half_tiles(style_model):
-    from style_plugin.runtime.stylizer import _infer
+def test_an_image_no_bigger_than_its_thumbnail_runs_whole(style_model):
+    rgb = np.asarray(_photo(150, 100))  # 3 x 2 tiles of 64 px, thumbnail side 160
+    calls: list[tuple[int, int]] = []
+    tiled = Stylizer(style_model, tile_size=64, overlap=16).stylize_array(
+        rgb, progress=lambda done, total: calls.append((done, total))
+    )
+    assert calls == [(1, 1)]
+    np.testing.assert_array_equal(tiled, Stylizer(style_model).stylize_array(rgb))
 
+
+def test_the_statistics_thumbnail_is_two_and_a_half_tiles(style_model):
     model = load_model(style_model, device="cpu")
     real = _infer(model, np.array([1.0, 0.0], dtype=np.float32))
     shapes: list[tuple[int, int, bool]] = []

@@ -65,7 +65,7 @@ def stylize(
     tile_size: Annotated[
         int | None,
         typer.Option(
-            help="Largest tile side in pixels; bigger images run in seamless tiles (memory). Default: 1024."
+            help="Largest tile side in pixels; images over 2.5 tiles run in seamless tiles (memory). Default: 1024."
         ),
     ] = None,
     max_side: Annotated[

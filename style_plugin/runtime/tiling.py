@@ -11,7 +11,8 @@ overlaps, so edge pixels count little and neighbours sum to 1.
 
 Memory stays bounded: tiles are processed one row of tiles at a time, and only the rows that
 later tiles still overlap are kept in float; finished rows go straight into the output array
-in the input's own dtype.
+in the input's own dtype. The thumbnail bounds the largest single run, so an image no bigger
+than the thumbnail runs whole, once: that run is the untiled result.
 """
 
 from __future__ import annotations
@@ -133,7 +134,11 @@ def stylize_tiled(
     rows = tile_spans(height, settings.tile_size, settings.overlap)
     cols = tile_spans(width, settings.tile_size, settings.overlap)
     thumbnail = shared_statistics and not (len(rows) == 1 and len(cols) == 1)
-    total = len(rows) * len(cols) + int(thumbnail)
+    side = settings.thumbnail_side or round(THUMBNAIL_SCALE * settings.tile_size)
+    # An image no bigger than its thumbnail is its own thumbnail: that one run is the untiled
+    # result, and the tiles could only reproduce it.
+    whole = thumbnail and max(height, width) <= side
+    total = 1 if whole else len(rows) * len(cols) + int(thumbnail)
     done = 0
 
     def step() -> None:
@@ -146,11 +151,13 @@ def stylize_tiled(
 
     if cancel is not None and cancel():
         raise Cancelled("stylizing was cancelled")
-    stats = None
+    if whole:
+        stylized, _ = infer(_nchw(rgb), None)
+        step()
+        result = stylized[0].transpose(1, 2, 0)
+        return from_float(result if finish is None else finish(to_float(rgb), result), rgb.dtype)
+    stats = _thumbnail_statistics(rgb, infer, side) if thumbnail else None
     if thumbnail:
-        stats = _thumbnail_statistics(
-            rgb, infer, settings.thumbnail_side or round(THUMBNAIL_SCALE * settings.tile_size)
-        )
         step()
     output = np.empty_like(rgb)
     col_weights = [_ramp(cols, j) for j in range(len(cols))]
@@ -180,10 +187,10 @@ def stylize_tiled(
 
 
 def _thumbnail_statistics(rgb: np.ndarray, infer: Infer, side: int) -> np.ndarray | None:
-    """The model's normalisation statistics for the whole image, from a thumbnail of it."""
+    """The model's normalisation statistics for the whole image, from a thumbnail of it
+    whose longer side is `side` (smaller than the image's)."""
     height, width = rgb.shape[:2]
-    scale = min(1.0, side / max(height, width))
+    scale = side / max(height, width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    thumbnail = rgb if scale == 1.0 else resize_rgb(rgb, size)
-    _, stats = infer(_nchw(thumbnail), None)
+    _, stats = infer(_nchw(resize_rgb(rgb, size)), None)
     return stats
