@@ -530,8 +530,9 @@ def gatys_method(
 
         from style_plugin.atomic import atomic_path
 
-        recipe = (rgb.shape, content_layers, style_layers, loss.content_weight, loss.style_weight)
-        digest = hashlib.sha1(rgb.tobytes() + repr((*recipe, loss.tv_weight)).encode())
+        weights = (loss.content_weight, loss.style_weight, loss.tv_weight)
+        recipe = repr((rgb.shape, content_layers, style_layers, weights)).encode()
+        digest = hashlib.sha1(rgb.tobytes() + recipe)
         path = kept / style / f"gatys-{digest.hexdigest()[:16]}-{steps}.png"
         if path.is_file():
             with Image.open(path) as image:

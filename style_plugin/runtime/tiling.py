@@ -135,10 +135,10 @@ def stylize_tiled(
     cols = tile_spans(width, settings.tile_size, settings.overlap)
     thumbnail = shared_statistics and not (len(rows) == 1 and len(cols) == 1)
     side = settings.thumbnail_side or round(THUMBNAIL_SCALE * settings.tile_size)
-    # An image no bigger than its thumbnail is its own thumbnail: that one run is the untiled
-    # result, and the tiles could only reproduce it.
-    whole = thumbnail and max(height, width) <= side
-    total = 1 if whole else len(rows) * len(cols) + int(thumbnail)
+    if thumbnail and max(height, width) <= side:
+        # The image is its own thumbnail: one run of it whole is the untiled result.
+        rows, cols, thumbnail = [(0, height)], [(0, width)], False
+    total = len(rows) * len(cols) + int(thumbnail)
     done = 0
 
     def step() -> None:
@@ -151,13 +151,9 @@ def stylize_tiled(
 
     if cancel is not None and cancel():
         raise Cancelled("stylizing was cancelled")
-    if whole:
-        stylized, _ = infer(_nchw(rgb), None)
-        step()
-        result = stylized[0].transpose(1, 2, 0)
-        return from_float(result if finish is None else finish(to_float(rgb), result), rgb.dtype)
-    stats = _thumbnail_statistics(rgb, infer, side) if thumbnail else None
+    stats = None
     if thumbnail:
+        stats = _thumbnail_statistics(rgb, infer, side)
         step()
     output = np.empty_like(rgb)
     col_weights = [_ramp(cols, j) for j in range(len(cols))]
