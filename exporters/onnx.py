@@ -57,6 +57,9 @@ OUTPUT_NAME = "stylized"
 #: exporters/tileable.py and docs/style-model.md.
 TILING_INPUT_NAMES = ("norm_stats", "norm_stats_mix")
 STATS_OUTPUT_NAME = "image_norm_stats"
+#: Output `<prefix><k>`: normalisation layer k's own statistics, which let the runtime cut the
+#: graph short after an early layer (runtime/truncate.py).
+LAYER_STATS_PREFIX = "layer_norm_stats_"
 
 
 def default_label(name: str) -> str:
@@ -243,9 +246,10 @@ def _export_graph(generator: Generator, path: Path, *, opset: int, fp16: bool) -
     """Trace the generator, with open normalisation statistics, into an ONNX file at `path`."""
     import torch
 
-    from exporters.tileable import TileableGenerator, norm_channels
+    from exporters.tileable import TileableGenerator, norm_channels, norm_layer_channels
 
     model = TileableGenerator(generator, half=fp16)
+    layers = [f"{LAYER_STATS_PREFIX}{k}" for k in range(len(norm_layer_channels(generator)))]
     stats = torch.zeros(1, 2 * norm_channels(generator))
     example = (torch.rand(2, 3, 37, 53), generator.one_hot(0, 2), stats, torch.zeros(1))
     dims = {0: "batch", 2: "height", 3: "width"}
@@ -257,13 +261,14 @@ def _export_graph(generator: Generator, path: Path, *, opset: int, fp16: bool) -
                 str(path),
                 dynamo=False,
                 input_names=[*INPUT_NAMES, *TILING_INPUT_NAMES],
-                output_names=[OUTPUT_NAME, STATS_OUTPUT_NAME],
+                output_names=[OUTPUT_NAME, STATS_OUTPUT_NAME, *layers],
                 dynamic_axes={
                     "image": dims,
                     "style_weights": {0: "batch"},
                     "norm_stats": {0: "stats_batch"},
                     OUTPUT_NAME: dims,
                     STATS_OUTPUT_NAME: {0: "batch"},
+                    **{name: {0: "batch"} for name in layers},
                 },
                 opset_version=opset,
                 do_constant_folding=True,
@@ -296,8 +301,10 @@ def _finish_model(path: Path, metadata: dict[str, str], doc: str) -> None:
         "norm_stats_mix": "optional float32 [1]: 0 = own statistics (default), 1 = norm_stats",
         STATS_OUTPUT_NAME: "float32 [N, 2K]: the statistics this image produced",
     }
+    layer_note = "float32 [N, 2C]: this normalisation layer's own means then variances"
     for value in (*model.graph.input, *model.graph.output):
-        value.doc_string = notes.get(value.name, "")
+        layer = value.name.startswith(LAYER_STATS_PREFIX)
+        value.doc_string = layer_note if layer else notes.get(value.name, "")
     try:
         onnx.checker.check_model(model, full_check=True)
     except onnx.checker.ValidationError as exc:

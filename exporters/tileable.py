@@ -3,10 +3,13 @@ open to the outside so that the runtime can stylize big images in tiles without 
 
 Instance normalisation is global: every tile of an image normalised with its own mean and
 variance drifts in colour and contrast from its neighbours. The exported graph therefore
-reports the statistics it computed (output `image_norm_stats`) and accepts statistics to use
-instead (inputs `norm_stats` and `norm_stats_mix`). The runtime stylizes a thumbnail of the
+reports the statistics it computed (output `image_norm_stats`, and each layer's own in
+`layer_norm_stats_<k>`) and accepts statistics to use instead (inputs `norm_stats` and
+`norm_stats_mix`). The runtime stylizes a thumbnail of the
 whole image first, then every tile with the thumbnail's statistics (URST's thumbnail instance
-normalisation, Chen et al. 2022). docs/style-model.md is the contract.
+normalisation, Chen et al. 2022). The per-layer outputs let it cut the graph short after an
+early layer and make that layer's statistics exact in a cheap pass over the full-size image.
+docs/style-model.md is the contract.
 
 With `norm_stats_mix` = 0 (the default the exporter stores for it) the graph computes exactly
 what `Generator` does; with 1 it uses `norm_stats` for every normalisation layer.
@@ -31,12 +34,17 @@ from torch import Tensor, nn
 
 from style_plugin.models.generator import ConditionalInstanceNorm, Generator, UpsampleConv
 
-__all__ = ["TileableGenerator", "norm_channels"]
+__all__ = ["TileableGenerator", "norm_channels", "norm_layer_channels"]
+
+
+def norm_layer_channels(generator: Generator) -> list[int]:
+    """The channels of each normalisation layer, in the order they run."""
+    return [m.channels for m in generator.modules() if isinstance(m, ConditionalInstanceNorm)]
 
 
 def norm_channels(generator: Generator) -> int:
     """Total channels over all normalisation layers: `norm_stats` has 2x this many columns."""
-    return sum(m.channels for m in generator.modules() if isinstance(m, ConditionalInstanceNorm))
+    return sum(norm_layer_channels(generator))
 
 
 class _Statistics:
@@ -146,7 +154,9 @@ def _swap_modules(root: nn.Module, kind: type, make: Callable[[Any], nn.Module])
 
 
 class TileableGenerator(nn.Module):
-    """(image, style_weights, norm_stats, norm_stats_mix) -> (stylized, image_norm_stats).
+    """(image, style_weights, norm_stats, norm_stats_mix) -> (stylized, image_norm_stats,
+    layer_norm_stats_0, ...): every layer's own means then variances, all layers together
+    and then one output per layer.
 
     A copy of `generator` (float32, or with `half` a float16 trunk behind float32 inputs and
     outputs; per-style gamma and beta stay float32) whose normalisation layers are `_OpenNorm`.
@@ -176,13 +186,16 @@ class TileableGenerator(nn.Module):
 
     def forward(
         self, image: Tensor, style_weights: Tensor, norm_stats: Tensor, norm_stats_mix: Tensor
-    ) -> tuple[Tensor, Tensor]:
+    ) -> tuple[Tensor, ...]:
         shared = self.shared
         shared.given, shared.mix = norm_stats, norm_stats_mix
         shared.means, shared.variances = [], []
         try:
             stylized = self.trunk(image.half() if self.half else image, style_weights)
             stats = torch.cat([*shared.means, *shared.variances], dim=1)
+            layers = [
+                torch.cat(pair, dim=1) for pair in zip(shared.means, shared.variances, strict=True)
+            ]
         finally:
             shared.given = shared.mix = None
-        return stylized.float(), stats
+        return stylized.float(), stats, *layers

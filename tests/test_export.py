@@ -19,7 +19,7 @@ import hooks
 from exporters import ONNX_EXPORTER, ExportReport
 from exporters import onnx as onnx_exporter
 from exporters.onnx import FP16_TOLERANCE, FP32_TOLERANCE, VERIFY_SIZES, export_onnx
-from exporters.tileable import _PhaseUpsampleConv, norm_channels
+from exporters.tileable import _PhaseUpsampleConv, norm_channels, norm_layer_channels
 from style_plugin.errors import ExportError, StylePluginError
 from style_plugin.models.generator import MIN_SIDE, Generator, UpsampleConv
 from style_plugin.training.checkpoint import load_checkpoint
@@ -105,7 +105,8 @@ def test_inputs_outputs_and_dynamic_dims(fp32):
         return out
 
     f32 = onnx.TensorProto.FLOAT
-    stats = 2 * norm_channels(Generator(len(STYLES), "fast"))
+    layers = norm_layer_channels(Generator(len(STYLES), "fast"))
+    stats = 2 * sum(layers)
     assert signature(model.graph.input) == {
         "image": (f32, ["batch", 3, "height", "width"]),
         "style_weights": (f32, ["batch", len(STYLES)]),
@@ -115,6 +116,7 @@ def test_inputs_outputs_and_dynamic_dims(fp32):
     assert signature(model.graph.output) == {
         "stylized": (f32, ["batch", 3, "height", "width"]),
         "image_norm_stats": (f32, ["batch", stats]),
+        **{f"layer_norm_stats_{k}": (f32, ["batch", 2 * c]) for k, c in enumerate(layers)},
     }
     # the tiling inputs are optional: their defaults are stored, and onnxruntime lists only
     # the contract's two inputs as required
@@ -128,7 +130,7 @@ def test_normalisation_statistics_can_be_read_and_fed_back(fp32, checkpoint):
     image = torch.rand(2, 3, 40, 56)
     weights = generator.one_hot(1, 2)
     feeds = {"image": image.numpy(), "style_weights": weights.numpy()}
-    plain, stats = session(fp32.output).run(None, feeds)
+    plain, stats, *layers = session(fp32.output).run(None, feeds)
     # layer 1's statistics are those of its convolution's output, per image and channel
     first = generator.enc_half  # fast: the stride-2 stem is the first layer
     with torch.no_grad():
@@ -139,15 +141,21 @@ def test_normalisation_statistics_can_be_read_and_fed_back(fp32, checkpoint):
     np.testing.assert_allclose(
         stats[:, channels : channels + c0], conv.var((2, 3), unbiased=False).numpy(), atol=1e-5
     )
+    # each layer's own output holds its columns of image_norm_stats
+    means = np.concatenate([layer[:, : layer.shape[1] // 2] for layer in layers], axis=1)
+    variances = np.concatenate([layer[:, layer.shape[1] // 2 :] for layer in layers], axis=1)
+    np.testing.assert_array_equal(np.concatenate([means, variances], axis=1), stats)
     # feeding an image's own statistics back with mix 1 changes nothing ...
     mix = np.ones(1, dtype=np.float32)
-    again, _ = session(fp32.output).run(None, feeds | {"norm_stats": stats, "norm_stats_mix": mix})
+    again = session(fp32.output).run(
+        ["stylized"], feeds | {"norm_stats": stats, "norm_stats_mix": mix}
+    )[0]
     np.testing.assert_allclose(again, plain, atol=1e-6)
     # ... and another image's statistics change the result: they are really used
     other = session(fp32.output).run(None, feeds | {"image": feeds["image"][::-1].copy()})[1]
-    swapped, _ = session(fp32.output).run(
-        None, feeds | {"norm_stats": other, "norm_stats_mix": mix}
-    )
+    swapped = session(fp32.output).run(
+        ["stylized"], feeds | {"norm_stats": other, "norm_stats_mix": mix}
+    )[0]
     assert np.abs(swapped - plain).mean() > 1e-3
 
 

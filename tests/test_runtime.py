@@ -18,13 +18,15 @@ from PIL import Image
 import style_plugin
 from style_plugin.bundled import sample_photos_dir
 from style_plugin.errors import Cancelled, ModelError, StylePluginError
-from style_plugin.runtime.images import to_float
+from style_plugin.runtime.images import to_batch, to_float
 from style_plugin.runtime.model import load_model, parse_style_mix
 from style_plugin.runtime.providers import ProviderReport, explain_cuda_failure
 from style_plugin.runtime.session import open_session
-from style_plugin.runtime.store import find_model, list_styles
-from style_plugin.runtime.stylizer import Stylizer, _infer
+from style_plugin.runtime.statistics import EXACT_LAYERS, whole_image_statistics
+from style_plugin.runtime.store import bundled_model_files, find_model, list_styles
+from style_plugin.runtime.stylizer import Stylizer, _infer, _probe
 from style_plugin.runtime.tiling import THUMBNAIL_SCALE, TileSettings, stylize_tiled, tile_spans
+from style_plugin.runtime.truncate import truncated_model
 
 # -- loading and the contract ------------------------------------------------------------
 
@@ -333,6 +335,94 @@ def test_tiles_with_whole_image_statistics_match_the_untiled_result(style_model,
     )
 
 
+def _wide_photo(name: str, size: tuple[int, int]) -> np.ndarray:
+    with Image.open(sample_photos_dir() / name) as image:
+        return np.asarray(image.convert("RGB").resize(size, Image.Resampling.BICUBIC))
+
+
+@pytest.mark.bundled
+@pytest.mark.parametrize("photo", ["coffee.jpg", "chelsea.jpg"])
+def test_runtime_tiling_six_tiles_wide_meets_the_targets(photo):
+    """The runtime's own tiling (thumbnail + exact early layers) on the bundled model, at 6
+    tiles wide: the thumbnail is 2.4x smaller than the image, where it alone misses."""
+    rgb = _wide_photo(photo, (768, 512))
+    model = bundled_model_files()[0]
+    untiled = Stylizer(model, device="cpu", tile_size=768).stylize_array(rgb).astype(np.float32)
+    stylizer = Stylizer(model, device="cpu", tile_size=128, overlap=32)
+    tiled = stylizer.stylize_array(rgb).astype(np.float32)
+    stylizer.tiles = TileSettings(128, 32, exact_layers=0)
+    thumbnail_only = stylizer.stylize_array(rgb).astype(np.float32)
+    naive = _naive_tiles(Stylizer(model, device="cpu"), rgb, 128).astype(np.float32)
+    error = np.abs(tiled - untiled).mean()
+    assert error <= 3.0  # on the 0..255 scale
+    assert np.abs(naive - untiled).mean() >= 4 * error
+    assert error < 0.7 * np.abs(thumbnail_only - untiled).mean()  # the exact layers matter
+    rows, cols = _tile_borders(512, 128, 32), _tile_borders(768, 128, 32)
+    assert _border_step(tiled, rows, cols) <= 1.2 * _border_step(untiled, rows, cols)
+
+
+def test_exact_layer_passes_give_the_whole_image_statistics(style_model):
+    rgb = np.asarray(_photo(200, 150))
+    model = load_model(style_model, device="cpu")
+    weights = model.style_weights(None)
+    infer, probe = _infer(model, weights), _probe(model, weights)
+    assert probe is not None and len(probe.channels) == 11  # fast: 2 + 4 x 2 + 1 layers
+    _, exact = infer(to_batch(rgb), None)
+    _, other = infer(to_batch(_wide_photo("coffee.jpg", (200, 150))), None)
+    assert exact is not None and other is not None
+    half = exact.shape[1] // 2
+    early = sum(probe.channels[:3])
+    columns = np.r_[0:early, half : half + early]
+    later = np.r_[early:half, half + early : 2 * half]
+
+    def wrong_thumbnail(batch, stats):  # the thumbnail run gives another image's statistics
+        return (None, other) if stats is None else infer(batch, stats)
+
+    # one piece, the whole image: layers 0-2 come out exact whatever the thumbnail said
+    stats = whole_image_statistics(rgb, wrong_thumbnail, 200, probe, exact_layers=3)
+    assert stats is not None
+    np.testing.assert_allclose(stats[0, columns], exact[0, columns], atol=1e-5)
+    np.testing.assert_array_equal(stats[0, later], other[0, later])
+    # 4 x 3 pieces of at most 64 px: only the pixels at the pieces' borders see padding
+    thumbnail = whole_image_statistics(rgb, infer, 64, exact_layers=0)
+    pieces = whole_image_statistics(rgb, infer, 64, probe, exact_layers=3)
+    assert thumbnail is not None and pieces is not None
+    thumbnail_error = np.abs(thumbnail[0, columns] - exact[0, columns]).mean()
+    assert np.abs(pieces[0, columns] - exact[0, columns]).mean() < 0.2 * thumbnail_error
+
+
+def test_a_truncated_model_runs_only_what_one_output_needs(style_model):
+    full = onnx.load(str(style_model))
+    cut = onnx.load_from_string(truncated_model(style_model, "layer_norm_stats_1"))
+    assert [o.name for o in cut.graph.output] == ["layer_norm_stats_1"]
+    assert len(cut.graph.node) < len(full.graph.node) / 4
+    batch = np.random.default_rng(0).random((1, 3, 40, 56), dtype=np.float32)
+    feeds = {"image": batch, "style_weights": np.array([[0.3, 0.7]], np.float32)}
+    (reference,) = open_session(style_model).run(["layer_norm_stats_1"], feeds)
+    cut_session = open_session(style_model, until="layer_norm_stats_1")
+    np.testing.assert_allclose(cut_session.run(["layer_norm_stats_1"], feeds)[0], reference)
+    with pytest.raises(ValueError, match="no output 'nothing'"):
+        truncated_model(style_model, "nothing")
+
+
+def test_a_model_without_layer_outputs_tiles_with_the_thumbnail_alone(style_model, tmp_path):
+    model = onnx.load(str(style_model))
+    keep = [o for o in model.graph.output if not o.name.startswith("layer_norm_stats_")]
+    del model.graph.output[:]
+    model.graph.output.extend(keep)
+    older = tmp_path / "older.onnx"
+    onnx.save(model, older)
+    loaded = load_model(older, device="cpu")
+    assert loaded.tiling and loaded.layer_channels == ()
+    calls: list[tuple[int, int]] = []
+    rgb = np.asarray(_photo(200, 150))
+    Stylizer(loaded, tile_size=64, overlap=16).stylize_array(
+        rgb, progress=lambda done, total: calls.append((done, total))
+    )
+    tiles = len(tile_spans(150, 64, 16)) * len(tile_spans(200, 64, 16))
+    assert calls[-1] == (tiles + 1, tiles + 1)  # the thumbnail and the tiles, no passes
+
+
 def test_downscaled_thumbnail_statistics_beat_naive_tiles(style_model):
     with Image.open(sample_photos_dir() / "coffee.jpg") as image:
         rgb = np.asarray(image.convert("RGB").resize((384, 256), Image.Resampling.BILINEAR))
@@ -351,7 +441,9 @@ def test_tiling_keeps_16_bit_precision_and_reports_progress(style_model):
     out = stylizer.stylize_array(rgb, progress=lambda done, total: calls.append((done, total)))
     assert out.dtype == np.uint16 and out.shape == rgb.shape
     assert len(np.unique(out)) > 256 * 4  # not an 8-bit result scaled up
-    total = len(tile_spans(150, 64, 16)) * len(tile_spans(200, 64, 16)) + 1  # + thumbnail
+    tiles = len(tile_spans(150, 64, 16)) * len(tile_spans(200, 64, 16))
+    # + the thumbnail (160 px) + a pass per exact layer over 2 pieces of at most 160 px
+    total = tiles + 1 + EXACT_LAYERS * 2
     assert calls == [(i, total) for i in range(1, total + 1)]
 
 

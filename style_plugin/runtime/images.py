@@ -108,6 +108,11 @@ def to_float(rgb: np.ndarray) -> np.ndarray:
     raise TypeError(f"expected uint8, uint16 or float values, got {rgb.dtype}")
 
 
+def to_batch(rgb: np.ndarray) -> np.ndarray:
+    """HxWx3 values -> the model's float32 [1, 3, H, W] batch in [0, 1]."""
+    return np.ascontiguousarray(to_float(rgb).transpose(2, 0, 1)[None])
+
+
 def from_float(values: np.ndarray, dtype: np.dtype | type) -> np.ndarray:
     """Float values in [0, 1] -> `dtype` (uint8, uint16: rounded half to even; float32), clipped."""
     dtype = np.dtype(dtype)

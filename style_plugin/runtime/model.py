@@ -25,6 +25,8 @@ __all__ = ["StyleInfo", "StyleModel", "load_model", "parse_style_mix"]
 
 #: The statistics layout this runtime understands for seamless tiling (exporters/tileable.py).
 TILING_SCHEME = "norm_stats-v1"
+#: Outputs `<prefix>0`, `<prefix>1`, ...: each normalisation layer's own statistics.
+LAYER_STATS_PREFIX = "layer_norm_stats_"
 #: Smallest side any exported preset accepts; models may state a larger one in metadata.
 DEFAULT_MIN_SIDE = 5
 
@@ -51,6 +53,9 @@ class StyleModel:
     package_version: str | None = None
     training: dict[str, Any] = field(default_factory=dict, repr=False)
     tiling: bool = False
+    #: Channels of each normalisation layer, when the model reports every layer's statistics
+    #: on its own (what lets tiling make the early layers' statistics exact); else empty.
+    layer_channels: tuple[int, ...] = ()
 
     @property
     def style_names(self) -> list[str]:
@@ -68,6 +73,7 @@ class StyleModel:
             "format_version": self.format_version,
             "package_version": self.package_version,
             "seamless_tiling": self.tiling,
+            "normalisation_layers": len(self.layer_channels),
             "training": self.training,
             "provider": self.session.provider.used,
         }
@@ -145,6 +151,11 @@ def load_model(path: str | Path, *, device: str = "auto", threads: int = 0) -> S
     num_styles = _check_contract(path, session)
     meta = session.session.get_modelmeta().custom_metadata_map
     styles = _styles(meta, num_styles, path)
+    tiling = (
+        meta.get("style_plugin.tiling") == TILING_SCHEME
+        and {"norm_stats", "norm_stats_mix"} <= session.input_names
+        and "image_norm_stats" in session.output_names
+    )
     return StyleModel(
         path=path,
         styles=styles,
@@ -155,9 +166,8 @@ def load_model(path: str | Path, *, device: str = "auto", threads: int = 0) -> S
         format_version=_int(meta.get("style_plugin.format_version"), None),
         package_version=meta.get("style_plugin.package_version"),
         training=_json(meta.get("style_plugin.training"), {}),
-        tiling=meta.get("style_plugin.tiling") == TILING_SCHEME
-        and {"norm_stats", "norm_stats_mix"} <= session.input_names
-        and "image_norm_stats" in session.output_names,
+        tiling=tiling,
+        layer_channels=_layer_channels(session) if tiling else (),
     )
 
 
@@ -191,6 +201,20 @@ def _check_contract(path: Path, session: ModelSession) -> int:
             f"{path} is not a style model: input 'style_weights' must be float32 [N,S] with a fixed S"
         )
     return styles
+
+
+def _layer_channels(session: ModelSession) -> tuple[int, ...]:
+    """The channels C of `layer_norm_stats_0`, `_1`, ... (each [N, 2C]), or () unless they
+    are all there and together make up `image_norm_stats`."""
+    shapes = {value.name: value.shape for value in session.session.get_outputs()}
+    total = shapes["image_norm_stats"][-1]
+    channels: list[int] = []
+    while (shape := shapes.get(f"{LAYER_STATS_PREFIX}{len(channels)}")) is not None:
+        width = shape[-1]
+        if not isinstance(width, int) or width < 2 or width % 2:
+            return ()
+        channels.append(width // 2)
+    return tuple(channels) if 2 * sum(channels) == total else ()
 
 
 def _styles(meta: Mapping[str, str], count: int, path: Path) -> tuple[StyleInfo, ...]:

@@ -1,7 +1,7 @@
 """onnxruntime sessions for style models: created once, cached, shared between threads.
 
 `open_session(path, settings)` returns the same `ModelSession` for the same file (unchanged
-on disk) and settings, so a host calling the filter many times, or a batch running on several
+on disk) and settings (and, for a graph cut short after one output, that output), so a host calling the filter many times, or a batch running on several
 threads, pays the load once. onnxruntime's `run` is thread-safe; IO binding on CUDA keeps the
 output on the device until one copy back.
 """
@@ -17,6 +17,7 @@ import numpy as np
 
 from style_plugin.runtime.paths import user_cache_dir
 from style_plugin.runtime.providers import PROVIDER_CHOICES, ProviderReport, create_session
+from style_plugin.runtime.truncate import truncated_model
 
 __all__ = ["ModelSession", "SessionSettings", "clear_session_cache", "open_session"]
 
@@ -76,20 +77,23 @@ _CACHE: dict[tuple[Any, ...], ModelSession] = {}
 _CACHE_LOCK = threading.Lock()
 
 
-def open_session(path: str | Path, settings: SessionSettings | None = None) -> ModelSession:
+def open_session(
+    path: str | Path, settings: SessionSettings | None = None, until: str | None = None
+) -> ModelSession:
     """The cached session for `path` under `settings`; a changed file is loaded afresh.
 
-    Raises whatever onnxruntime raises for a file that is not a model; `load_model` turns
-    that into a one-line ModelError.
+    With `until`, the session runs only the part of the graph that output needs
+    (runtime/truncate.py). Raises whatever onnxruntime raises for a file that is not a
+    model; `load_model` turns that into a one-line ModelError.
     """
     settings = settings or SessionSettings()
     path = Path(path).resolve()
     stat = path.stat()
-    key = (str(path), stat.st_mtime_ns, stat.st_size, settings)
+    key = (str(path), stat.st_mtime_ns, stat.st_size, settings, until)
     with _CACHE_LOCK:
         cached = _CACHE.get(key)
         if cached is None:
-            cached = _CACHE[key] = _load(path, settings)
+            cached = _CACHE[key] = _load(path, settings, until)
         return cached
 
 
@@ -99,7 +103,7 @@ def clear_session_cache() -> None:
         _CACHE.clear()
 
 
-def _load(path: Path, settings: SessionSettings) -> ModelSession:
+def _load(path: Path, settings: SessionSettings, until: str | None) -> ModelSession:
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -111,5 +115,6 @@ def _load(path: Path, settings: SessionSettings) -> ModelSession:
     provider_options = {
         "tensorrt": {"trt_engine_cache_enable": True, "trt_engine_cache_path": str(cache)}
     }
-    session, report = create_session(str(path), settings.device, options, provider_options)
+    model = str(path) if until is None else truncated_model(path, until)
+    session, report = create_session(model, settings.device, options, provider_options)
     return ModelSession(session, report, path, settings)

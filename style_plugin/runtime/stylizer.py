@@ -28,9 +28,10 @@ from style_plugin.runtime.images import (
     preserve_colors,
     restore,
 )
-from style_plugin.runtime.model import StyleModel, load_model
+from style_plugin.runtime.model import LAYER_STATS_PREFIX, StyleModel, load_model
 from style_plugin.runtime.providers import ProviderReport
-from style_plugin.runtime.session import SessionSettings, open_session
+from style_plugin.runtime.session import ModelSession, SessionSettings, open_session
+from style_plugin.runtime.statistics import LayerProbe
 from style_plugin.runtime.store import find_model
 from style_plugin.runtime.tiling import (
     DEFAULT_OVERLAP,
@@ -172,6 +173,7 @@ class Stylizer:
             rgb,
             _infer(model, weights, lean=tiled > 1),
             self.tiles,
+            probe=_probe(model, weights) if tiled > 1 else None,
             finish=_finish(strength, preserve_colors),
             progress=progress,
             cancel=cancel,
@@ -192,30 +194,65 @@ def _finish(strength: float, keep_colors: bool) -> Finish | None:
     return finish
 
 
+def _lean(session: ModelSession, until: str | None = None) -> ModelSession:
+    """The session for tiled images: without onnxruntime's memory arena (docs/runtime.md),
+    and with `until`, cut short after that output."""
+    return open_session(session.path, replace(session.settings, memory_arena=False), until)
+
+
+def _padded(batch: np.ndarray, min_side: int) -> np.ndarray:
+    """`batch` with sides below `min_side` extended by repeating its edge pixels."""
+    height, width = batch.shape[2:]
+    pad_h, pad_w = max(0, min_side - height), max(0, min_side - width)
+    if pad_h or pad_w:
+        batch = np.pad(batch, ((0, 0), (0, 0), (0, pad_h), (0, pad_w)), mode="edge")
+    return batch
+
+
 def _infer(model: StyleModel, weights: np.ndarray, lean: bool = False) -> Infer:
     """Run the model on one [1,3,h,w] batch, padding sides below its minimum (edge pixels
     repeated) and cropping the result back; with statistics, normalise with them. `lean`
     (tiled images) runs on a session without onnxruntime's memory arena."""
-    session = model.session
-    if lean:
-        session = open_session(session.path, replace(session.settings, memory_arena=False))
+    session = _lean(model.session) if lean else model.session
     wanted = ["stylized", "image_norm_stats"] if model.tiling else ["stylized"]
     style_weights = weights[None, :]
 
     def infer(batch: np.ndarray, stats: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
         height, width = batch.shape[2:]
-        pad_h, pad_w = max(0, model.min_side - height), max(0, model.min_side - width)
-        if pad_h or pad_w:
-            batch = np.pad(batch, ((0, 0), (0, 0), (0, pad_h), (0, pad_w)), mode="edge")
-        feeds = {"image": batch, "style_weights": style_weights}
+        feeds = {"image": _padded(batch, model.min_side), "style_weights": style_weights}
         if stats is not None:
             feeds["norm_stats"] = stats
-            feeds["norm_stats_mix"] = np.ones(1, dtype=np.float32)
+            feeds["norm_stats_mix"] = _ONE
         outputs = session.run(wanted, feeds)
         stylized = outputs[0][:, :, :height, :width]
         return stylized, (outputs[1] if len(outputs) > 1 else None)
 
     return infer
+
+
+def _probe(model: StyleModel, weights: np.ndarray) -> LayerProbe | None:
+    """Runs of the model cut short after one normalisation layer (lean sessions, opened on
+    first use), or None when the model does not report its layers' statistics."""
+    if not model.layer_channels:
+        return None
+    style_weights = weights[None, :]
+
+    def run(batch: np.ndarray, stats: np.ndarray, layer: int) -> np.ndarray:
+        output = f"{LAYER_STATS_PREFIX}{layer}"
+        session = _lean(model.session, until=output)
+        feeds = {
+            "image": _padded(batch, model.min_side),
+            "style_weights": style_weights,
+            "norm_stats": stats,
+            "norm_stats_mix": _ONE,
+        }
+        wanted = {name: value for name, value in feeds.items() if name in session.input_names}
+        return session.run([output], wanted)[0]
+
+    return LayerProbe(model.layer_channels, run)
+
+
+_ONE = np.ones(1, dtype=np.float32)
 
 
 @functools.lru_cache(maxsize=8)

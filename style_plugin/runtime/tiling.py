@@ -3,9 +3,9 @@
 Two things make tiles of a normalised network disagree: each tile would normalise with its
 own statistics (colour and contrast shift from tile to tile), and pixels near a tile's edge
 see reflection padding instead of their real neighbours. The first is removed with whole-image
-statistics: a thumbnail of the image runs first, and every tile then normalises with the
-thumbnail's means and variances (URST's thumbnail instance normalisation, Chen et al. 2022;
-the model file's `norm_stats` inputs, docs/style-model.md). The second is hidden by
+statistics: they are found first (a thumbnail, then exact passes for the early layers:
+runtime/statistics.py), and every tile normalises with them (the model file's `norm_stats`
+inputs, docs/style-model.md). The second is hidden by
 overlapping tiles and feathered blending: each tile's weight ramps linearly to 0 across its
 overlaps, so edge pixels count little and neighbours sum to 1.
 
@@ -24,7 +24,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from style_plugin.errors import Cancelled
-from style_plugin.runtime.images import from_float, resize_rgb, to_float
+from style_plugin.runtime.images import from_float, to_batch, to_float
+from style_plugin.runtime.statistics import (
+    EXACT_LAYERS,
+    Infer,
+    LayerProbe,
+    statistics_runs,
+    whole_image_statistics,
+)
 
 __all__ = [
     "ALIGN",
@@ -37,8 +44,6 @@ __all__ = [
     "tile_spans",
 ]
 
-#: infer(batch float32 [1,3,h,w], statistics or None) -> (stylized [1,3,h,w], statistics or None)
-Infer = Callable[[np.ndarray, "np.ndarray | None"], "tuple[np.ndarray, np.ndarray | None]"]
 #: finish(original float32 HxWx3, stylized float32 HxWx3) -> float32 HxWx3 (strength, colours)
 Finish = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -58,13 +63,15 @@ class TileSettings:
     """Tiles of at most `tile_size` (+ALIGN-1) pixels a side, overlapping by about `overlap`.
 
     The thumbnail that provides whole-image statistics is scaled to `thumbnail_side`
-    (default: `THUMBNAIL_SCALE` x the tile size) on its longer side. Images no bigger than a
-    tile run whole.
+    (default: `THUMBNAIL_SCALE` x the tile size) on its longer side, and the first
+    `exact_layers` normalisation layers get exact statistics from passes over the full-size
+    image (0: the thumbnail's for all). Images no bigger than the thumbnail run whole.
     """
 
     tile_size: int = DEFAULT_TILE_SIZE
     overlap: int = DEFAULT_OVERLAP
     thumbnail_side: int | None = None
+    exact_layers: int = EXACT_LAYERS
 
     def __post_init__(self) -> None:
         if self.tile_size < 32:
@@ -73,6 +80,8 @@ class TileSettings:
             raise ValueError(
                 f"tile overlap must be between 0 and half the tile size ({self.tile_size // 2})"
             )
+        if self.exact_layers < 0:
+            raise ValueError(f"exact layers must be 0 or more, not {self.exact_layers}")
 
 
 def tile_spans(length: int, tile: int, overlap: int) -> list[tuple[int, int]]:
@@ -108,15 +117,12 @@ def _ramp(spans: list[tuple[int, int]], index: int) -> np.ndarray:
     return weights
 
 
-def _nchw(rgb: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(to_float(rgb).transpose(2, 0, 1)[None])
-
-
 def stylize_tiled(
     rgb: np.ndarray,
     infer: Infer,
     settings: TileSettings = TileSettings(),
     *,
+    probe: LayerProbe | None = None,
     finish: Finish | None = None,
     progress: Callable[[int, int], None] | None = None,
     cancel: Callable[[], bool] | None = None,
@@ -124,8 +130,9 @@ def stylize_tiled(
 ) -> np.ndarray:
     """Stylize an HxWx3 array (uint8, uint16 or float32) and return one of the same dtype.
 
-    `finish` post-processes each finished band of rows in float (strength, colour
-    preservation: both per pixel). `progress(done, total)` is called after every model run;
+    `probe` (a model that reports each layer's statistics) makes the early layers' shared
+    statistics exact. `finish` post-processes each finished band of rows in float (strength,
+    colour preservation: both per pixel). `progress(done, total)` is called after every model run;
     `cancel()` returning True stops between runs with Cancelled. Without
     `shared_statistics` (a model that does not expose them) tiles normalise on their own and
     only the feathering hides their borders.
@@ -138,7 +145,8 @@ def stylize_tiled(
     if thumbnail and max(height, width) <= side:
         # The image is its own thumbnail: one run of it whole is the untiled result.
         rows, cols, thumbnail = [(0, height)], [(0, width)], False
-    total = len(rows) * len(cols) + int(thumbnail)
+    runs = statistics_runs((height, width), side, probe, settings.exact_layers) if thumbnail else 0
+    total = len(rows) * len(cols) + runs
     done = 0
 
     def step() -> None:
@@ -153,8 +161,7 @@ def stylize_tiled(
         raise Cancelled("stylizing was cancelled")
     stats = None
     if thumbnail:
-        stats = _thumbnail_statistics(rgb, infer, side)
-        step()
+        stats = whole_image_statistics(rgb, infer, side, probe, settings.exact_layers, step)
     output = np.empty_like(rgb)
     col_weights = [_ramp(cols, j) for j in range(len(cols))]
     band_top = 0  # first row not yet written to `output`
@@ -166,7 +173,7 @@ def stylize_tiled(
         weight = np.concatenate([weight, np.zeros((grow, width, 1), np.float32)])
         row_weights = _ramp(rows, i)[:, None]
         for j, (left, right) in enumerate(cols):
-            tile, _ = infer(_nchw(rgb[top:bottom, left:right]), stats)
+            tile, _ = infer(to_batch(rgb[top:bottom, left:right]), stats)
             w = (row_weights * col_weights[j][None, :])[..., None]
             acc[top - band_top : bottom - band_top, left:right] += tile[0].transpose(1, 2, 0) * w
             weight[top - band_top : bottom - band_top, left:right] += w
@@ -180,13 +187,3 @@ def stylize_tiled(
         acc, weight = acc[done_rows:], weight[done_rows:]
         band_top = keep_from
     return output
-
-
-def _thumbnail_statistics(rgb: np.ndarray, infer: Infer, side: int) -> np.ndarray | None:
-    """The model's normalisation statistics for the whole image, from a thumbnail of it
-    whose longer side is `side` (smaller than the image's)."""
-    height, width = rgb.shape[:2]
-    scale = side / max(height, width)
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    _, stats = infer(_nchw(resize_rgb(rgb, size)), None)
-    return stats
