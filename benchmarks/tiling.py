@@ -1,8 +1,9 @@
 """Seamless tiling: what it costs (tiled vs untiled time) and how exact it is (vs untiled).
 
-(a) Time of the runtime's default tiling (1024 px tiles, 128 px overlap, thumbnail statistics)
-    vs one untiled run, at 2048 and 3072 px, on a real photo scaled up, and how close the
-    tiled output comes to the untiled one.
+(a) Time of the runtime's default tiling (1024 px tiles, 128 px overlap, thumbnail statistics
+    with exact early layers), and of the same without the exact layers, vs one untiled run,
+    at 3072 and 4096 px, on a real photo scaled up, and how close the tiled outputs come to
+    the untiled one.
 (b) Quality on real photos at 768-2048 px with small tiles (256 and 512 px), against the
     untiled output of the same model: mean absolute difference (0-255) and the seam ratio
     (mean absolute step across the tile borders, divided by the untiled output's step at the
@@ -11,10 +12,12 @@
       feather      overlapping feathered tiles, each tile its own statistics
       thumb r=R    feathered tiles normalised with the statistics of a thumbnail R times
                    smaller than the image (R = 1: the whole image gives them: exact statistics)
-      default      what the runtime does: the thumbnail's longer side = 2 x the tile size
+      thumb        the runtime's thumbnail (longer side 2.5 x the tile size) alone
+      default      what the runtime does: that thumbnail, with the first 4 layers' statistics
+                   made exact by passes over the full-size image
 (c) With --figure PATH, a PNG strip of one crop around a tile corner: naive | runtime | untiled.
 
-    python benchmarks/tiling.py [--time-sizes 2048 3072] [--sizes 768 1024 1536 2048]
+    python benchmarks/tiling.py [--time-sizes 3072 4096] [--sizes 768 1024 1536 2048]
         [--tiles 256 512] [--photos 2] [--ratios 1 1.5 2 4] [--repeats 3] [--figure PNG]
         [--model default.onnx|untrained] [--style NAME]
 
@@ -47,9 +50,10 @@ from inference_speed import (
     timed_together,
 )
 
-from style_plugin.runtime.images import from_float, to_float
+from style_plugin.runtime.images import from_float, to_batch
 from style_plugin.runtime.model import StyleModel, load_model
-from style_plugin.runtime.stylizer import Stylizer
+from style_plugin.runtime.statistics import LayerProbe, statistics_runs
+from style_plugin.runtime.stylizer import Stylizer, _probe
 from style_plugin.runtime.tiling import (
     DEFAULT_OVERLAP,
     DEFAULT_TILE_SIZE,
@@ -75,19 +79,19 @@ class Method:
     naive: bool = False
     exact: bool = False
 
-    def run(self, rgb: np.ndarray, infer: Infer) -> np.ndarray:
+    def run(self, rgb: np.ndarray, infer: Infer, probe: LayerProbe | None) -> np.ndarray:
         if self.naive:
             return stylize_naive(rgb, infer, self.settings.tile_size)
         if self.exact:
             infer = with_exact_statistics(rgb, infer)
-        return stylize_tiled(rgb, infer, self.settings, shared_statistics=self.shared)
+        return stylize_tiled(rgb, infer, self.settings, probe=probe, shared_statistics=self.shared)
 
 
 def with_exact_statistics(rgb: np.ndarray, infer: Infer) -> Infer:
     """`infer` with the whole image's own statistics in place of any given ones: what tiling
     gives when its statistics are exact. (A thumbnail as big as the image would not show
     it: the runtime then runs the image whole.)"""
-    _, exact = infer(np.ascontiguousarray(to_float(rgb).transpose(2, 0, 1)[None]), None)
+    _, exact = infer(to_batch(rgb), None)
     return lambda batch, stats: infer(batch, None if stats is None else exact)
 
 
@@ -98,7 +102,7 @@ def stylize_naive(rgb: np.ndarray, infer: Infer, tile: int) -> np.ndarray:
     for top in range(0, rgb.shape[0], tile):
         for left in range(0, rgb.shape[1], tile):
             patch = rgb[top : top + tile, left : left + tile]
-            batch = np.ascontiguousarray(to_float(patch).transpose(2, 0, 1)[None])
+            batch = to_batch(patch)
             stylized, _ = infer(batch, None)
             out[top : top + tile, left : left + tile] = from_float(
                 stylized[0].transpose(1, 2, 0), rgb.dtype
@@ -159,10 +163,12 @@ def methods(size: int, tile: int, ratios: list[float]) -> list[Method]:
     for ratio in ratios:
         side = max(32, round(size / ratio))
         if ratio == 1:  # exact statistics, through the tiles (a small thumbnail, replaced)
-            settings = TileSettings(tile, overlap, tile)
+            settings = TileSettings(tile, overlap, tile, exact_layers=0)
             found.append(Method("r=1", settings, shared=True, exact=True))
         else:
-            found.append(Method(f"r={ratio:g}", TileSettings(tile, overlap, side), shared=True))
+            settings = TileSettings(tile, overlap, side, exact_layers=0)
+            found.append(Method(f"r={ratio:g}", settings, shared=True))
+    found.append(Method("thumb", TileSettings(tile, overlap, exact_layers=0), shared=True))
     found.append(Method("default", TileSettings(tile, overlap), shared=True))
     return found
 
@@ -172,48 +178,61 @@ def _keep(outputs: dict, key: str, stylizer: Stylizer, rgb: np.ndarray, style: s
 
 
 def time_table(model_path: Path, args: argparse.Namespace) -> None:
-    """(a): tiled (runtime defaults) vs untiled time, and how close the two outputs are."""
+    """(a): tiled (runtime defaults, and without the exact layers) vs untiled time, and how
+    close the outputs are."""
     photo = photo_paths()[0]
     print(
-        f"\n(a) time, tiled (tile {DEFAULT_TILE_SIZE}, overlap {DEFAULT_OVERLAP}, thumbnail "
-        f"statistics) vs untiled, {photo.name} scaled to each size; median of {args.repeats} "
-        "interleaved runs after 1 warm-up"
+        f"\n(a) time, tiled (tile {DEFAULT_TILE_SIZE}, overlap {DEFAULT_OVERLAP}) vs untiled, "
+        f"{photo.name} scaled to each size; median of {args.repeats} interleaved runs after 1 "
+        "warm-up. 'tiled' is the runtime (thumbnail + exact early layers), 'thumb' the same "
+        "tiles with the thumbnail's statistics alone"
     )
     print(
-        f"{'size':>6}{'runs':>7}{'untiled s':>11}{'tiled s':>10}{'tiled/untiled':>15}"
-        f"{'px run':>8}{'MAD':>7}{'seam':>7}"
+        f"{'size':>6}{'runs':>10}{'untiled s':>11}{'thumb s':>9}{'tiled s':>9}"
+        f"{'thumb/unt':>11}{'tiled/unt':>11}{'tiled/thumb':>13}{'MAD thumb':>11}"
+        f"{'MAD tiled':>11}{'seam':>7}"
     )
+    model = load_model(model_path, device="cpu")
     tiled_settings = TileSettings()
+    side = round(THUMBNAIL_SCALE * DEFAULT_TILE_SIZE)
     for size in args.time_sizes:
         rgb = load_photo(photo, size)
-        untiled = Stylizer(model_path, device="cpu", tile_size=size)
-        tiled = Stylizer(model_path, device="cpu")
+        thumb = Stylizer(model_path, device="cpu")
+        thumb.tiles = TileSettings(exact_layers=0)
+        stylizers = {
+            "untiled": Stylizer(model_path, device="cpu", tile_size=size),
+            "thumb": thumb,
+            "tiled": Stylizer(model_path, device="cpu"),
+        }
         outputs: dict[str, np.ndarray] = {}
         runs = {
             key: functools.partial(_keep, outputs, key, stylizer, rgb, args.style)
-            for key, stylizer in (("untiled", untiled), ("tiled", tiled))
+            for key, stylizer in stylizers.items()
         }
         medians = timed_together(runs, args.repeats, args.repeats, 0)
-        untiled_s, tiled_s = medians["untiled"], medians["tiled"]
-        spans = tile_spans(size, DEFAULT_TILE_SIZE, DEFAULT_OVERLAP)
-        thumbnail = round(THUMBNAIL_SCALE * DEFAULT_TILE_SIZE)
-        if size <= thumbnail:  # the image is its own thumbnail and runs whole
-            runs_made, pixels = "1", size**2
-        else:
-            runs_made = f"{len(spans) ** 2}+1"
-            pixels = sum((e - s) for s, e in spans) ** 2 + thumbnail**2
-        mad, seam = compare(outputs["tiled"], outputs["untiled"], tiled_settings)
+        tiles = len(tile_spans(size, DEFAULT_TILE_SIZE, DEFAULT_OVERLAP)) ** 2
+        probe = _probe(model, model.style_weights(args.style))
+        passes = statistics_runs((size, size), side, probe, tiled_settings.exact_layers) - 1
+        made = f"{tiles}+1+{passes}" if size > side else "1"
+        mads = {k: compare(outputs[k], outputs["untiled"], tiled_settings) for k in runs}
+        untiled_s, thumb_s, tiled_s = (medians[k] for k in ("untiled", "thumb", "tiled"))
         print(
-            f"{size:>6}{runs_made:>7}{untiled_s:>11.2f}{tiled_s:>10.2f}"
-            f"{tiled_s / untiled_s:>14.2f}x{pixels / size**2:>7.2f}x{mad:>7.2f}{seam:>7.2f}"
+            f"{size:>6}{made:>10}{untiled_s:>11.2f}{thumb_s:>9.2f}{tiled_s:>9.2f}"
+            f"{thumb_s / untiled_s:>10.2f}x{tiled_s / untiled_s:>10.2f}x"
+            f"{tiled_s / thumb_s:>12.2f}x{mads['thumb'][0]:>11.2f}{mads['tiled'][0]:>11.2f}"
+            f"{mads['tiled'][1]:>7.2f}"
         )
-    print("px run: pixels run through the model (tiles + thumbnail) / image pixels")
+    print(
+        "runs: tiles + thumbnail + exact-layer passes (each through the model cut short after "
+        "one layer, over pieces of at most the thumbnail's side)"
+    )
 
 
 def quality_table(model: StyleModel, args: argparse.Namespace) -> dict:
     """(b): tiled vs untiled on real photos with small tiles; returns the outputs of one case
     for the figure."""
     infer = make_infer(model, args.style)
+    probe = _probe(model, model.style_weights(args.style))
     every = photo_paths()
     photos = every[:: max(1, len(every) // args.photos)][: args.photos]
     print(
@@ -238,7 +257,7 @@ def quality_table(model: StyleModel, args: argparse.Namespace) -> dict:
             for method in methods(size, tile, args.ratios):
                 results = []
                 for k, rgb in enumerate(images):
-                    out = method.run(rgb, infer)
+                    out = method.run(rgb, infer, probe)
                     results.append(compare(out, untiled[k], method.settings, method.naive))
                     if k == 0 and size == args.figure_size and tile == args.figure_tile:
                         figure[method.name] = out
@@ -305,7 +324,7 @@ def write_figure(path: Path, outputs: dict, size: int, tile: int, crop: int) -> 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--time-sizes", type=int, nargs="*", default=[2048, 3072])
+    parser.add_argument("--time-sizes", type=int, nargs="*", default=[3072, 4096])
     parser.add_argument("--sizes", type=int, nargs="*", default=[768, 1024, 1536, 2048])
     parser.add_argument("--tiles", type=int, nargs="+", default=[256, 512])
     parser.add_argument("--photos", type=int, default=2, help="real photos per quality case")

@@ -18,7 +18,7 @@ from PIL import Image
 import style_plugin
 from style_plugin.bundled import sample_photos_dir
 from style_plugin.errors import Cancelled, ModelError, StylePluginError
-from style_plugin.runtime.images import to_batch, to_float
+from style_plugin.runtime.images import to_batch
 from style_plugin.runtime.model import load_model, parse_style_mix
 from style_plugin.runtime.providers import ProviderReport, explain_cuda_failure
 from style_plugin.runtime.session import open_session
@@ -316,7 +316,7 @@ def test_tiles_with_whole_image_statistics_match_the_untiled_result(style_model,
     untiled = Stylizer(style_model).stylize_array(rgb).astype(np.float32)
     model = load_model(style_model, device="cpu")
     real = _infer(model, model.style_weights(None))
-    _, exact = real(np.ascontiguousarray(to_float(rgb).transpose(2, 0, 1)[None]), None)
+    _, exact = real(to_batch(rgb), None)
 
     def exact_statistics(batch, stats):  # the whole image's own statistics for every tile
         return real(batch, None if stats is None else exact)
