@@ -76,12 +76,10 @@ class _OpenNorm(nn.Module):
     def forward(self, x: Tensor, style_weights: Tensor) -> Tensor:
         dtype = x.dtype
         x = x.float()
-        # Two reductions over the activation, then one multiply-add: every op between them
-        # is on [N,C,1,1] vectors, so the graph reads the big tensor three times, not six.
-        # Global average pooling (not ReduceMean) is a mean onnxruntime computes in its
-        # blocked conv layout, with fewer layout reorders.
-        mean = F.adaptive_avg_pool2d(x, 1)
-        variance = (F.adaptive_avg_pool2d(x.square(), 1) - mean.square()).clamp_min(0)
+        # Two means over the activation, then one multiply-add: every op between them is on
+        # [N,C,1,1] vectors, so the graph reads the big tensor three times, not six.
+        mean = _mean(x)
+        variance = (_mean(x.square()) - mean.square()).clamp_min(0)
         self.shared.means.append(mean.flatten(1))
         self.shared.variances.append(variance.flatten(1))
         given, mix = self.shared.given, self.shared.mix
@@ -96,6 +94,14 @@ class _OpenNorm(nn.Module):
         beta = (weights @ self.norm.beta)[:, :, None, None]
         scale = gamma * torch.rsqrt(variance + self.norm.eps)
         return (x * scale + (beta - mean * scale)).to(dtype)
+
+
+def _mean(x: Tensor) -> Tensor:
+    """Per-channel mean over H and W, [N,C,1,1]: along rows, then down the column of row
+    means. onnxruntime's one-step mean (GlobalAveragePool) sums millions of float32 values
+    into one accumulator and is 0.2% off at 2048x2048 (a 4096 px image's first layer); two
+    steps of at most a few thousand each stay within 1e-6, at the same speed."""
+    return x.mean(3, keepdim=True).mean(2, keepdim=True)
 
 
 #: Which coarse offset (-1, 0, +1: rows) each full-resolution tap (-1, 0, +1: columns) of a

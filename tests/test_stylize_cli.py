@@ -59,6 +59,21 @@ def test_single_file_to_named_file(style_model, tmp_path, capsys):
     assert leftovers(tmp_path) == []
 
 
+def test_tile_size_and_exact_tiles_reach_the_stylizer(style_model, tmp_path, capsys):
+    photo = make_photo(tmp_path / "photo.png", 240, 200)
+    out = tmp_path / "exact.png"
+    code, _, _ = stylize(
+        capsys, style_model, photo, "-o", out, "--tile-size", "64", "--exact-tiles"
+    )
+    assert code == 0
+    stylizer = Stylizer(style_model, device="cpu", tile_size=64, exact_tiles=True)
+    with Image.open(photo) as source, Image.open(out) as written:
+        rgb = np.asarray(source.convert("RGB"))
+        np.testing.assert_array_equal(np.asarray(written), stylizer.stylize_array(rgb))
+    plain = Stylizer(style_model, device="cpu", tile_size=64).stylize_array(rgb)
+    assert not np.array_equal(plain, np.asarray(Image.open(out)))  # not the default tiles
+
+
 def test_folder_recursive_mirrors_the_tree(style_model, tree, tmp_path, capsys):
     out = tmp_path / "out"
     code, stdout, _ = stylize(capsys, style_model, tree, "-o", out, "--recursive")

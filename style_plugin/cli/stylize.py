@@ -68,6 +68,13 @@ def stylize(
             help="Largest tile side in pixels; images over 2.5 tiles run in seamless tiles (memory). Default: 1024."
         ),
     ] = None,
+    exact_tiles: Annotated[
+        bool,
+        typer.Option(
+            "--exact-tiles",
+            help="Make tiled images match the untiled result (within 0.02/255) at about 5x the time; by default tiles come within about 3/255.",
+        ),
+    ] = False,
     max_side: Annotated[
         int | None,
         typer.Option(help="Scale images down first so the longer side is at most this (speed)."),
@@ -112,7 +119,7 @@ def stylize(
     if model is None:
         load_plugins(quiet)  # the styles of installed style packs join the store
     tiles = {} if tile_size is None else {"tile_size": tile_size}
-    stylizer = Stylizer(model, device=device, threads=threads, **tiles)
+    stylizer = Stylizer(model, device=device, threads=threads, exact_tiles=exact_tiles, **tiles)
     chosen = stylizer.model_for(style)
     chosen.style_weights(style)  # an unknown style fails here, listing the known ones
     plans = plan_outputs(collect_inputs(inputs, recursive), options)

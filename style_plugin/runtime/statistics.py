@@ -46,12 +46,12 @@ class LayerProbe:
 
 
 def statistics_runs(
-    shape: tuple[int, int], side: int, probe: LayerProbe | None, exact_layers: int
+    shape: tuple[int, int], side: int, probe: LayerProbe | None, exact_layers: int | None
 ) -> int:
     """How many model runs `whole_image_statistics` makes for an image of `shape` (H, W)."""
     if probe is None:
         return 1
-    layers = min(exact_layers, len(probe.channels))
+    layers = len(probe.channels[:exact_layers])
     return 1 + layers * len(_pieces(shape[0], side)) * len(_pieces(shape[1], side))
 
 
@@ -60,12 +60,12 @@ def whole_image_statistics(
     infer: Infer,
     side: int,
     probe: LayerProbe | None = None,
-    exact_layers: int = EXACT_LAYERS,
+    exact_layers: int | None = EXACT_LAYERS,
     step: Callable[[], None] = lambda: None,
 ) -> np.ndarray | None:
     """The model's normalisation statistics for `rgb`: from a thumbnail whose longer side is
-    `side`, with the first `exact_layers` layers made exact by `probe` passes over pieces of
-    at most `side` pixels a side (no bigger than the thumbnail, so memory stays bounded).
+    `side`, with the first `exact_layers` layers (None: all) made exact by `probe` passes over
+    pieces of at most `side` pixels a side (no bigger than the thumbnail, so memory stays bounded).
     `step()` is called after every model run (progress, cancelling)."""
     height, width = rgb.shape[:2]
     scale = side / max(height, width)

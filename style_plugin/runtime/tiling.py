@@ -71,7 +71,7 @@ class TileSettings:
     tile_size: int = DEFAULT_TILE_SIZE
     overlap: int = DEFAULT_OVERLAP
     thumbnail_side: int | None = None
-    exact_layers: int = EXACT_LAYERS
+    exact_layers: int | None = EXACT_LAYERS
 
     def __post_init__(self) -> None:
         if self.tile_size < 32:
@@ -80,7 +80,7 @@ class TileSettings:
             raise ValueError(
                 f"tile overlap must be between 0 and half the tile size ({self.tile_size // 2})"
             )
-        if self.exact_layers < 0:
+        if self.exact_layers is not None and self.exact_layers < 0:
             raise ValueError(f"exact layers must be 0 or more, not {self.exact_layers}")
 
 
