@@ -185,12 +185,13 @@ def time_table(model_path: Path, args: argparse.Namespace) -> None:
         f"\n(a) time, tiled (tile {DEFAULT_TILE_SIZE}, overlap {DEFAULT_OVERLAP}) vs untiled, "
         f"{photo.name} scaled to each size; median of {args.repeats} interleaved runs after 1 "
         "warm-up. 'tiled' is the runtime (thumbnail + exact early layers), 'thumb' the same "
-        "tiles with the thumbnail's statistics alone"
+        "tiles with the thumbnail's statistics alone, 'exact' with every layer's exact "
+        "(--exact-tiles)"
     )
     print(
-        f"{'size':>6}{'runs':>10}{'untiled s':>11}{'thumb s':>9}{'tiled s':>9}"
-        f"{'thumb/unt':>11}{'tiled/unt':>11}{'tiled/thumb':>13}{'MAD thumb':>11}"
-        f"{'MAD tiled':>11}{'seam':>7}"
+        f"{'size':>6}{'runs':>10}{'untiled s':>11}{'thumb s':>9}{'tiled s':>9}{'exact s':>9}"
+        f"{'thumb/unt':>11}{'tiled/unt':>11}{'exact/unt':>11}{'MAD thumb':>11}"
+        f"{'MAD tiled':>11}{'MAD exact':>11}{'seam':>7}"
     )
     model = load_model(model_path, device="cpu")
     tiled_settings = TileSettings()
@@ -203,6 +204,7 @@ def time_table(model_path: Path, args: argparse.Namespace) -> None:
             "untiled": Stylizer(model_path, device="cpu", tile_size=size),
             "thumb": thumb,
             "tiled": Stylizer(model_path, device="cpu"),
+            "exact": Stylizer(model_path, device="cpu", exact_tiles=True),
         }
         outputs: dict[str, np.ndarray] = {}
         runs = {
@@ -215,12 +217,12 @@ def time_table(model_path: Path, args: argparse.Namespace) -> None:
         passes = statistics_runs((size, size), side, probe, tiled_settings.exact_layers) - 1
         made = f"{tiles}+1+{passes}" if size > side else "1"
         mads = {k: compare(outputs[k], outputs["untiled"], tiled_settings) for k in runs}
-        untiled_s, thumb_s, tiled_s = (medians[k] for k in ("untiled", "thumb", "tiled"))
+        untiled_s, thumb_s, tiled_s, exact_s = (medians[k] for k in stylizers)
         print(
-            f"{size:>6}{made:>10}{untiled_s:>11.2f}{thumb_s:>9.2f}{tiled_s:>9.2f}"
+            f"{size:>6}{made:>10}{untiled_s:>11.2f}{thumb_s:>9.2f}{tiled_s:>9.2f}{exact_s:>9.2f}"
             f"{thumb_s / untiled_s:>10.2f}x{tiled_s / untiled_s:>10.2f}x"
-            f"{tiled_s / thumb_s:>12.2f}x{mads['thumb'][0]:>11.2f}{mads['tiled'][0]:>11.2f}"
-            f"{mads['tiled'][1]:>7.2f}"
+            f"{exact_s / untiled_s:>10.2f}x{mads['thumb'][0]:>11.2f}{mads['tiled'][0]:>11.2f}"
+            f"{mads['exact'][0]:>11.2f}{mads['tiled'][1]:>7.2f}"
         )
     print(
         "runs: tiles + thumbnail + exact-layer passes (each through the model cut short after "

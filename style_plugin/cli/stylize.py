@@ -72,7 +72,7 @@ def stylize(
         bool,
         typer.Option(
             "--exact-tiles",
-            help="Make tiled images match the untiled result (within 0.02/255) at about 5x the time; by default tiles come within about 3/255.",
+            help="Make tiled images match the untiled result (within 0.02/255) at 2-4x the time; by default tiles come within about 3/255.",
         ),
     ] = False,
     max_side: Annotated[

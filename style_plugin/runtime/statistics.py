@@ -8,7 +8,8 @@ cheapest to fix: layer k's statistics need the image only as far as layer k, wit
 before it normalised by their (already exact) statistics. So after the thumbnail, one pass
 per early layer runs the model cut short after that layer (runtime/truncate.py) over pieces
 of the full-size image, and the pieces' means and variances add up to the whole image's.
-Measured in docs/runtime.md: with four such layers, 6 tiles wide goes from 4.4 to 1.9 off.
+Measured in docs/runtime.md: with four such layers, 6 tiles wide goes from 4.4 to 1.8 levels
+of 255 off the untiled result, 8 tiles wide from 7.6 to 2.9; with all of them, 0.02.
 """
 
 from __future__ import annotations

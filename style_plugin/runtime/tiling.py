@@ -65,7 +65,8 @@ class TileSettings:
     The thumbnail that provides whole-image statistics is scaled to `thumbnail_side`
     (default: `THUMBNAIL_SCALE` x the tile size) on its longer side, and the first
     `exact_layers` normalisation layers get exact statistics from passes over the full-size
-    image (0: the thumbnail's for all). Images no bigger than the thumbnail run whole.
+    image (0: the thumbnail's for all; None: every layer's, so that tiles reproduce the
+    untiled result, at 2-4x the time). Images no bigger than the thumbnail run whole.
     """
 
     tile_size: int = DEFAULT_TILE_SIZE
