@@ -206,15 +206,14 @@ def _check_contract(path: Path, session: ModelSession) -> int:
 def _layer_channels(session: ModelSession) -> tuple[int, ...]:
     """The channels C of `layer_norm_stats_0`, `_1`, ... (each [N, 2C]), or () unless they
     are all there and together make up `image_norm_stats`."""
-    shapes = {value.name: value.shape for value in session.session.get_outputs()}
-    total = shapes["image_norm_stats"][-1]
+    widths = {value.name: (value.shape or [None])[-1] for value in session.session.get_outputs()}
     channels: list[int] = []
-    while (shape := shapes.get(f"{LAYER_STATS_PREFIX}{len(channels)}")) is not None:
-        width = shape[-1]
+    while (name := f"{LAYER_STATS_PREFIX}{len(channels)}") in widths:
+        width = widths[name]
         if not isinstance(width, int) or width < 2 or width % 2:
             return ()
         channels.append(width // 2)
-    return tuple(channels) if 2 * sum(channels) == total else ()
+    return tuple(channels) if 2 * sum(channels) == widths["image_norm_stats"] else ()
 
 
 def _styles(meta: Mapping[str, str], count: int, path: Path) -> tuple[StyleInfo, ...]:
