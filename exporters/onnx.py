@@ -24,6 +24,7 @@ from exporters.base import Exporter, ExportReport
 from style_plugin import __version__
 from style_plugin.atomic import atomic_path
 from style_plugin.errors import ExportError, StylePluginError
+from style_plugin.runtime.model import LAYER_STATS_PREFIX  # the runtime reads these outputs
 
 if TYPE_CHECKING:
     import numpy as np
@@ -57,9 +58,6 @@ OUTPUT_NAME = "stylized"
 #: exporters/tileable.py and docs/style-model.md.
 TILING_INPUT_NAMES = ("norm_stats", "norm_stats_mix")
 STATS_OUTPUT_NAME = "image_norm_stats"
-#: Output `<prefix><k>`: normalisation layer k's own statistics, which let the runtime cut the
-#: graph short after an early layer (runtime/truncate.py).
-LAYER_STATS_PREFIX = "layer_norm_stats_"
 
 
 def default_label(name: str) -> str:

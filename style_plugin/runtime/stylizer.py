@@ -240,15 +240,18 @@ def _infer(model: StyleModel, weights: np.ndarray, lean: bool = False) -> Infer:
 
 
 def _probe(model: StyleModel, weights: np.ndarray) -> LayerProbe | None:
-    """Runs of the model cut short after one normalisation layer (lean sessions, opened on
-    first use), or None when the model does not report its layers' statistics."""
+    """Runs of the model cut short after one normalisation layer (lean sessions, opened once
+    per layer on first use), or None when the model does not report its layers' statistics."""
     if not model.layer_channels:
         return None
     style_weights = weights[None, :]
+    sessions: dict[int, ModelSession] = {}
 
     def run(batch: np.ndarray, stats: np.ndarray, layer: int) -> np.ndarray:
         output = f"{LAYER_STATS_PREFIX}{layer}"
-        session = _lean(model.session, until=output)
+        if layer not in sessions:
+            sessions[layer] = _lean(model.session, until=output)
+        session = sessions[layer]
         feeds = {
             "image": _padded(batch, model.min_side),
             "style_weights": style_weights,
