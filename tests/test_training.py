@@ -73,6 +73,37 @@ def test_resume_gives_the_same_losses_as_an_uninterrupted_run(photos, paintings,
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+def test_a_compact_copy_is_small_and_carries_the_run_on(photos, paintings, tmp_path):
+    import shutil
+
+    Trainer(tiny_config(photos, paintings, steps=6), tmp_path / "straight", quiet()).run()
+    compact = tmp_path / "kept" / "state.pt"
+    Trainer(
+        tiny_config(photos, paintings, steps=3), tmp_path / "first", quiet(compact_copy=compact)
+    ).run()
+    full = load_checkpoint(tmp_path / "first")
+    state = load_checkpoint(compact)
+    assert compact.stat().st_size < 0.5 * checkpoint_path(tmp_path / "first").stat().st_size
+    assert "opt_d" not in state and state["compact"] is True and state["step"] == 3
+    moments = state["opt_g"]["state"][0]
+    assert moments["exp_avg"].dtype == torch.bfloat16
+    assert moments["step"].dtype == torch.float32  # bf16 would stop counting at 256
+    assert all(torch.equal(full["generator"][k], state["generator"][k]) for k in full["generator"])
+
+    moved = tmp_path / "elsewhere"  # another machine: only the compact file came along
+    moved.mkdir()
+    shutil.copy(compact, checkpoint_path(moved))
+    Trainer(None, moved, quiet(resume=True, steps=6)).run()
+    straight = read_metrics(tmp_path / "straight" / "metrics.jsonl")
+    resumed = read_metrics(moved / "metrics.jsonl")
+    assert [r["step"] for r in resumed] == [4, 5, 6]
+    # Step 4 stylizes with the exact generator; the bf16 moments then move it a little.
+    assert resumed[0]["content"] == straight[3]["content"]
+    assert resumed[0]["style"] == straight[3]["style"]
+    for a, b in zip(straight[3:], resumed, strict=True):
+        assert b["style"] == pytest.approx(a["style"], rel=0.05)
+
+
 def test_a_diverging_loss_stops_and_keeps_the_last_good_checkpoint(
     photos, paintings, tmp_path, monkeypatch
 ):

@@ -8,6 +8,13 @@ from typing import Annotated
 import typer
 
 from style_plugin.cli.app import EXIT_INTERRUPTED, app, fail
+from style_plugin.training.config import TrainConfig
+
+DEFAULTS = TrainConfig(content_dir="", styles={})  # the help texts quote its values
+
+
+def _layers(weights: dict[str, float]) -> str:
+    return ",".join(f"{name}={weight:g}" for name, weight in weights.items())
 
 
 @app.command()
@@ -35,55 +42,68 @@ def train(
     ] = None,
     steps: Annotated[
         int | None,
-        typer.Option(help="Total training steps (default: 2000). With --resume: the new total."),
+        typer.Option(
+            help=f"Total training steps (default: {DEFAULTS.steps}). With --resume: the new total."
+        ),
     ] = None,
     batch_size: Annotated[
-        int | None, typer.Option(help="Photos per step (per process) (default: 4).")
+        int | None,
+        typer.Option(help=f"Photos per step (per process) (default: {DEFAULTS.batch_size})."),
     ] = None,
     crop_size: Annotated[
-        int | None, typer.Option(help="Training crop side in pixels (default: 256).")
+        int | None,
+        typer.Option(help=f"Training crop side in pixels (default: {DEFAULTS.crop_size})."),
     ] = None,
     style_size: Annotated[
-        int | None, typer.Option(help="Long side the paintings are scaled to (default: 512).")
+        int | None,
+        typer.Option(
+            help=f"Long side the paintings are scaled to (default: {DEFAULTS.style_size})."
+        ),
     ] = None,
     lr: Annotated[
-        float | None, typer.Option(help="Adam learning rate for G and D (default: 2e-4).")
+        float | None,
+        typer.Option(help=f"Adam learning rate for G and D (default: {DEFAULTS.lr:g})."),
     ] = None,
     style_lr_scale: Annotated[
         float | None,
         typer.Option(
-            help="Learning-rate multiplier for the per-style norm parameters (default: 20)."
+            help=f"Learning-rate multiplier for the per-style norm parameters (default: {DEFAULTS.style_lr_scale:g})."
         ),
     ] = None,
     content_weight: Annotated[
-        float | None, typer.Option(help="Weight of the content loss (default: 1).")
+        float | None,
+        typer.Option(help=f"Weight of the content loss (default: {DEFAULTS.content_weight:g})."),
     ] = None,
     style_weight: Annotated[
-        float | None, typer.Option(help="Weight of the style (Gram) loss (default: 0.2).")
+        float | None,
+        typer.Option(help=f"Weight of the style (Gram) loss (default: {DEFAULTS.style_weight:g})."),
     ] = None,
     adv_weight: Annotated[
         float | None,
         typer.Option(
-            help="Weight of the adversarial loss; 0 = classic perceptual-loss trainer (default: 0.05)."
+            help=f"Weight of the adversarial loss; 0 = classic perceptual-loss trainer (default: {DEFAULTS.adv_weight:g})."
         ),
     ] = None,
     tv_weight: Annotated[
-        float | None, typer.Option(help="Weight of the total-variation loss (default: 0).")
+        float | None,
+        typer.Option(help=f"Weight of the total-variation loss (default: {DEFAULTS.tv_weight:g})."),
     ] = None,
     gan_loss: Annotated[
         str | None,
-        typer.Option(help="Adversarial loss: bce (non-saturating), lsgan or hinge (default: bce)."),
+        typer.Option(
+            help=f"Adversarial loss: bce (non-saturating), lsgan or hinge (default: {DEFAULTS.gan_loss})."
+        ),
     ] = None,
     content_layers: Annotated[
         str | None,
         typer.Option(
-            help="VGG layers for content, e.g. relu4_2 or relu3_1=0.5,relu4_2=1 (default: relu4_2)."
+            help=f"VGG layers for content, e.g. relu4_2 or relu3_1=0.5,relu4_2=1 (default: {_layers(DEFAULTS.content_layers)})."
         ),
     ] = None,
     style_layers: Annotated[
         str | None,
         typer.Option(
-            help="VGG layers for style with weights (default: relu1_1,relu2_1,relu3_1,relu4_1,relu5_1)."
+            help=f"VGG layers for style with weights (default: {_layers(DEFAULTS.style_layers)})."
         ),
     ] = None,
     real: Annotated[
@@ -91,7 +111,8 @@ def train(
         typer.Option(help="Extra artworks for a style's discriminator as NAME=FOLDER; repeatable."),
     ] = None,
     seed: Annotated[
-        int | None, typer.Option(help="Random seed; the same seed repeats a run (default: 0).")
+        int | None,
+        typer.Option(help=f"Random seed; the same seed repeats a run (default: {DEFAULTS.seed})."),
     ] = None,
     vgg_weights: Annotated[
         str | None,
@@ -114,6 +135,14 @@ def train(
             help="Mixed precision: bf16 (fp16 on old GPUs) on CUDA, bf16 on CPUs with native bf16."
         ),
     ] = True,
+    compact_copy: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also keep a compact resumable copy of each checkpoint here (for `fast` under "
+            "10 MB: to carry a long run between machines); copy it into an empty --out as "
+            "checkpoint.pt and pass --resume to go on."
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
     """Train a style model on photos and one or more paintings."""
@@ -189,6 +218,7 @@ def train(
         log_every=log_every,
         workers=workers,
         amp=amp,
+        compact_copy=compact_copy,
         progress=not quiet,
     )
     trainer = Trainer(config, out, options)

@@ -9,12 +9,14 @@ from typing import Any
 from style_plugin.errors import TrainingError
 
 DEFAULT_CONTENT_LAYERS = {"relu4_2": 1.0}
+#: Deeper layers weigh more: relu4_1 and relu5_1 carry a painting's motifs (swirls, stars,
+#: crests), the first layers little beyond colour and fine hatching (docs/training.md).
 DEFAULT_STYLE_LAYERS = {
-    "relu1_1": 1.0,
-    "relu2_1": 1.0,
+    "relu1_1": 0.25,
+    "relu2_1": 0.5,
     "relu3_1": 1.0,
-    "relu4_1": 1.0,
-    "relu5_1": 1.0,
+    "relu4_1": 2.0,
+    "relu5_1": 4.0,
 }
 
 
@@ -30,10 +32,10 @@ class TrainConfig:
     batch_size: int = 4
     crop_size: int = 256
     style_size: int = 512
-    lr: float = 2e-4
-    style_lr_scale: float = 20.0
+    lr: float = 1e-3
+    style_lr_scale: float = 5.0
     content_weight: float = 1.0
-    style_weight: float = 0.2
+    style_weight: float = 0.5
     adv_weight: float = 0.05
     tv_weight: float = 0.0
     gan_loss: str = "bce"
