@@ -77,7 +77,15 @@ def make_sheets(args: argparse.Namespace) -> None:
                     print(f"skip {style} {photo} {first}:{second}: an output is missing")
                     continue
                 order = [first, second] if rng.random() < 0.5 else [second, first]
-                items.append({"style": style, "photo": photo, "A": order[0], "B": order[1]})
+                items.append(
+                    {
+                        "style": style,
+                        "photo": photo,
+                        "A": order[0],
+                        "B": order[1],
+                        "pair": [first, second],
+                    }
+                )
     rng.shuffle(items)
     args.sheets.mkdir(parents=True, exist_ok=True)
     if any(args.sheets.iterdir()) or args.key.exists():
@@ -126,7 +134,7 @@ def tally(args: argparse.Namespace) -> None:
         if name not in answers:
             continue
         answer = answers[name]
-        methods = sorted((item["A"], item["B"]))
+        methods = item.get("pair") or sorted((item["A"], item["B"]))  # as --pair named them
         record = {}
         for side in ("A", "B"):
             record[item[side]] = {
@@ -138,7 +146,8 @@ def tally(args: argparse.Namespace) -> None:
             groups.setdefault((methods[0], methods[1], style), []).append(record)
     print("| pair | style | wins | style likeness 1-5 | content 1-5 |")
     print("|---|---|---|---|---|")
-    for (first, second, style), records in sorted(groups.items()):
+    ordered = sorted(groups.items(), key=lambda kv: (kv[0][:2], kv[0][2] == "all", kv[0][2]))
+    for (first, second, style), records in ordered:
         wins = sum(r[first]["won"] for r in records)
 
         def mean(method: str, what: str, records: list[dict] = records) -> float:
