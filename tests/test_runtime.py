@@ -341,6 +341,12 @@ def _wide_photo(name: str, size: tuple[int, int]) -> np.ndarray:
 
 
 @pytest.mark.bundled
+@pytest.mark.xfail(
+    strict=True,
+    reason="open: the 2026-12-03 bundled model's bolder strokes put 6-tiles-wide tiling 4.4-5.4 "
+    "levels off its untiled result with four exact layers (nine give 2.3-2.9), and even "
+    "--exact-tiles 1.3 off (was 0.02); docs/runtime.md",
+)
 @pytest.mark.parametrize("photo", ["coffee.jpg", "chelsea.jpg"])
 def test_runtime_tiling_six_tiles_wide_meets_the_targets(photo):
     """The runtime's own tiling (thumbnail + exact early layers) on the bundled model, at 6
