@@ -134,7 +134,7 @@ def tally(args: argparse.Namespace) -> None:
         if name not in answers:
             continue
         answer = answers[name]
-        methods = item.get("pair") or sorted((item["A"], item["B"]))  # as --pair named them
+        methods = item["pair"]  # in the order --pair named them
         record = {}
         for side in ("A", "B"):
             record[item[side]] = {

@@ -370,9 +370,14 @@ def recoloured_method(paintings: dict[str, np.ndarray]) -> Method:
 # --- photos, paintings, pictures ----------------------------------------------------------------
 
 
+def is_held_out(photo: Path) -> bool:
+    """Whether a dataset photo is kept out of training: its number ends in 0."""
+    return photo.name.split("_", 1)[0].endswith("0")
+
+
 def held_out_photos(folder: Path, count: int) -> list[Path]:
     """The first `count` held-out photos of `folder` (number ending in 0), in PHOTO_ORDER."""
-    held = sorted(p for p in folder.glob("*.jpg") if p.name.split("_", 1)[0].endswith("0"))
+    held = sorted(p for p in folder.glob("*.jpg") if is_held_out(p))
     preferred = [folder / n for n in PHOTO_ORDER if (folder / n) in held]
     return [*preferred, *(p for p in held if p not in preferred)][:count]
 

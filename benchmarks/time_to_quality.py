@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from judges import Judges  # noqa: E402  (benchmarks/ is not a package)
-from quality import DATASET_PHOTOS, held_out_photos, load_rgb  # noqa: E402
+from quality import DATASET_PHOTOS, held_out_photos, is_held_out, load_rgb  # noqa: E402
 
 #: The figures of the table and the plot: (key, label, decimals).
 FIGURES = (
@@ -55,7 +55,7 @@ def training_photos(datasets: Path, folder: Path) -> Path:
     if not folder.is_dir():
         folder.mkdir(parents=True)
         for photo in sorted((datasets / "content").glob("*.jpg")):
-            if not photo.name.split("_", 1)[0].endswith("0"):
+            if not is_held_out(photo):
                 (folder / photo.name).symlink_to(photo.resolve())
     return folder
 
@@ -187,9 +187,9 @@ def judge(args: argparse.Namespace) -> None:
         judged = json.loads(cache.read_text()) if cache.is_file() else {}
         key = f"{args.photos}@{args.size}"
         for path in snapshot_paths(run):
-            snap = torch.load(path, map_location="cpu", weights_only=True)
             entry = judged.get(key, {}).get(path.name)
-            if entry is None:
+            if entry is None:  # judged once per snapshot, photo count and size
+                snap = torch.load(path, map_location="cpu", weights_only=True)
                 names = snap["style_names"]
                 generator = Generator(len(names), snap["preset"])
                 generator.load_state_dict(snap["generator"])
