@@ -36,8 +36,12 @@ from inference_speed import (
 )
 from PIL import Image, ImageOps
 
-from style_plugin.runtime.batch import BatchOptions, collect_inputs, plan_outputs, run_batch
+from style_plugin.runtime.batch import run_batch
 from style_plugin.runtime.images import open_image, save_image
+from style_plugin.runtime.inputs import collect_inputs
+from style_plugin.runtime.jobs import stylize_job
+from style_plugin.runtime.options import BatchOptions
+from style_plugin.runtime.outputs import plan_outputs
 from style_plugin.runtime.stylizer import Stylizer
 
 
@@ -84,7 +88,7 @@ def sequential(stylizer: Stylizer, plans: list, split: dict[str, float]) -> floa
 def batched(stylizer: Stylizer, inputs: Path, out: Path, jobs: int, fmt: str | None) -> float:
     options = BatchOptions(output=out, output_is_dir=True, jobs=jobs, format=fmt, overwrite=True)
     plans = plan_outputs(collect_inputs([str(inputs)]), options)
-    report = run_batch(stylizer, plans, options)
+    report = run_batch(stylize_job(stylizer), plans, options)
     if report.failed or len(report.done) != len(plans):
         sys.exit(f"batch failed: {report.summary()}; {report.failed[:3]}")
     return report.seconds

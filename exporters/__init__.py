@@ -1,6 +1,6 @@
 """torch checkpoints -> deployable style models. ONNX first; more formats come from plugins.
 
-Formats are registered through the `register_exporters` hook (hooks/hookspecs.py): the
+Formats are registered through the `register_exporters` hook (style_plugin/hookspecs.py): the
 built-in plugin registers `ONNX_EXPORTER` exactly as a third-party plugin registers its own,
 and `hooks.get_exporter(name)` finds any of them.
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,8 +58,3 @@ class Exporter:
     def export(self, source: str | Path, output: str | Path, **options: Any) -> ExportReport:
         """Export `source` (run folder or checkpoint) to `output` with format options."""
         return self.function(source, output, **options)
-
-
-def describe(exporters: Sequence[Exporter]) -> str:
-    """'name (suffix)' for each exporter, comma-separated: for error messages and help."""
-    return ", ".join(f"{e.name} ({e.suffix})" for e in exporters)

@@ -1,4 +1,4 @@
-"""Export a trained generator to an ONNX style model (the contract in DESIGN.md).
+"""Export a trained generator to an ONNX style model (the contract: style_plugin/contract.py).
 
 The file has inputs `image` float32 [N,3,H,W] in [0,1] and `style_weights` float32 [N,S],
 output `stylized` float32 [N,3,H,W], with N, H and W dynamic, and `style_plugin.*` metadata
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import logging
 import warnings
 from collections.abc import Iterator
@@ -21,10 +20,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from exporters.base import Exporter, ExportReport
-from style_plugin import __version__
+from style_plugin import __version__, contract
 from style_plugin.atomic import atomic_path
+from style_plugin.contract import IMAGE, IMAGE_NORM_STATS, STYLE_WEIGHTS, STYLIZED, ModelMetadata
 from style_plugin.errors import ExportError, StylePluginError
-from style_plugin.runtime.model import LAYER_STATS_PREFIX  # the runtime reads these outputs
 
 if TYPE_CHECKING:
     import numpy as np
@@ -32,7 +31,6 @@ if TYPE_CHECKING:
     from style_plugin.models.generator import Generator
 
 __all__ = [
-    "FORMAT_VERSION",
     "FP16_TOLERANCE",
     "FP32_TOLERANCE",
     "ONNX_EXPORTER",
@@ -41,8 +39,6 @@ __all__ = [
     "export_onnx",
 ]
 
-#: Version of the style-model contract written into `style_plugin.format_version`.
-FORMAT_VERSION = 1
 #: Opsets the exporter accepts: 17 is the style-model contract's floor (every onnxruntime from
 #: 1.17 on runs it); 20 is the newest the TorchScript-based exporter of torch 2.4-2.14 emits.
 MIN_OPSET, MAX_OPSET = 17, 20
@@ -51,13 +47,6 @@ FP32_TOLERANCE = 1e-3
 FP16_TOLERANCE = 2e-2
 #: (height, width) sizes verification runs at: odd, square, and wider than tall.
 VERIFY_SIZES: tuple[tuple[int, int], ...] = ((37, 53), (64, 64), (131, 200))
-
-INPUT_NAMES = ("image", "style_weights")
-OUTPUT_NAME = "stylized"
-#: Optional inputs (with stored defaults) and the extra output that tiling uses: see
-#: exporters/tileable.py and docs/style-model.md.
-TILING_INPUT_NAMES = ("norm_stats", "norm_stats_mix")
-STATS_OUTPUT_NAME = "image_norm_stats"
 
 
 def default_label(name: str) -> str:
@@ -100,18 +89,16 @@ def export_onnx(
     styles = tuple(str(name) for name in state["style_names"])
     style_labels = _labels(styles, labels or {})
     precision = "fp16" if fp16 else "fp32"
-    metadata = {
-        "style_plugin.format_version": str(FORMAT_VERSION),
-        "style_plugin.styles": json.dumps(
-            [{"name": n, "label": label} for n, label in zip(styles, style_labels, strict=True)]
-        ),
-        "style_plugin.preset": generator.preset.name,
-        "style_plugin.min_side": str(generator.min_side),
-        "style_plugin.precision": precision,
-        "style_plugin.training": json.dumps(_training_summary(state), sort_keys=True),
-        "style_plugin.package_version": __version__,
-        "style_plugin.tiling": "norm_stats-v1",
-    }
+    metadata = ModelMetadata(
+        format_version=contract.FORMAT_VERSION,
+        styles=[{"name": n, "label": lb} for n, lb in zip(styles, style_labels, strict=True)],
+        preset=generator.preset.name,
+        min_side=generator.min_side,
+        precision=precision,
+        training=_training_summary(state),
+        package_version=__version__,
+        tiling=contract.TILING_SCHEME,
+    )
     doc = (
         f"style-plugin style model: {len(styles)} style(s) ({', '.join(style_labels)}), "
         f"preset {generator.preset.name}, {precision}. Inputs: image float32 [N,3,H,W] RGB in "
@@ -192,30 +179,38 @@ def _labels(styles: tuple[str, ...], labels: dict[str, str]) -> list[str]:
 
 
 def _training_summary(state: dict[str, Any]) -> dict[str, Any]:
-    """What the model was trained on and how far, for people inspecting the file later."""
-    config = state.get("config", {})
+    """What the model was trained on and how far, for people inspecting the file later.
+
+    Read through `TrainConfig` itself, so that a renamed option fails here instead of
+    writing null."""
+    from style_plugin.training.config import TrainConfig
+
+    try:
+        config = TrainConfig.from_dict(state["config"])
+    except (KeyError, TypeError, StylePluginError):
+        raise ExportError("the checkpoint has no complete training configuration") from None
     return {
         "steps": state.get("step"),
-        "total_steps": config.get("steps"),
+        "total_steps": config.steps,
         "losses": state.get("losses", {}),
-        "seed": config.get("seed"),
-        "content_dir": config.get("content_dir"),
-        "styles": config.get("styles", {}),
-        "extra_real": config.get("extra_real", {}),
+        "seed": config.seed,
+        "content_dir": config.content_dir,
+        "styles": config.styles,
+        "extra_real": config.extra_real,
         "loss_weights": {
-            "content": config.get("content_weight"),
-            "style": config.get("style_weight"),
-            "adversarial": config.get("adv_weight"),
-            "tv": config.get("tv_weight"),
+            "content": config.content_weight,
+            "style": config.style_weight,
+            "adversarial": config.adv_weight,
+            "tv": config.tv_weight,
         },
-        "gan_loss": config.get("gan_loss"),
-        "content_layers": config.get("content_layers"),
-        "style_layers": config.get("style_layers"),
-        "crop_size": config.get("crop_size"),
-        "style_size": config.get("style_size"),
-        "batch_size": config.get("batch_size"),
-        "lr": config.get("lr"),
-        "style_lr_scale": config.get("style_lr_scale", 1.0),
+        "gan_loss": config.gan_loss,
+        "content_layers": config.content_layers,
+        "style_layers": config.style_layers,
+        "crop_size": config.crop_size,
+        "style_size": config.style_size,
+        "batch_size": config.batch_size,
+        "lr": config.lr,
+        "style_lr_scale": config.style_lr_scale,
         "vgg_source": state.get("vgg_source"),
         "elapsed_s": state.get("elapsed_s"),
         "trained_with": state.get("package_version"),
@@ -247,7 +242,7 @@ def _export_graph(generator: Generator, path: Path, *, opset: int, fp16: bool) -
     from exporters.tileable import TileableGenerator, norm_channels, norm_layer_channels
 
     model = TileableGenerator(generator, half=fp16)
-    layers = [f"{LAYER_STATS_PREFIX}{k}" for k in range(len(norm_layer_channels(generator)))]
+    layers = [contract.layer_stats_name(k) for k in range(len(norm_layer_channels(generator)))]
     stats = torch.zeros(1, 2 * norm_channels(generator))
     example = (torch.rand(2, 3, 37, 53), generator.one_hot(0, 2), stats, torch.zeros(1))
     dims = {0: "batch", 2: "height", 3: "width"}
@@ -258,14 +253,14 @@ def _export_graph(generator: Generator, path: Path, *, opset: int, fp16: bool) -
                 example,
                 str(path),
                 dynamo=False,
-                input_names=[*INPUT_NAMES, *TILING_INPUT_NAMES],
-                output_names=[OUTPUT_NAME, STATS_OUTPUT_NAME, *layers],
+                input_names=[IMAGE, STYLE_WEIGHTS, contract.NORM_STATS, contract.NORM_STATS_MIX],
+                output_names=[STYLIZED, IMAGE_NORM_STATS, *layers],
                 dynamic_axes={
-                    "image": dims,
-                    "style_weights": {0: "batch"},
-                    "norm_stats": {0: "stats_batch"},
-                    OUTPUT_NAME: dims,
-                    STATS_OUTPUT_NAME: {0: "batch"},
+                    IMAGE: dims,
+                    STYLE_WEIGHTS: {0: "batch"},
+                    contract.NORM_STATS: {0: "stats_batch"},
+                    STYLIZED: dims,
+                    IMAGE_NORM_STATS: {0: "batch"},
                     **{name: {0: "batch"} for name in layers},
                 },
                 opset_version=opset,
@@ -276,7 +271,7 @@ def _export_graph(generator: Generator, path: Path, *, opset: int, fp16: bool) -
         raise ExportError(f"ONNX export failed: {first}") from exc
 
 
-def _finish_model(path: Path, metadata: dict[str, str], doc: str) -> None:
+def _finish_model(path: Path, metadata: ModelMetadata, doc: str) -> None:
     """Add metadata, producer and documentation to the ONNX file, check it, write it back."""
     import numpy as np
     import onnx
@@ -289,20 +284,11 @@ def _finish_model(path: Path, metadata: dict[str, str], doc: str) -> None:
     model.doc_string = doc
     model.graph.doc_string = doc
     del model.metadata_props[:]
-    for key, value in metadata.items():
+    for key, value in metadata.to_properties().items():
         model.metadata_props.add(key=key, value=value)
-    notes = {
-        "image": "RGB, float32 in [0,1], [N,3,H,W]",
-        "style_weights": "float32 [N,S]: per-sample convex mix of the styles",
-        OUTPUT_NAME: "RGB, float32 in [0,1], [N,3,H,W], same size as image",
-        "norm_stats": "optional float32 [1 or N, 2K]: per-layer means then variances to use",
-        "norm_stats_mix": "optional float32 [1]: 0 = own statistics (default), 1 = norm_stats",
-        STATS_OUTPUT_NAME: "float32 [N, 2K]: the statistics this image produced",
-    }
-    layer_note = "float32 [N, 2C]: this normalisation layer's own means then variances"
     for value in (*model.graph.input, *model.graph.output):
-        layer = value.name.startswith(LAYER_STATS_PREFIX)
-        value.doc_string = layer_note if layer else notes.get(value.name, "")
+        layer = value.name.startswith(contract.LAYER_STATS_PREFIX)
+        value.doc_string = contract.LAYER_NOTE if layer else contract.IO_NOTES.get(value.name, "")
     try:
         onnx.checker.check_model(model, full_check=True)
     except onnx.checker.ValidationError as exc:
@@ -315,10 +301,10 @@ def _store_tiling_defaults(model: Any, np: Any, numpy_helper: Any) -> None:
     """Give the tiling inputs stored defaults, so callers that know only the contract's two
     inputs can leave them out: mix 0 (own statistics) and zero statistics."""
     inputs = {value.name: value for value in model.graph.input}
-    width = inputs["norm_stats"].type.tensor_type.shape.dim[1].dim_value
+    width = inputs[contract.NORM_STATS].type.tensor_type.shape.dim[1].dim_value
     defaults = {
-        "norm_stats": np.zeros((1, width), dtype=np.float32),
-        "norm_stats_mix": np.zeros(1, dtype=np.float32),
+        contract.NORM_STATS: np.zeros((1, width), dtype=np.float32),
+        contract.NORM_STATS_MIX: np.zeros(1, dtype=np.float32),
     }
     for name, value in defaults.items():
         model.graph.initializer.append(numpy_helper.from_array(value, name))
@@ -360,7 +346,7 @@ def _verify(path: Path, generator: Generator) -> float:
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     worst = 0.0
     for images, weights in _verification_inputs(generator.num_styles):
-        (ours,) = session.run([OUTPUT_NAME], {"image": images, "style_weights": weights})
+        (ours,) = session.run([STYLIZED], {IMAGE: images, STYLE_WEIGHTS: weights})
         with torch.no_grad():
             reference = generator(torch.from_numpy(images), torch.from_numpy(weights)).numpy()
         if ours.shape != reference.shape or ours.dtype != np.float32:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from hooks import hookimpl
+from style_plugin.hookspecs import hookimpl
 
 
 @hookimpl

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from style_plugin.errors import StylePluginError
+from style_plugin.errors import FilterError
 
 __all__ = ["PARAM_TYPES", "Cancel", "Choice", "Filter", "FilterError", "Param", "Progress"]
 
@@ -29,10 +29,6 @@ PARAM_TYPES = ("float", "int", "bool", "choice", "string")
 Progress = Callable[[int, int], None]
 #: A cancel flag: a threading.Event, or a callable returning True to stop.
 Cancel = threading.Event | Callable[[], bool]
-
-
-class FilterError(StylePluginError):
-    """Bad parameters for a filter (unknown name, wrong type, out of range)."""
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@
     style_plugin.load_model("my-styles.onnx").styles          # names, labels, metadata
 
 The API is imported on first use, so `import style_plugin` stays cheap; none of it imports
-torch. `stylize` and `Stylizer` load the installed plugins on first use (hooks/plugins.py), so
-the styles of style packs are found like the bundled ones.
+torch. Styles are found among the bundled models, the styles of installed style packs and
+the user's model folder (style_plugin/runtime/store.py), whichever path imports the API.
 """
 
 from __future__ import annotations
@@ -21,8 +21,6 @@ if TYPE_CHECKING:
     from style_plugin.runtime.model import StyleModel, load_model
     from style_plugin.runtime.stylizer import Stylizer, stylize
 
-#: Attributes that find installed styles, which style packs register through plugins.
-_NEEDS_PLUGINS = frozenset({"stylize", "Stylizer"})
 _LAZY = {
     "stylize": "style_plugin.runtime.stylizer",
     "Stylizer": "style_plugin.runtime.stylizer",
@@ -36,9 +34,5 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY:
         import importlib
 
-        if name in _NEEDS_PLUGINS:
-            from hooks.plugins import registry
-
-            registry()  # collected once per process; broken plugins are skipped
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'style_plugin' has no attribute {name!r}")

@@ -31,3 +31,7 @@ class Cancelled(StylePluginError):
 
 class ImageError(StylePluginError):
     """An input image cannot be read or an output cannot be written."""
+
+
+class FilterError(StylePluginError):
+    """Bad parameters for a filter (unknown name, wrong type, out of range), or no such filter."""

@@ -44,7 +44,7 @@ def user_models_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def bundled_models_dir(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path):
     """Tests see only the models they make; those marked `bundled` see the package's own.
     The plugin registry caches what it found, so it is reloaded around the switch."""
-    from hooks.plugins import reload_plugins
+    from style_plugin.plugins import reload_plugins
     from style_plugin.runtime import store
 
     if request.node.get_closest_marker("bundled"):

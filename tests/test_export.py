@@ -80,7 +80,7 @@ def test_import_exporters_leaves_torch_and_onnx_out():
 
 
 def test_the_onnx_format_is_registered_through_the_hooks():
-    assert hooks.exporters()["onnx"] is ONNX_EXPORTER
+    assert hooks.registered_exporters()["onnx"] is ONNX_EXPORTER
     onnx_format = hooks.get_exporter("onnx")
     assert (onnx_format.name, onnx_format.suffix) == ("onnx", ".onnx")
     assert onnx_format.description

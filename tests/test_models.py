@@ -196,7 +196,7 @@ def test_generator_flops() -> None:
     johnson = generator_flops("johnson")
     fast = generator_flops("fast")
     assert generator_flops(PRESETS["fast"], 1024, 1024) == fast
-    # DESIGN.md: ~323 GFLOP for the Johnson-size generator at 1024x1024
+    # ~323 GFLOP for the Johnson-size generator at 1024x1024 (Johnson et al. 2016's network)
     assert abs(johnson / 323e9 - 1) < 0.15
     assert fast <= johnson / 5
     # conv cost scales with the pixel count

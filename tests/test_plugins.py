@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from hooks import hookimpl
 from hooks.filters import Choice, Filter, FilterError, Param
 from hooks.stylize_filter import StylizeFilter
 from style_plugin.errors import Cancelled
@@ -184,12 +185,20 @@ def test_a_plugin_command_is_added(pack_site):
     assert result.stdout.strip() == str(pack_site / PACK_NAME / "models" / "ukiyo-e.onnx")
 
 
-def test_python_api_finds_pack_styles_and_import_stays_cheap(pack_site, broken_site, tmp_path):
+@pytest.mark.parametrize(
+    "api",
+    ["style_plugin", "style_plugin.runtime.stylizer", "style_plugin.runtime.stylizer.Stylizer()"],
+)
+def test_python_api_finds_pack_styles_and_import_stays_cheap(api, pack_site, broken_site, tmp_path):
+    """One behaviour whichever path the API is imported by: pack styles are found. Importing
+    the package loads nothing of the plugin system; plugins load on the first style lookup."""
     photo = make_photo(tmp_path / "photo.png", 32, 24)
+    module = api.removesuffix(".Stylizer()")
+    cheap = "pluggy" if module == "style_plugin" else "hooks"
     code = (
-        "import sys, style_plugin\n"
-        "assert 'pluggy' not in sys.modules and 'hooks' not in sys.modules\n"
-        "print(style_plugin.stylize(sys.argv[1], style='ukiyo-e').size)\n"
+        f"import sys, {module}\n"
+        f"assert {cheap!r} not in sys.modules\n"
+        f"print({api}.stylize(sys.argv[1], style='ukiyo-e').size)\n"
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(map(str, (pack_site, broken_site)))}
     result = subprocess.run(
@@ -197,6 +206,26 @@ def test_python_api_finds_pack_styles_and_import_stays_cheap(pack_site, broken_s
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "(32, 24)"
+
+
+def test_hook_implementations_may_take_fewer_arguments_than_the_spec():
+    """Arguments are passed by name, as pluggy does: an implementation may leave some out."""
+    from style_plugin import plugins
+
+    called = []
+
+    class Quiet:
+        @hookimpl
+        def register_styles(self) -> None:
+            called.append("register_styles")
+
+    plugins.reload_plugins()
+    try:
+        plugins.plugin_manager().register(Quiet(), name="quiet")
+        assert not [b for b in plugins.broken_plugins() if b.name == "quiet"]
+        assert called == ["register_styles"]
+    finally:
+        plugins.reload_plugins()
 
 
 # --------------------------------------------------------------------------------------------

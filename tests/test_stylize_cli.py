@@ -18,7 +18,12 @@ import pytest
 from PIL import Image
 
 from style_plugin.runtime import batch
-from style_plugin.runtime.batch import BatchEvents, BatchOptions, collect_inputs, run_batch
+from style_plugin.runtime.batch import run_batch
+from style_plugin.runtime.inputs import collect_inputs
+from style_plugin.runtime.jobs import stylize_job
+from style_plugin.runtime.options import BatchOptions, OptionError
+from style_plugin.runtime.outputs import plan_outputs
+from style_plugin.runtime.report import BatchEvents, Problem
 from style_plugin.runtime.stylizer import Stylizer
 from tests.cli import assert_one_line_error, run_cli
 from tests.synthetic import make_photo
@@ -296,6 +301,24 @@ def test_decompression_bomb_needs_allow_large(style_model, tmp_path, capsys, mon
         assert image.size == (96, 80)
 
 
+def test_the_cli_adds_flag_advice_to_runtime_reasons(
+    style_model, tree, tmp_path, capsys, monkeypatch
+):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, _, err = stylize(capsys, style_model, empty)
+    assert code == 1
+    assert f"failed: {empty}: no image files in it (pass --recursive to look in sub-folders)" in err
+
+    def no_memory(self, *args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(Stylizer, "stylize_source", no_memory)
+    code, _, err = stylize(capsys, style_model, tree / "a.png", "-o", tmp_path / "a.png")
+    assert code == 1
+    assert "a.png: out of memory (try --max-side or a smaller --tile-size)" in err
+
+
 @pytest.mark.parametrize("size", [(1, 1), (20000, 1)])
 def test_tiny_and_extreme_sizes_keep_their_size(style_model, tmp_path, capsys, size):
     source = tmp_path / "odd.png"
@@ -449,7 +472,8 @@ def test_cancel_stops_between_images(style_model, tree, tmp_path):
 
     items = collect_inputs([str(tree)], recursive=True)
     options = BatchOptions(output=tmp_path / "out")
-    report = run_batch(stylizer, items, options, Events(), cancel=lambda: len(seen) >= 1)
+    job = stylize_job(stylizer)
+    report = run_batch(job, items, options, Events(), cancel=lambda: len(seen) >= 1)
     assert report.cancelled and len(report.done) == 1
     assert "cancelled" in report.summary()
 
@@ -480,7 +504,8 @@ def test_decoded_images_in_flight_stay_bounded(style_model, tmp_path, monkeypatc
     monkeypatch.setattr(batch, "open_image", counting_open)
     monkeypatch.setattr(batch, "save_image", counting_save)
     options = BatchOptions(output=tmp_path / "out", jobs=2)
-    report = run_batch(Stylizer(style_model), collect_inputs([str(folder)]), options)
+    job = stylize_job(Stylizer(style_model))
+    report = run_batch(job, collect_inputs([str(folder)]), options)
     assert len(report.done) == 12 and not report.failed
     assert live["peak"] <= options.jobs + 2
     assert "stylized 12 images" in report.summary()
@@ -506,6 +531,23 @@ def test_collect_inputs_dedupes_filters_and_keeps_order(tree, tmp_path):
     empty.mkdir()
     (problem,) = collect_inputs([str(empty)], recursive=False)
     assert problem.error and "no image files" in problem.error
+
+
+def test_runtime_reasons_and_option_errors_name_options_not_flags(tree, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "a.png").write_bytes(b"keep me")
+    plans = plan_outputs(collect_inputs([str(tree)]), BatchOptions(output=out))
+    (refused,) = [plan for plan in plans if plan.error]
+    assert refused.error == f"{out / 'a.png'} exists"
+    assert refused.error.problem is Problem.OUTPUT_EXISTS
+    with pytest.raises(OptionError) as caught:
+        BatchOptions(overwrite=True, skip_existing=True)
+    assert str(caught.value) == "overwrite and skip_existing contradict each other"
+    spelled = caught.value.naming({"overwrite": "--overwrite", "skip_existing": "--skip-existing"})
+    assert spelled == "--overwrite and --skip-existing contradict each other"
+    with pytest.raises(OptionError, match=r"^unknown format 'gif\{'; choose one of png, jpeg"):
+        BatchOptions(format="gif{")
 
 
 # --------------------------------------------------------------------------------------------

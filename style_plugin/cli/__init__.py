@@ -13,7 +13,15 @@ import sys
 
 import typer
 
-from style_plugin.cli import demo, export, filters, hosts, inventory, stylize, train  # noqa: F401  (register commands)
+from style_plugin.cli import (  # noqa: F401  (each module registers its commands)
+    demo,
+    export,
+    filter_commands,
+    hosts,
+    inventory,
+    stylize,
+    train,
+)
 from style_plugin.cli.app import EXIT_INTERRUPTED, app
 from style_plugin.errors import StylePluginError
 

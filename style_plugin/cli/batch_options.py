@@ -2,24 +2,31 @@
 
 The option types are `Annotated` aliases, so both commands take `-o`, `--format`, `--quality`,
 `--suffix`, `--recursive`, `--skip-existing`, `--overwrite`, `--jobs`, `--allow-large` and
-`-q` with the same meaning and help; `run_planned` runs a planned batch behind a progress
-display and turns its report into the summary line and the exit status.
+`-q` with the same meaning and help; `plan_batch` collects and plans the inputs,
+`run_planned` runs them behind a progress display and turns the report into the summary line
+and the exit status. The runtime names options, never flags: its errors and failure reasons
+are given the flags (and the advice) here.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from style_plugin.cli.app import EXIT_INTERRUPTED
+from style_plugin.cli.app import EXIT_INTERRUPTED, fail
+from style_plugin.runtime.report import Problem, Reason
 
 if TYPE_CHECKING:
-    from hooks.plugins import Registry
-    from style_plugin.runtime.batch import BatchOptions, BatchReport, ImageJob, PlannedItem
-    from style_plugin.runtime.stylizer import Stylizer
+    from style_plugin.plugins import Registry
+    from style_plugin.runtime.jobs import ImageJob
+    from style_plugin.runtime.options import BatchOptions
+    from style_plugin.runtime.outputs import PlannedItem
+    from style_plugin.runtime.report import BatchReport
 
 __all__ = [
     "AllowLargeOption",
@@ -36,6 +43,7 @@ __all__ = [
     "SuffixOption",
     "load_plugins",
     "make_options",
+    "plan_batch",
     "run_planned",
 ]
 
@@ -109,11 +117,42 @@ QuietOption = Annotated[
 
 _QUALITY_FORMATS = ("jpeg", "jpg", "webp")
 
+#: How the shared options (`BatchOptions` fields, as the runtime's errors name them) are spelled
+#: on the command line.
+FLAGS = {
+    "output": "-o",
+    "format": "--format",
+    "quality": "--quality",
+    "suffix": "--suffix",
+    "skip_existing": "--skip-existing",
+    "overwrite": "--overwrite",
+    "jobs": "--jobs",
+}
+
+#: What a failed item's line adds, for the problems a shared flag avoids.
+ADVICE = {
+    Problem.SUBFOLDERS_NOT_SEARCHED: " (pass --recursive to look in sub-folders)",
+    Problem.OUTPUT_EXISTS: "; pass --overwrite or --skip-existing",
+    Problem.OUTPUT_IS_AN_INPUT: "; change --suffix or -o",
+    Problem.OUTPUT_SHARED: "; pass --format or -o to tell them apart",
+}
+
+
+@contextmanager
+def _flags_named() -> Iterator[None]:
+    """Turn a runtime `OptionError` into the CLI's one-line error, naming flags."""
+    from style_plugin.runtime.options import OptionError
+
+    try:
+        yield
+    except OptionError as exc:
+        fail(exc.naming(FLAGS))
+
 
 def load_plugins(quiet: bool) -> Registry:
     """The plugin registry (styles of installed style packs, filters); unless `quiet`, one
     warning line on stderr for each plugin that was skipped."""
-    from hooks.plugins import registry
+    from style_plugin.plugins import registry
 
     found = registry()
     if not quiet:
@@ -131,34 +170,46 @@ def make_options(
 ) -> BatchOptions:
     """`BatchOptions` from the shared command-line values (`fields`: the rest, by name);
     notes on stderr when --quality cannot apply to the chosen format."""
-    from style_plugin.runtime.batch import BatchOptions
+    from style_plugin.runtime.options import BatchOptions
 
-    options = BatchOptions(
-        output=Path(output) if output else None,
-        output_is_dir=bool(output) and output.endswith(("/", "\\")),
-        format=output_format,
-        quality=quality,
-        **fields,
-    )
+    with _flags_named():
+        options = BatchOptions(
+            output=Path(output) if output else None,
+            output_is_dir=bool(output) and output.endswith(("/", "\\")),
+            format=output_format,
+            quality=quality,
+            **fields,
+        )
     if quality is not None and output_format and output_format.lower() not in _QUALITY_FORMATS:
         typer.echo(f"note: --quality applies to JPEG and WebP only, not {output_format}", err=True)
     return options
 
 
+def plan_batch(inputs: list[str], recursive: bool, options: BatchOptions) -> list[PlannedItem]:
+    """The inputs' files with their outputs planned (see `plan_outputs`)."""
+    from style_plugin.runtime.inputs import collect_inputs
+    from style_plugin.runtime.outputs import plan_outputs
+
+    with _flags_named():
+        return plan_outputs(collect_inputs(inputs, recursive), options)
+
+
 def run_planned(
-    job: Stylizer | ImageJob,
+    job: ImageJob,
     plans: list[PlannedItem],
     options: BatchOptions,
     *,
     quiet: bool,
     verb: str = "stylized",
     steps: str = "tile",
+    advice: Mapping[Problem, str] | None = None,
 ) -> None:
     """Run a planned batch behind a `BatchDisplay`, print its summary line, and exit 1 when
-    any item failed (130 on Ctrl-C, after the summary of what was done)."""
+    any item failed (130 on Ctrl-C, after the summary of what was done). `advice` adds to
+    `ADVICE` for the command's own flags."""
     from style_plugin.runtime.batch import run_batch
 
-    display = BatchDisplay(quiet, steps)
+    display = BatchDisplay(quiet, steps, {**ADVICE, **(advice or {})})
     try:
         report = run_batch(job, plans, options, events=display, verb=verb)
     except KeyboardInterrupt:
@@ -173,14 +224,17 @@ def run_planned(
 class BatchDisplay:
     """What a batch shows while it runs: a rich progress bar on a terminal, else lines.
 
-    Failures always go to stderr (also with --quiet); notes (animated inputs) unless --quiet.
-    `steps` names the progress within one image ('tile' for stylize). Implements the
-    `BatchEvents` interface of style_plugin.runtime.batch.
+    Failures always go to stderr (also with --quiet), with the `advice` for their problem;
+    notes (animated inputs) unless --quiet. `steps` names the progress within one image
+    ('tile' for stylize). Implements the `BatchEvents` interface of style_plugin.runtime.report.
     """
 
-    def __init__(self, quiet: bool, steps: str = "tile") -> None:
+    def __init__(
+        self, quiet: bool, steps: str = "tile", advice: Mapping[Problem, str] = ADVICE
+    ) -> None:
         self.quiet = quiet
         self.steps = steps
+        self.advice = advice
         self.report: BatchReport | None = None  # set when the batch ends (also on Ctrl-C)
         self.done = 0
         self.started = 0.0
@@ -236,7 +290,8 @@ class BatchDisplay:
         import time
 
         if status == "failed":
-            self._print(f"failed: {path}: {detail}")
+            problem = detail.problem if isinstance(detail, Reason) else None
+            self._print(f"failed: {path}: {detail}{self.advice.get(problem, '')}")
         if status == "done":
             self.done += 1
         if self.progress is not None:

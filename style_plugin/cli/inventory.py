@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from style_plugin import contract
 from style_plugin.cli.app import app
 from style_plugin.errors import StylePluginError
 
@@ -20,7 +21,7 @@ def models(
     import json
     from dataclasses import asdict
 
-    from hooks.plugins import registry
+    from style_plugin.plugins import registry
     from style_plugin.runtime.paths import user_models_dir
     from style_plugin.runtime.session import SessionSettings
     from style_plugin.runtime.store import bundled_models_dir, list_styles
@@ -94,7 +95,7 @@ def _version(distribution: str) -> str | None:
 
 def _plugins_line() -> str:
     """The installed plugins by name and how many were skipped (this loads them)."""
-    from hooks.plugins import BUILTIN_NAME, plugin_manager, registry
+    from style_plugin.plugins import BUILTIN_NAME, plugin_manager, registry
 
     skipped = len(registry().broken)
     names = [name for name, _ in plugin_manager().list_name_plugin() if name != BUILTIN_NAME]
@@ -133,7 +134,9 @@ def _cuda_check(model_path: Path | None) -> str:
             side = max(loaded.min_side, 8)
             image = np.zeros((1, 3, side, side), dtype=np.float32)
             weights = loaded.style_weights(None)[None, :]
-            loaded.session.run(["stylized"], {"image": image, "style_weights": weights})
+            loaded.session.run(
+                [contract.STYLIZED], {contract.IMAGE: image, contract.STYLE_WEIGHTS: weights}
+            )
         except Exception as exc:  # one line, whatever onnxruntime raised
             text = (str(exc).strip().splitlines() or [type(exc).__name__])[-1][:160]
             return f"{report.used} session created, but a test run failed: {text}"

@@ -22,6 +22,7 @@ from style_plugin.cli.batch_options import (
     SuffixOption,
     load_plugins,
     make_options,
+    plan_batch,
     run_planned,
 )
 
@@ -95,7 +96,8 @@ def stylize(
     """
     import math
 
-    from style_plugin.runtime.batch import collect_inputs, plan_outputs
+    from style_plugin.runtime.jobs import stylize_job
+    from style_plugin.runtime.report import Problem
     from style_plugin.runtime.stylizer import Stylizer
 
     if not (math.isfinite(strength) and 0.0 <= strength <= 1.0):
@@ -106,10 +108,6 @@ def stylize(
         output=output,
         output_format=output_format,
         quality=quality,
-        style=style,
-        strength=strength,
-        preserve_colors=preserve_colors,
-        max_side=max_side,
         allow_large=allow_large,
         suffix=suffix,
         skip_existing=skip_existing,
@@ -122,7 +120,11 @@ def stylize(
     stylizer = Stylizer(model, device=device, threads=threads, exact_tiles=exact_tiles, **tiles)
     chosen = stylizer.model_for(style)
     chosen.style_weights(style)  # an unknown style fails here, listing the known ones
-    plans = plan_outputs(collect_inputs(inputs, recursive), options)
+    plans = plan_batch(inputs, recursive, options)
     if not quiet:
         typer.echo(f"{chosen.session.provider.describe()}; model: {chosen.path}", err=True)
-    run_planned(stylizer, plans, options, quiet=quiet)
+    job = stylize_job(
+        stylizer, style, strength=strength, preserve_colors=preserve_colors, max_side=max_side
+    )
+    advice = {Problem.OUT_OF_MEMORY: " (try --max-side or a smaller --tile-size)"}
+    run_planned(job, plans, options, quiet=quiet, advice=advice)

@@ -12,7 +12,7 @@ conditional instance normalisation (Dumoulin et al. 2017, "A Learned Representat
 Artistic Style"): one network holds S styles, and any convex mix of their parameters renders
 a blend of them.
 
-Exportable to ONNX as it is (the style model contract in docs/ and DESIGN.md): inputs `image`
+Exportable to ONNX as it is (the style-model contract: style_plugin/contract.py, docs/style-model.md): inputs `image`
 float32 [N,3,H,W] in [0,1] and `style_weights` float32 [N,S], output [N,3,H,W] in [0,1]. The
 forward pass has no control flow on tensor values; sizes only drive slicing.
 """

@@ -1,14 +1,14 @@
 """A style model file as hosts see it: its styles, metadata, and a ready session.
 
-`load_model(path)` checks the file against the style-model contract (docs/style-model.md):
-ONNX that onnxruntime loads, inputs `image` [N,3,H,W] and `style_weights` [N,S], output
-`stylized`. Anything else is a one-line ModelError. Metadata written by this project's
-exporter names the styles; a contract-conforming model from elsewhere gets `style-1`...
+`load_model(path)` checks the file against the style-model contract (style_plugin/contract.py,
+docs/style-model.md): ONNX that onnxruntime loads, inputs `image` [N,3,H,W] and
+`style_weights` [N,S], output `stylized`. Anything else is a one-line ModelError. Metadata
+written by this project's exporter names the styles; a contract-conforming model from
+elsewhere gets `style-1`, `style-2`, ...
 """
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Mapping
@@ -18,17 +18,12 @@ from typing import Any
 
 import numpy as np
 
+from style_plugin import contract
+from style_plugin.contract import DEFAULT_MIN_SIDE, ModelMetadata
 from style_plugin.errors import ModelError
 from style_plugin.runtime.session import ModelSession, SessionSettings, open_session
 
 __all__ = ["StyleInfo", "StyleModel", "load_model", "parse_style_mix"]
-
-#: The statistics layout this runtime understands for seamless tiling (exporters/tileable.py).
-TILING_SCHEME = "norm_stats-v1"
-#: Outputs `<prefix>0`, `<prefix>1`, ...: each normalisation layer's own statistics.
-LAYER_STATS_PREFIX = "layer_norm_stats_"
-#: Smallest side any exported preset accepts; models may state a larger one in metadata.
-DEFAULT_MIN_SIDE = 5
 
 
 @dataclass(frozen=True)
@@ -149,23 +144,25 @@ def load_model(path: str | Path, *, device: str = "auto", threads: int = 0) -> S
             f"{path} is not an ONNX model onnxruntime can load ({_short(exc)})"
         ) from None
     num_styles = _check_contract(path, session)
-    meta = session.session.get_modelmeta().custom_metadata_map
-    styles = _styles(meta, num_styles, path)
+    try:
+        meta = ModelMetadata.from_properties(session.session.get_modelmeta().custom_metadata_map)
+    except ValueError as exc:
+        raise ModelError(f"{path}: {exc}") from None
     tiling = (
-        meta.get("style_plugin.tiling") == TILING_SCHEME
-        and {"norm_stats", "norm_stats_mix"} <= session.input_names
-        and "image_norm_stats" in session.output_names
+        meta.tiling == contract.TILING_SCHEME
+        and {contract.NORM_STATS, contract.NORM_STATS_MIX} <= session.input_names
+        and contract.IMAGE_NORM_STATS in session.output_names
     )
     return StyleModel(
         path=path,
-        styles=styles,
+        styles=_styles(meta, num_styles, path),
         session=session,
-        preset=meta.get("style_plugin.preset"),
-        precision=meta.get("style_plugin.precision"),
-        min_side=_int(meta.get("style_plugin.min_side"), DEFAULT_MIN_SIDE),
-        format_version=_int(meta.get("style_plugin.format_version"), None),
-        package_version=meta.get("style_plugin.package_version"),
-        training=_json(meta.get("style_plugin.training"), {}),
+        preset=meta.preset,
+        precision=meta.precision,
+        min_side=meta.min_side,
+        format_version=meta.format_version,
+        package_version=meta.package_version,
+        training=meta.training,
         tiling=tiling,
         layer_channels=_layer_channels(session) if tiling else (),
     )
@@ -185,14 +182,15 @@ def _short(exc: BaseException) -> str:
 def _check_contract(path: Path, session: ModelSession) -> int:
     """The number of styles S, after checking the contract's inputs and output."""
     inputs = {i.name: i for i in session.session.get_inputs()}
-    missing = [f"input {name!r}" for name in ("image", "style_weights") if name not in inputs]
-    if "stylized" not in session.output_names:
-        missing.append("output 'stylized'")
+    wanted = (contract.IMAGE, contract.STYLE_WEIGHTS)
+    missing = [f"input {name!r}" for name in wanted if name not in inputs]
+    if contract.STYLIZED not in session.output_names:
+        missing.append(f"output {contract.STYLIZED!r}")
     if missing:
         raise ModelError(
             f"{path} is not a style model: it lacks {', '.join(missing)} (see docs/style-model.md)"
         )
-    image, weights = inputs["image"], inputs["style_weights"]
+    image, weights = inputs[contract.IMAGE], inputs[contract.STYLE_WEIGHTS]
     if len(image.shape) != 4 or image.shape[1] not in (3, "3") or image.type != "tensor(float)":
         raise ModelError(f"{path} is not a style model: input 'image' must be float32 [N,3,H,W]")
     styles = weights.shape[1] if len(weights.shape) == 2 else None
@@ -208,40 +206,21 @@ def _layer_channels(session: ModelSession) -> tuple[int, ...]:
     are all there and together make up `image_norm_stats`."""
     widths = {value.name: (value.shape or [None])[-1] for value in session.session.get_outputs()}
     channels: list[int] = []
-    while (name := f"{LAYER_STATS_PREFIX}{len(channels)}") in widths:
+    while (name := contract.layer_stats_name(len(channels))) in widths:
         width = widths[name]
         if not isinstance(width, int) or width < 2 or width % 2:
             return ()
         channels.append(width // 2)
-    return tuple(channels) if 2 * sum(channels) == widths["image_norm_stats"] else ()
+    return tuple(channels) if 2 * sum(channels) == widths[contract.IMAGE_NORM_STATS] else ()
 
 
-def _styles(meta: Mapping[str, str], count: int, path: Path) -> tuple[StyleInfo, ...]:
-    listed = _json(meta.get("style_plugin.styles"), None)
-    if listed is None:
+def _styles(meta: ModelMetadata, count: int, path: Path) -> tuple[StyleInfo, ...]:
+    """The styles the metadata names (`style-1`, ... when it names none), one per column."""
+    if meta.styles is None:
         return tuple(StyleInfo(f"style-{i + 1}", f"Style {i + 1}") for i in range(count))
-    try:
-        styles = tuple(StyleInfo(str(s["name"]), str(s.get("label") or s["name"])) for s in listed)
-    except (TypeError, KeyError):
-        raise ModelError(f"{path}: metadata 'style_plugin.styles' is malformed") from None
+    styles = tuple(StyleInfo(s["name"], s["label"]) for s in meta.styles)
     if len(styles) != count or len({s.name for s in styles}) != count:
         raise ModelError(
             f"{path}: metadata names {len(styles)} style(s) but the model takes {count}"
         )
     return styles
-
-
-def _json(text: str | None, default: Any) -> Any:
-    if text is None:
-        return default
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return default
-
-
-def _int(text: str | None, default: int | None) -> Any:
-    try:
-        return int(text) if text is not None else default
-    except ValueError:
-        return default

@@ -1,17 +1,21 @@
-"""Where style models come from: the package's bundled models and the user's model folder.
+"""Where style models come from: what plugins registered, then the user's model folder.
 
-`discover_models()` lists model files with their source; `find_model(style)` opens the one
-that holds a style (or the default model). Broken files are reported by `list_styles`, not
-fatal: one bad download must not hide the other styles.
+The bundled models and the styles of style packs are registered through the plugin system
+(style_plugin/plugins.py; the built-in plugin registers the bundled ones), which this store
+asks on first use, whatever path the caller imported it by. `discover_models()` lists model
+files with their source; `find_model(style)` opens the one that holds a style (or the
+default model). Broken files are reported by `list_styles`, not fatal: one bad download must
+not hide the other styles.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from style_plugin.errors import ModelError, StylePluginError
+from style_plugin.plugins import ModelEntry, style_entries
 from style_plugin.runtime.model import StyleModel, load_model, parse_style_mix
 from style_plugin.runtime.paths import user_models_dir
 from style_plugin.runtime.session import SessionSettings
@@ -24,16 +28,7 @@ __all__ = [
     "discover_models",
     "find_model",
     "list_styles",
-    "set_plugin_models",
 ]
-
-
-@dataclass(frozen=True)
-class ModelEntry:
-    """A style model file and where it came from ('bundled', 'user', or a plugin's name)."""
-
-    path: Path
-    source: str
 
 
 @dataclass(frozen=True)
@@ -69,24 +64,10 @@ def _options(settings: SessionSettings | None) -> dict[str, object]:
     return {"device": settings.device, "threads": settings.threads}
 
 
-_plugin_models: Callable[[], Iterable[ModelEntry]] | None = None
-
-
-def set_plugin_models(source: Callable[[], Iterable[ModelEntry]] | None) -> None:
-    """Where plugin-registered models come from (the `hooks` package sets this when it loads
-    plugins; the built-in plugin registers the bundled models there). None: bundled only."""
-    global _plugin_models
-    _plugin_models = source
-
-
 def discover_models(extra: Iterable[ModelEntry] = ()) -> list[ModelEntry]:
     """Bundled and plugin models first (the default is the first bundled one), then the
     user's folder, then `extra`."""
-    if _plugin_models is None:
-        registered = _folder_entries(bundled_models_dir(), "bundled")
-    else:
-        registered = list(_plugin_models())
-    return [*registered, *_folder_entries(user_models_dir(), "user"), *extra]
+    return [*style_entries(), *_folder_entries(user_models_dir(), "user"), *extra]
 
 
 def list_styles(

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from style_plugin import contract
 from style_plugin.errors import StylePluginError
 from style_plugin.runtime.images import (
     SourceImage,
@@ -28,7 +29,7 @@ from style_plugin.runtime.images import (
     preserve_colors,
     restore,
 )
-from style_plugin.runtime.model import LAYER_STATS_PREFIX, StyleModel, load_model
+from style_plugin.runtime.model import StyleModel, load_model
 from style_plugin.runtime.providers import ProviderReport
 from style_plugin.runtime.session import ModelSession, SessionSettings, open_session
 from style_plugin.runtime.statistics import LayerProbe
@@ -223,15 +224,18 @@ def _infer(model: StyleModel, weights: np.ndarray, lean: bool = False) -> Infer:
     repeated) and cropping the result back; with statistics, normalise with them. `lean`
     (tiled images) runs on a session without onnxruntime's memory arena."""
     session = _lean(model.session) if lean else model.session
-    wanted = ["stylized", "image_norm_stats"] if model.tiling else ["stylized"]
+    wanted = [contract.STYLIZED, contract.IMAGE_NORM_STATS] if model.tiling else [contract.STYLIZED]
     style_weights = weights[None, :]
 
     def infer(batch: np.ndarray, stats: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
         height, width = batch.shape[2:]
-        feeds = {"image": _padded(batch, model.min_side), "style_weights": style_weights}
+        feeds = {
+            contract.IMAGE: _padded(batch, model.min_side),
+            contract.STYLE_WEIGHTS: style_weights,
+        }
         if stats is not None:
-            feeds["norm_stats"] = stats
-            feeds["norm_stats_mix"] = _ONE
+            feeds[contract.NORM_STATS] = stats
+            feeds[contract.NORM_STATS_MIX] = _ONE
         outputs = session.run(wanted, feeds)
         stylized = outputs[0][:, :, :height, :width]
         return stylized, (outputs[1] if len(outputs) > 1 else None)
@@ -248,15 +252,15 @@ def _probe(model: StyleModel, weights: np.ndarray) -> LayerProbe | None:
     sessions: dict[int, ModelSession] = {}
 
     def run(batch: np.ndarray, stats: np.ndarray, layer: int) -> np.ndarray:
-        output = f"{LAYER_STATS_PREFIX}{layer}"
+        output = contract.layer_stats_name(layer)
         if layer not in sessions:
             sessions[layer] = _lean(model.session, until=output)
         session = sessions[layer]
         feeds = {
-            "image": _padded(batch, model.min_side),
-            "style_weights": style_weights,
-            "norm_stats": stats,
-            "norm_stats_mix": _ONE,
+            contract.IMAGE: _padded(batch, model.min_side),
+            contract.STYLE_WEIGHTS: style_weights,
+            contract.NORM_STATS: stats,
+            contract.NORM_STATS_MIX: _ONE,
         }
         wanted = {name: value for name, value in feeds.items() if name in session.input_names}
         return session.run([output], wanted)[0]

@@ -1,13 +1,20 @@
 """The plugin manager: the built-in plugin and every installed plugin, broken ones fenced off.
 
-Plugins are found through the entry-point group `style_plugin`. A plugin that fails to import,
-raises in a hook, or registers something unusable is recorded in `broken_plugins()` with its
-name and one line of reason, and skipped: the CLI, hosts and the other plugins keep working.
-What the hooks register is collected once per process (`reload_plugins()` starts over).
+Plugins are found through the entry-point group `style_plugin`; the built-in plugin
+(hooks/builtin.py) is registered by module name first, the way the others are loaded. A
+plugin that fails to import, raises in a hook, or registers something unusable is recorded
+in `broken_plugins()` with its name and one line of reason, and skipped: the CLI, hosts and
+the other plugins keep working. What the hooks register is collected once per process, on
+first use (`reload_plugins()` starts over).
+
+This module sits below the runtime: it knows what a registered thing must look like, not
+what it is, so the runtime's model store asks it for the styles packs registered
+(runtime/store.py) and the hooks and hosts above both use it.
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
 import threading
 from collections.abc import Callable
@@ -17,28 +24,39 @@ from typing import Any
 
 import pluggy
 
-from hooks import hookspecs
-from hooks.filters import Filter
-from style_plugin.errors import StylePluginError
-from style_plugin.runtime.store import ModelEntry, set_plugin_models
+from style_plugin import hookspecs
+from style_plugin.errors import FilterError, StylePluginError
 
 __all__ = [
+    "BUILTIN_NAME",
     "ENTRY_POINT_GROUP",
     "BrokenPlugin",
+    "ModelEntry",
     "Registry",
     "broken_plugins",
-    "exporters",
-    "filters",
     "get_exporter",
     "get_filter",
     "plugin_manager",
+    "register_commands",
+    "registered_exporters",
+    "registered_filters",
     "registry",
     "reload_plugins",
     "style_entries",
 ]
 
-ENTRY_POINT_GROUP = "style_plugin"
+ENTRY_POINT_GROUP = hookspecs.PROJECT
+#: The built-in plugin: its name in the manager, and its module.
 BUILTIN_NAME = "style-plugin"
+BUILTIN_MODULE = "hooks.builtin"
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """A style model file and where it came from ('bundled', 'user', or a plugin's name)."""
+
+    path: Path
+    source: str
 
 
 @dataclass(frozen=True)
@@ -57,7 +75,7 @@ class BrokenPlugin:
 class Registry:
     """Everything the plugins registered, by kind, with the plugin each came from."""
 
-    filters: dict[str, tuple[Filter, str]] = field(default_factory=dict)
+    filters: dict[str, tuple[Any, str]] = field(default_factory=dict)
     styles: list[ModelEntry] = field(default_factory=list)
     exporters: dict[str, tuple[Any, str]] = field(default_factory=dict)
     broken: list[BrokenPlugin] = field(default_factory=list)
@@ -81,11 +99,9 @@ def plugin_manager() -> pluggy.PluginManager:
 
 
 def _create_manager() -> tuple[pluggy.PluginManager, list[BrokenPlugin]]:
-    from hooks import builtin
-
-    pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
-    pm.register(builtin, name=BUILTIN_NAME)
+    pm.register(importlib.import_module(BUILTIN_MODULE), name=BUILTIN_NAME)
     broken = []
     for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         if pm.get_plugin(entry_point.name) is not None:
@@ -98,14 +114,16 @@ def _create_manager() -> tuple[pluggy.PluginManager, list[BrokenPlugin]]:
     return pm, broken
 
 
-def _call_each(hook_name: str, make_register: Callable[[str], Callable[..., None]]) -> list:
-    """Call every plugin's implementation of a hook on its own, isolating failures."""
+def _call_each(hook_name: str, make_arguments: Callable[[str], dict[str, Any]]) -> list:
+    """Call every plugin's implementation of a hook on its own, isolating failures, with the
+    arguments it names (as pluggy does: an implementation may take fewer than the spec)."""
     pm = plugin_manager()
     broken = []
     for impl in getattr(pm.hook, hook_name).get_hookimpls():
         name = pm.get_name(impl.plugin) or repr(impl.plugin)
         try:
-            impl.function(make_register(name))
+            arguments = make_arguments(name)
+            impl.function(*(arguments[arg] for arg in impl.argnames))
         except Exception as exc:
             broken.append(BrokenPlugin(name, hook_name, _reason(exc)))
     return broken
@@ -116,7 +134,6 @@ def registry() -> Registry:
     with _LOCK:
         if "registry" not in _STATE:
             _STATE["registry"] = _collect()
-            set_plugin_models(lambda: registry().styles)
         return _STATE["registry"]
 
 
@@ -124,9 +141,9 @@ def _collect() -> Registry:
     plugin_manager()
     found = Registry(broken=list(_STATE["import_errors"]))
 
-    def filter_register(plugin: str) -> Callable[[Filter], None]:
-        def register(item: Filter) -> None:
-            if not isinstance(item, Filter):
+    def filter_register(plugin: str) -> Callable[[Any], None]:
+        def register(item: Any) -> None:
+            if not _is_filter(item):
                 raise TypeError(f"register_filters got {type(item).__name__}, not a Filter")
             if item.name in found.filters and found.filters[item.name][0] is not item:
                 raise ValueError(f"filter name {item.name!r} is taken by another plugin")
@@ -157,51 +174,53 @@ def _collect() -> Registry:
         ("register_styles", style_register),
         ("register_exporters", exporter_register),
     ):
-        found.broken += _call_each(hook, make)
+        found.broken += _call_each(hook, lambda plugin, make=make: {"register": make(plugin)})
     return found
+
+
+def _is_filter(item: Any) -> bool:
+    """Whether `item` has what hosts use of a filter (hooks.filters.Filter has all of it)."""
+    wanted = ("params", "apply", "preview", "describe")
+    return isinstance(getattr(item, "name", None), str) and all(
+        callable(getattr(item, method, None)) for method in wanted
+    )
 
 
 def register_commands(cli: Any) -> list[BrokenPlugin]:
     """Let every plugin add commands to the Typer app `cli`; returns the ones that failed."""
-    return _call_each("register_commands", lambda _name: cli)
+    return _call_each("register_commands", lambda _name: {"cli": cli})
 
 
 def reload_plugins() -> None:
     """Forget the manager and what was registered (tests, hosts after installing a pack)."""
     with _LOCK:
         _STATE.clear()
-        set_plugin_models(None)
 
 
-def filters() -> dict[str, Filter]:
+def registered_filters() -> dict[str, Any]:
     """Every registered filter by name."""
     return {name: item for name, (item, _) in registry().filters.items()}
 
 
-def get_filter(name: str) -> Filter:
+def get_filter(name: str) -> Any:
     """The filter called `name`; FilterError lists the known ones."""
-    from hooks.filters import FilterError
-
-    known = filters()
+    known = registered_filters()
     if name not in known:
         raise FilterError(f"unknown filter {name!r}; known filters: {', '.join(sorted(known))}")
     return known[name]
 
 
-def exporters() -> dict[str, Any]:
+def registered_exporters() -> dict[str, Any]:
     """Every registered export format by name."""
     return {name: item for name, (item, _) in registry().exporters.items()}
 
 
 def get_exporter(name: str) -> Any:
     """The export format called `name`; StylePluginError lists the known ones."""
-    from exporters.base import describe
-
-    known = exporters()
+    known = registered_exporters()
     if name not in known:
-        raise StylePluginError(
-            f"unknown export format {name!r}; known: {describe(list(known.values())) or 'none'}"
-        )
+        formats = ", ".join(f"{item.name} ({item.suffix})" for item in known.values())
+        raise StylePluginError(f"unknown export format {name!r}; known: {formats or 'none'}")
     return known[name]
 
 

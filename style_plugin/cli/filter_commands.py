@@ -26,6 +26,7 @@ from style_plugin.cli.batch_options import (
     SuffixOption,
     load_plugins,
     make_options,
+    plan_batch,
     run_planned,
 )
 
@@ -35,9 +36,9 @@ if TYPE_CHECKING:
     from PIL import Image
 
     from hooks.filters import Filter
-    from hooks.plugins import Registry
-    from style_plugin.runtime.batch import ImageJob
+    from style_plugin.plugins import Registry
     from style_plugin.runtime.images import SourceImage
+    from style_plugin.runtime.jobs import ImageJob
 
 
 @app.command("filters")
@@ -48,7 +49,7 @@ def list_filters(
     import json
     from dataclasses import asdict
 
-    from hooks.plugins import registry
+    from style_plugin.plugins import registry
 
     found = registry()
     described, failed = _describe_all(found)
@@ -179,8 +180,7 @@ def filter_images(
     Exit status: 0 when every image was filtered or skipped, 1 when any failed, 130 on Ctrl-C.
     """
     from hooks.filters import FilterError
-    from hooks.plugins import get_filter
-    from style_plugin.runtime.batch import collect_inputs, plan_outputs
+    from style_plugin.plugins import get_filter
 
     load_plugins(quiet)
     chosen = get_filter(name)
@@ -202,6 +202,6 @@ def filter_images(
         jobs=jobs,
         allow_large=allow_large,
     )
-    plans = plan_outputs(collect_inputs(inputs, recursive), options)
+    plans = plan_batch(inputs, recursive, options)
     job = filter_job(chosen, params)
     run_planned(job, plans, options, quiet=quiet, verb="filtered", steps="step")

@@ -1,4 +1,4 @@
-"""The hook specifications every style-plugin plugin implements some of.
+"""The hook specifications every style-plugin plugin implements some of, and their marker.
 
 Each hook receives a `register` callable and calls it once per thing it contributes; the
 built-in plugin (hooks/builtin.py) registers the Stylize filter, the bundled styles and the
@@ -15,6 +15,9 @@ and implements, for instance:
     @hookimpl
     def register_styles(register):
         register(Path(__file__).parent / "models" / "ukiyo-e.onnx")
+
+Arguments are passed by name, as pluggy does, so an implementation may take fewer than its
+spec.
 """
 
 from __future__ import annotations
@@ -24,7 +27,11 @@ from typing import Any
 
 import pluggy
 
-hookspec = pluggy.HookspecMarker("style_plugin")
+#: The plugin system's project name (also the entry-point group plugins are found in).
+PROJECT = "style_plugin"
+hookspec = pluggy.HookspecMarker(PROJECT)
+#: Marks a plugin's hook implementations; plugins import it as `from hooks import hookimpl`.
+hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 @hookspec

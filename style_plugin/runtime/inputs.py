@@ -1,0 +1,144 @@
+"""The input side of a batch: files, folders and glob patterns turned into `InputItem`s.
+
+An argument that names nothing usable becomes an item with `error` set, so the batch reports
+it with the rest rather than stopping.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+from style_plugin.runtime.report import Problem, Reason
+
+__all__ = ["InputItem", "collect_inputs", "image_extensions", "pillow_extensions"]
+
+#: Pillow plugins that only identify files (or need external programs): not picked up when
+#: scanning folders, though a file named explicitly is still tried.
+_SCAN_EXCLUDED = frozenset({"BUFR", "GRIB", "HDF5", "MPEG", "WMF", "EPS"})
+
+
+def pillow_extensions() -> dict[str, str]:
+    """Lower-case suffix ('.jpg') -> Pillow format ('JPEG') for every registered plugin."""
+    Image.init()
+    return {ext.lower(): fmt for ext, fmt in Image.registered_extensions().items()}
+
+
+def image_extensions() -> frozenset[str]:
+    """Lower-case suffixes ('.png', ...) of the files picked up when scanning a folder."""
+    return frozenset(
+        ext
+        for ext, fmt in pillow_extensions().items()
+        if fmt in Image.OPEN and fmt not in _SCAN_EXCLUDED
+    )
+
+
+@dataclass(frozen=True)
+class InputItem:
+    """One file to work on, or one argument that could not be used (`error` set).
+
+    `path` is the file as the user can find it (the argument joined with what was found
+    under it); `relative` is its path below the argument it came from (a folder, or a glob
+    pattern's fixed leading folders), so that an output folder can mirror the input tree.
+    `kind` says how it was named: 'file', 'folder' or 'glob'.
+    """
+
+    path: Path
+    relative: Path
+    kind: str = "file"
+    error: str | None = None
+
+
+def _is_hidden(relative: Path) -> bool:
+    return any(part.startswith(".") for part in relative.parts)
+
+
+def _scan_folder(folder: Path, recursive: bool, extensions: frozenset[str]) -> list[Path]:
+    """Image files in `folder` (and below, if `recursive`), hidden files and folders left out."""
+    found = []
+    walker = folder.rglob("*") if recursive else folder.iterdir()
+    for path in walker:
+        relative = path.relative_to(folder)
+        if _is_hidden(relative) or path.suffix.lower() not in extensions:
+            continue
+        if path.is_file():
+            found.append(path)
+    return found
+
+
+def _glob_base(pattern: str) -> Path:
+    """The leading folders of a pattern that hold no wildcard ('photos/2024' of 'photos/2024/*.jpg')."""
+    parts = Path(pattern).parts
+    fixed = []
+    for part in parts[:-1]:
+        if glob.has_magic(part):
+            break
+        fixed.append(part)
+    return Path(*fixed) if fixed else Path()
+
+
+def _relative(path: Path, base: Path) -> Path:
+    try:
+        return path.relative_to(base)
+    except ValueError:
+        return Path(path.name)
+
+
+def _expand(argument: str, recursive: bool, extensions: frozenset[str]) -> list[InputItem]:
+    """The items one command-line argument stands for (an item with `error` if none)."""
+    path = Path(argument)
+    if path.is_dir():
+        files = _scan_folder(path, recursive, extensions)
+        if not files:
+            why = Reason(
+                "no image files in it", None if recursive else Problem.SUBFOLDERS_NOT_SEARCHED
+            )
+            return [InputItem(path, Path(path.name), "folder", why)]
+        return [InputItem(f, f.relative_to(path), "folder") for f in sorted(files)]
+    if path.exists() or path.is_symlink():
+        return [InputItem(path, Path(path.name), "file")]
+    if not glob.has_magic(argument):
+        return [InputItem(path, Path(path.name), "file", "no such file or folder")]
+    base = _glob_base(argument)
+    items = []
+    matches = sorted(Path(m) for m in glob.glob(argument, recursive=True))
+    for match in matches:
+        if match.is_dir():
+            items += [
+                InputItem(f, _relative(f, base), "glob")
+                for f in _scan_folder(match, recursive, extensions)
+            ]
+        elif match.suffix.lower() in extensions and match.is_file():
+            items.append(InputItem(match, _relative(match, base), "glob"))
+    if not items:
+        what = "matches no image files" if matches else "matches no files"
+        return [InputItem(path, Path(path.name), "glob", what)]
+    return sorted(items, key=lambda item: item.relative.as_posix())
+
+
+def collect_inputs(inputs: Iterable[str], recursive: bool = False) -> list[InputItem]:
+    """Files to work on from arguments that are files, folders or glob patterns.
+
+    Folders give their image files (by Pillow's registered extensions; with `recursive`
+    also those in sub-folders; hidden files are left out); patterns (`*`, `?`, `[...]`,
+    `**`) are expanded recursively-aware. A file named explicitly is always tried, so a
+    non-image named on purpose is reported rather than skipped. An argument that names
+    nothing becomes one item with `error` set. Duplicates (the same file reached twice) are
+    dropped; items keep the arguments' order, sorted within each argument.
+    """
+    extensions = image_extensions()
+    seen: set[str] = set()
+    items: list[InputItem] = []
+    for argument in inputs:
+        for item in _expand(str(argument), recursive, extensions):
+            key = f"error:{item.path}" if item.error else os.path.realpath(item.path)
+            if key in seen:
+                continue
+            seen.add(key)
+            items.append(item)
+    return items
