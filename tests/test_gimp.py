@@ -3,6 +3,7 @@ GIMP 3 is installed) the plug-in run headless by `gimp-console-3.0`."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import json
 import os
@@ -20,13 +21,17 @@ from PIL import Image
 
 from hooks import get_filter, reload_plugins
 from hooks.filters import Choice, Filter, Param
-from hooks.hosts import InstallOptions, installer
+from hooks.hosts import InstallOptions, environment, installer
+from hooks.hosts.environment import RECORD_FILE
 from hooks.hosts.gimp import bridge
 from hooks.hosts.gimp import installer as gimp_installer
+from hooks.hosts.krita import installer as krita_installer
 from style_plugin.errors import StylePluginError
 from tests.synthetic import make_photo
 
 PLUGIN_SOURCE = gimp_installer.SOURCE_DIR
+REPO = Path(__file__).resolve().parent.parent
+HERE = f"{sys.version_info.major}.{sys.version_info.minor}"
 GIMP_CONSOLE = "gimp-console-3.0"
 GIMP_TIMEOUT_S = 300
 VALUES = {"style": "the_scream", "strength": 0.8, "preserve_colors": False, "max_side": 0}
@@ -227,7 +232,7 @@ def test_bootstrap_explains_a_missing_or_bad_record(tmp_path: Path) -> None:
 
 
 def test_installer_and_bootstrap_agree_on_the_record_file() -> None:
-    assert load_bootstrap().ENV_FILE == gimp_installer.ENV_FILE
+    assert load_bootstrap().ENV_FILE == RECORD_FILE
 
 
 def test_installed_bootstrap_finds_the_package_from_a_bare_python(tmp_path: Path) -> None:
@@ -238,7 +243,7 @@ def test_installed_bootstrap_finds_the_package_from_a_bare_python(tmp_path: Path
         [
             f"import sys; sys.path.insert(0, {str(folder)!r})",
             "import pathlib, style_plugin_bootstrap as bootstrap",
-            f"bootstrap.activate(pathlib.Path({str(folder / gimp_installer.ENV_FILE)!r}))",
+            f"bootstrap.activate(pathlib.Path({str(folder / RECORD_FILE)!r}))",
             "import numpy, PIL",
             "from hooks.hosts.gimp import bridge",
             "print(bridge.__file__)",
@@ -270,7 +275,7 @@ def test_install_writes_exactly_the_plugin_files(tmp_path: Path) -> None:
     assert script.read_bytes() == (PLUGIN_SOURCE / script.name).read_bytes()
     assert stat.S_IMODE(script.stat().st_mode) == 0o755
     assert not os.access(folder / "style_plugin_bootstrap.py", os.X_OK)
-    record = json.loads((folder / gimp_installer.ENV_FILE).read_text())
+    record = json.loads((folder / RECORD_FILE).read_text())
     assert record["python_version"] == f"{sys.version_info[0]}.{sys.version_info[1]}"
     assert record["python"] == sys.executable
     assert str(Path(bridge.__file__).resolve().parents[3]) in record["sys_path"]
@@ -310,23 +315,45 @@ def fake_python(path: Path, version: str) -> Path:
     return path
 
 
-def test_other_python_version_writes_nothing_and_says_what_to_run(
-    tmp_path: Path, user_models_dir: Path
+def test_other_python_version_gets_its_own_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The shared rule: the plug-in is written for a venv of GIMP's version beside it; where
+    that venv cannot be made (offline here) the error names the commands that finish it."""
+    monkeypatch.setenv("STYLE_PLUGIN_OFFLINE", "1")
     host = str(fake_python(tmp_path / "python3", "3.99"))
     plugins = tmp_path / "plug-ins"
     with pytest.raises(StylePluginError) as caught:
         gimp_installer.install(InstallOptions(plugin_dir=plugins, python=host))
     message = str(caught.value)
-    env_dir = user_models_dir.parent / "gimp-python3.99"
-    assert "GIMP 3 runs plug-ins with Python 3.99" in message
-    assert f"  {host} -m venv {env_dir}\n" in message
-    assert f"  {env_dir}/bin/python -m pip install " in message
-    assert (
-        f"  {env_dir}/bin/style-plugin install gimp --plugin-dir {plugins} --python {host}"
-        in message
-    )
-    assert not plugins.exists()
+    venv = plugins / gimp_installer.VENV
+    assert "GIMP runs Python 3.99" in message and "STYLE_PLUGIN_OFFLINE" in message
+    assert f"  {host} -m venv {venv}\n" in message
+    assert f"  {venv}/bin/python -m pip install {REPO}\n" in message
+    folder = plugins / gimp_installer.PLUGIN_NAME
+    assert sorted(p.name for p in folder.iterdir()) == sorted(gimp_installer.INSTALLED_FILES)
+    record = json.loads((folder / RECORD_FILE).read_text())
+    assert record["python_version"] == "3.99"
+    assert record["python"] == str(venv / "bin" / "python")
+    assert record["sys_path"] == [str(venv / "lib" / "python3.99" / "site-packages")]
+    venv.mkdir()  # as if the user ran the commands
+    lines = gimp_installer.install(InstallOptions(plugin_dir=plugins, uninstall=True))
+    assert f"removed {venv}" in lines
+    assert list(plugins.iterdir()) == []
+
+
+def test_installing_for_this_python_removes_the_dedicated_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STYLE_PLUGIN_OFFLINE", "1")
+    plugins = tmp_path / "plug-ins"
+    with pytest.raises(StylePluginError, match=r"no Python 3\.99 interpreter was found"):
+        gimp_installer.install(InstallOptions(plugin_dir=plugins, python="3.99"))
+    (plugins / gimp_installer.VENV).mkdir()  # as if the user ran the commands
+    lines = gimp_installer.install(InstallOptions(plugin_dir=plugins, python=HERE))
+    assert not (plugins / gimp_installer.VENV).exists()
+    assert f"GIMP's Python: {HERE} (--python)" in lines
+    assert any("imports style-plugin from this environment" in line for line in lines)
 
 
 def test_unrunnable_python_is_a_clear_error(tmp_path: Path) -> None:
@@ -343,9 +370,8 @@ def test_gimp_python_comes_from_gimps_interpreter_file(tmp_path: Path) -> None:
         "python=/usr/bin/python3\npython3=/usr/bin/python3\n:Python:E::py::python3:\n"
     )
     pattern = (str(tmp_path / "lib" / "*" / "gimp" / "3.0" / "interpreters"),)
-    assert gimp_installer.gimp_python(None, pattern) == "/usr/bin/python3"
-    assert gimp_installer.gimp_python("/opt/py", pattern) == "/opt/py"
-    assert gimp_installer.gimp_python(None, ()) == shutil.which("python3")
+    assert gimp_installer.gimp_python(pattern) == "/usr/bin/python3"
+    assert gimp_installer.gimp_python(()) == shutil.which("python3")
 
 
 def test_default_plugin_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -355,6 +381,76 @@ def test_default_plugin_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
         assert gimp_installer.default_plugin_dir() == tmp_path / "config/GIMP/3.0/plug-ins"
     monkeypatch.setenv("GIMP3_DIRECTORY", str(tmp_path / "gimp3"))
     assert gimp_installer.default_plugin_dir() == tmp_path / "gimp3" / "plug-ins"
+
+
+def test_default_plugin_dir_on_each_platform(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    for name in ("GIMP3_DIRECTORY", "XDG_CONFIG_HOME", "APPDATA"):
+        monkeypatch.delenv(name, raising=False)
+    assert gimp_installer.default_plugin_dir("linux") == home / ".config/GIMP/3.0/plug-ins"
+    macos = home / "Library/Application Support/GIMP/3.0/plug-ins"
+    assert gimp_installer.default_plugin_dir("darwin") == macos
+    assert gimp_installer.default_plugin_dir("win32") == home / "AppData/Roaming/GIMP/3.0/plug-ins"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("APPDATA", str(tmp_path / "roaming"))
+    assert gimp_installer.default_plugin_dir("linux") == tmp_path / "config/GIMP/3.0/plug-ins"
+    assert gimp_installer.default_plugin_dir("win32") == tmp_path / "roaming/GIMP/3.0/plug-ins"
+    assert gimp_installer.default_plugin_dir("darwin") == macos
+
+
+# -- what every host shares (hooks/hosts/environment.py) ---------------------------------------
+
+
+def test_every_host_writes_the_same_record_and_every_plugin_reads_it(tmp_path: Path) -> None:
+    gimp_installer.install(InstallOptions(plugin_dir=tmp_path / "plug-ins", python=HERE))
+    krita_installer.install(
+        InstallOptions(
+            plugin_dir=tmp_path / "pykrita", config_file=tmp_path / "kritarc", python=HERE
+        )
+    )
+    gimp_record = tmp_path / "plug-ins" / gimp_installer.PLUGIN_NAME / RECORD_FILE
+    krita_record = tmp_path / "pykrita" / krita_installer.PLUGIN / RECORD_FILE
+    records = [json.loads(path.read_text()) for path in (gimp_record, krita_record)]
+    assert "install gimp" in records[0].pop("reinstall")
+    assert "install krita" in records[1].pop("reinstall")
+    assert records[0] == records[1]
+    assert records[0]["python"] == sys.executable and records[0]["python_version"] == HERE
+    bootstrap = load_bootstrap()
+    bootstrap.check_version(bootstrap.read_environment(krita_record))
+
+
+def test_a_python_that_reports_no_version_is_a_clear_error(tmp_path: Path) -> None:
+    host = str(fake_python(tmp_path / "python3", "not a version"))
+    with pytest.raises(StylePluginError, match="did not report a Python version"):
+        gimp_installer.install(InstallOptions(plugin_dir=tmp_path, python=host))
+    assert list(tmp_path.iterdir()) == [tmp_path / "python3"]
+
+
+def test_package_spec_is_this_checkout_else_its_source_else_its_release(tmp_path: Path) -> None:
+    assert environment.package_spec() == str(REPO)
+    dist_info = tmp_path / "style_plugin-9.9.dist-info"
+    dist_info.mkdir()
+    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: style-plugin\nVersion: 9.9\n")
+    distribution = importlib.metadata.PathDistribution(dist_info)
+    assert environment.installed_spec(distribution) == "style-plugin==9.9"
+    wheel = tmp_path / "wheels" / "style_plugin-9.9-py3-none-any.whl"
+    (dist_info / "direct_url.json").write_text(
+        json.dumps({"url": wheel.as_uri(), "archive_info": {}})
+    )
+    assert environment.installed_spec(distribution) == str(wheel)
+
+
+def test_venv_layout_on_each_platform(tmp_path: Path) -> None:
+    venv = tmp_path / "env"
+    assert environment.venv_python(venv, "linux") == venv / "bin" / "python"
+    assert environment.venv_python(venv, "win32") == venv / "Scripts" / "python.exe"
+    assert environment.venv_site_packages(venv, "3.13", "darwin") == (
+        venv / "lib" / "python3.13" / "site-packages"
+    )
+    assert environment.venv_site_packages(venv, "3.13", "win32") == venv / "Lib" / "site-packages"
 
 
 # -- the plug-in script, against a stand-in for GIMP's API -----------------------------------
@@ -649,7 +745,7 @@ def test_script_reports_filter_errors_to_gimp(stylize: Filter, load_plugin) -> N
 def test_script_without_its_environment_registers_nothing(
     load_plugin, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (tmp_path / gimp_installer.PLUGIN_NAME / gimp_installer.ENV_FILE).unlink()
+    (tmp_path / gimp_installer.PLUGIN_NAME / RECORD_FILE).unlink()
     assert load_plugin(FakeGimp()).StylizePlugIn().do_query_procedures() == []
     assert "style-plugin install gimp" in capsys.readouterr().err
 

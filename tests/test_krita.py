@@ -28,6 +28,7 @@ import hooks
 import hooks.hosts
 from hooks.filters import Filter, Param
 from hooks.hosts import InstallOptions
+from hooks.hosts.environment import RECORD_FILE
 from hooks.hosts.krita import installer
 from hooks.hosts.krita.installer import CONFIG_KEY, PLUGIN, VENV, install, set_config_value
 from hooks.hosts.krita.pixels import (
@@ -252,7 +253,7 @@ def test_install_writes_exactly_its_files_and_uninstall_removes_them(tmp_path: P
         "enable_other=true\n", f"enable_other=true\n{CONFIG_KEY}=true\n"
     )
     environment = json.loads((plugins / PLUGIN / "environment.json").read_text())
-    assert environment["python"] == HERE
+    assert environment["python_version"] == HERE
     assert str(REPO) in environment["sys_path"]
     shipped = REPO / "hooks/hosts/krita/pykrita"
     assert (plugins / f"{PLUGIN}.desktop").read_bytes() == (
@@ -296,7 +297,7 @@ def test_other_python_offline_prints_the_commands(tmp_path: Path, monkeypatch):
     assert f"{venv}/bin/python -m pip install {REPO}" in message
     assert "--no-deps" not in message
     environment = json.loads((plugins / PLUGIN / "environment.json").read_text())
-    assert environment["python"] == "3.99"
+    assert environment["python_version"] == "3.99"
     assert environment["sys_path"] == [str(venv / "lib" / "python3.99" / "site-packages")]
     assert f"{CONFIG_KEY}=true" in rc.read_text()
     venv.mkdir()  # as if the user ran the commands
@@ -351,6 +352,44 @@ def test_krita_python_version_is_read_from_its_python_plugin(tmp_path: Path, mon
     monkeypatch.setenv("PATH", str(tmp_path / "nothing"))
     host, notes = installer.find_host_python()
     assert host.version == HERE and "Pass --python" in notes[0]
+
+
+def test_default_places_on_each_platform(tmp_path: Path, monkeypatch):
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    for name in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "APPDATA", "LOCALAPPDATA"):
+        monkeypatch.delenv(name, raising=False)
+    macos_plugins = home / "Library/Application Support/krita/pykrita"
+    expected = {
+        "linux": (home / ".local/share/krita/pykrita", home / ".config/kritarc"),
+        "darwin": (macos_plugins, home / "Library/Preferences/kritarc"),
+        "win32": (home / "AppData/Roaming/krita/pykrita", home / "AppData/Local/kritarc"),
+    }
+    for platform, (plugins, rc) in expected.items():
+        assert installer.default_plugin_dir(platform) == plugins, platform
+        assert installer.default_config_file(platform) == rc, platform
+    for name in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "APPDATA", "LOCALAPPDATA"):
+        monkeypatch.setenv(name, str(tmp_path / name))
+    assert installer.default_plugin_dir("linux") == tmp_path / "XDG_DATA_HOME/krita/pykrita"
+    assert installer.default_config_file("linux") == tmp_path / "XDG_CONFIG_HOME/kritarc"
+    assert installer.default_plugin_dir("win32") == tmp_path / "APPDATA/krita/pykrita"
+    assert installer.default_config_file("win32") == tmp_path / "LOCALAPPDATA/kritarc"
+    assert installer.default_plugin_dir("darwin") == macos_plugins  # no variables on macOS
+    monkeypatch.setenv("XDG_DATA_HOME", "")  # empty counts as unset
+    assert installer.default_plugin_dir("linux") == home / ".local/share/krita/pykrita"
+
+
+def test_installing_for_this_python_removes_the_dedicated_environment(tmp_path: Path):
+    plugins, rc = tmp_path / "pykrita", tmp_path / "kritarc"
+    (plugins / VENV / "bin").mkdir(parents=True)  # left by an install for another Python
+    lines = install(InstallOptions(plugin_dir=plugins, config_file=rc, python=HERE))
+    assert not (plugins / VENV).exists()
+    assert any("imports style-plugin from this environment" in line for line in lines)
+
+
+def test_the_plugin_module_reads_the_shared_record():
+    source = (REPO / "hooks/hosts/krita/pykrita" / PLUGIN / "__init__.py").read_text()
+    assert f'with_name("{RECORD_FILE}")' in source and '"python_version"' in source
 
 
 @pytest.mark.skipif(shutil.which("krita") is None, reason="Krita is not installed")

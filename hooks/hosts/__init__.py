@@ -2,8 +2,10 @@
 
 Each host has an installer module with `install(options) -> list[str]` (the lines to show
 the user: what was written, or removed with `options.uninstall`). `style-plugin install HOST`
-dispatches here; the adapters themselves build their dialogs from the filter's parameter
-schema (hooks/filters.py), so a new filter parameter needs no host change.
+dispatches here. What every installer shares lives beside this file: `environment` (the host's
+Python, the environment its plug-in imports style-plugin from, and the record saying so) and
+`places` (per-user folders on Linux, macOS and Windows). The adapters build their dialogs from
+the filter's parameter schema (hooks/filters.py), so a new filter parameter needs no host change.
 """
 
 from __future__ import annotations

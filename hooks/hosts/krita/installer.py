@@ -4,44 +4,37 @@ What an install writes, and what `--uninstall` removes again (listed in a manife
 
     PLUGIN_DIR/style_plugin_krita.desktop              Krita's description of the plug-in
     PLUGIN_DIR/style_plugin_krita/__init__.py          the module Krita loads
-    PLUGIN_DIR/style_plugin_krita/environment.json     Python version + folders for sys.path
+    PLUGIN_DIR/style_plugin_krita/environment.json     the environment record
     PLUGIN_DIR/style_plugin_krita/install-manifest.json
     PLUGIN_DIR/style_plugin_krita_env/                 only when Krita's Python differs
     KRITARC  [python] enable_style_plugin_krita=true   (the rest of the file is kept)
 
-PLUGIN_DIR defaults to $XDG_DATA_HOME/krita/pykrita (~/.local/share/krita/pykrita) and
-KRITARC to $XDG_CONFIG_HOME/kritarc (~/.config/kritarc).
+PLUGIN_DIR defaults to the pykrita folder in Krita's resource folder (Linux
+$XDG_DATA_HOME/krita, macOS ~/Library/Application Support/krita, Windows %APPDATA%\\krita),
+KRITARC to Krita's settings file (Linux $XDG_CONFIG_HOME/kritarc, macOS
+~/Library/Preferences/kritarc, Windows %LOCALAPPDATA%\\kritarc).
 
-Krita embeds the system's Python, and numpy, onnxruntime and Pillow are compiled for one
-Python version. When Krita's version (read from the libpython its Python plug-in links, or
-given with --python) is the running interpreter's, the plug-in uses this environment. When
-it differs, the installer makes a dedicated environment with an interpreter of Krita's
-version and pip-installs style-plugin with its dependencies into it; where that cannot be
-done (no such interpreter, offline, pip fails) it says exactly which commands to run.
+Krita's Python version is read from the libpython its Python plug-in links (or given with
+--python); which environment the plug-in then imports from, and the record it reads, follow
+the rule every host shares (hooks/hosts/environment.py).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import shlex
 import shutil
-import site
-import subprocess
 import sys
-from dataclasses import dataclass
-from importlib import metadata, resources
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from hooks.hosts import InstallOptions
+from hooks.hosts import InstallOptions, environment, places
+from hooks.hosts.environment import Host, HostPython
 from style_plugin.atomic import atomic_path
-from style_plugin.errors import StylePluginError
 
 __all__ = [
     "PLUGIN",
-    "HostPython",
     "default_config_file",
     "default_plugin_dir",
     "find_host_python",
@@ -54,10 +47,9 @@ __all__ = [
 PLUGIN = "style_plugin_krita"
 CONFIG_GROUP = "python"
 CONFIG_KEY = f"enable_{PLUGIN}"
-ENVIRONMENT = "environment.json"
 MANIFEST = "install-manifest.json"
+#: The dedicated environment, beside the plug-in, when Krita's Python is another version.
 VENV = f"{PLUGIN}_env"
-DISTRIBUTION = "style-plugin"
 
 # Where Krita's Python plug-in and module sit below Krita's prefix (/usr, /opt/krita, ...).
 _KRITA_PYTHON_LIBRARIES = (
@@ -66,33 +58,20 @@ _KRITA_PYTHON_LIBRARIES = (
     "lib*/krita-python-libs/PyKrita/krita*.so",
     "lib*/*/krita-python-libs/PyKrita/krita*.so",
 )
-_VERSION = re.compile(r"\d+\.\d+")
 
 
-def default_plugin_dir() -> Path:
-    """Krita's pykrita folder for this user."""
-    data = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(data) / "krita" / "pykrita"
+def default_plugin_dir(platform: str = sys.platform) -> Path:
+    """Krita's pykrita folder for this user on `platform` (a sys.platform value)."""
+    return places.DATA.path(platform) / "krita" / "pykrita"
 
 
-def default_config_file() -> Path:
-    """Krita's settings file for this user."""
-    config = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
-    return Path(config) / "kritarc"
+def default_config_file(platform: str = sys.platform) -> Path:
+    """Krita's settings file for this user on `platform`."""
+    return places.PREFERENCES.path(platform) / "kritarc"
 
 
 # ---------------------------------------------------------------------------------------
 # Which Python Krita runs
-
-
-@dataclass(frozen=True)
-class HostPython:
-    """The Python that Krita embeds: its major.minor `version`, an `executable` of that
-    version if one was found here, and how the version was learnt (`source`)."""
-
-    version: str
-    executable: str | None
-    source: str
 
 
 def krita_python_version(krita: str = "krita") -> tuple[str, Path] | None:
@@ -110,125 +89,27 @@ def krita_python_version(krita: str = "krita") -> tuple[str, Path] | None:
     return None
 
 
-def _interpreter_version(executable: str) -> str:
-    """The major.minor of an interpreter, by running it."""
-    code = "import sys; print('%d.%d' % sys.version_info[:2])"
-    try:
-        result = subprocess.run(
-            [executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
-        )
-    except (OSError, subprocess.SubprocessError) as exc:
-        raise StylePluginError(f"cannot run the Python interpreter {executable!r}: {exc}") from None
-    version = result.stdout.strip()
-    if not _VERSION.fullmatch(version):
-        raise StylePluginError(f"{executable!r} did not report a Python version: {version!r}")
-    return version
+def _detect() -> HostPython | None:
+    """Krita's Python as its installation shows it, with an interpreter of that version."""
+    found = krita_python_version()
+    if found is None:
+        return None
+    version, library = found
+    return HostPython(version, environment.interpreter_for(version), f"linked by {library}")
 
 
-def _interpreter_for(version: str) -> str | None:
-    """An interpreter of `version`: the system's first (Krita embeds it), else one on PATH."""
-    system = Path(f"/usr/bin/python{version}")
-    if system.is_file():
-        return str(system)
-    return shutil.which(f"python{version}")
+HOST = Host(
+    name="krita",
+    label="Krita",
+    detect=_detect,
+    not_found="Krita's Python plug-in was not found (is Krita installed from your system's packages?)",
+)
 
 
 def find_host_python(choice: str | None = None) -> tuple[HostPython, list[str]]:
-    """Krita's Python: from `choice` (a version such as '3.13', or an interpreter), else
-    detected from Krita's installation, else assumed to be this one (with a note why)."""
-    if choice and _VERSION.fullmatch(choice):
-        return HostPython(choice, _interpreter_for(choice), "--python"), []
-    if choice:
-        executable = shutil.which(choice) or choice
-        return HostPython(_interpreter_version(executable), executable, "--python"), []
-    found = krita_python_version()
-    if found:
-        version, library = found
-        return HostPython(version, _interpreter_for(version), f"linked by {library}"), []
-    here = _here()
-    note = (
-        f"note: Krita's Python plug-in was not found (is Krita installed from your system's "
-        f"packages?); assuming Krita runs Python {here}. Pass --python X.Y if it does not."
-    )
-    return HostPython(here, sys.executable, "assumed"), [note]
-
-
-# ---------------------------------------------------------------------------------------
-# The environment the plug-in imports style-plugin from
-
-
-def _package_root() -> Path:
-    """The folder that holds the `hooks` package (a source checkout or site-packages)."""
-    import hooks
-
-    return Path(hooks.__file__).resolve().parent.parent
-
-
-def _current_sys_path() -> list[str]:
-    """This interpreter's folders that hold style-plugin and its dependencies."""
-    entries = [str(_package_root()), *site.getsitepackages()]
-    user_site = site.getusersitepackages()
-    if site.ENABLE_USER_SITE and Path(user_site).is_dir():
-        entries.append(user_site)
-    return list(dict.fromkeys(entries))
-
-
-def _package_spec() -> str:
-    """What to pip-install: this source checkout, or the installed release from the index."""
-    root = _package_root()
-    pyproject = root / "pyproject.toml"
-    if pyproject.is_file() and f'name = "{DISTRIBUTION}"' in pyproject.read_text("utf-8"):
-        return str(root)
-    return f"{DISTRIBUTION}=={metadata.version(DISTRIBUTION)}"
-
-
-def _offline() -> bool:
-    """Whether STYLE_PLUGIN_OFFLINE asks not to touch the network."""
-    return os.environ.get("STYLE_PLUGIN_OFFLINE", "").strip().lower() in ("1", "true", "yes")
-
-
-def _venv_site_packages(venv: Path, version: str) -> Path:
-    """Where a POSIX venv of `version` keeps its packages."""
-    return venv / "lib" / f"python{version}" / "site-packages"
-
-
-def _venv_commands(host: HostPython, venv: Path) -> list[list[str]]:
-    """The commands that make `venv` with Krita's Python and install style-plugin into it."""
-    python = host.executable or f"python{host.version}"
-    return [
-        [python, "-m", "venv", str(venv)],
-        [str(venv / "bin" / "python"), "-m", "pip", "install", _package_spec()],
-    ]
-
-
-def _make_venv(host: HostPython, venv: Path) -> list[str]:
-    """Run the venv commands; StylePluginError with the commands to run where they cannot."""
-    commands = _venv_commands(host, venv)
-    shown = "\n".join("  " + shlex.join(command) for command in commands)
-    why = None
-    if host.executable is None:
-        why = f"no Python {host.version} interpreter was found here (install python{host.version} and python{host.version}-venv)"
-    elif _offline():
-        why = "STYLE_PLUGIN_OFFLINE is set, and installing the dependencies needs the package index"
-    else:
-        for command in commands:
-            try:
-                subprocess.run(command, check=True)
-            except (OSError, subprocess.CalledProcessError) as exc:
-                why = f"`{shlex.join(command)}` failed ({exc})"
-                break
-    if why:
-        raise StylePluginError(
-            f"Krita runs Python {host.version}, this is Python {_here()}, so the plug-in needs "
-            f"its own environment, but {why}. The plug-in is installed; to finish, run:\n"
-            f"{shown}\nthen restart Krita."
-        )
-    return [f"created a Python {host.version} environment for Krita: {venv}"]
-
-
-def _here() -> str:
-    """This interpreter's major.minor."""
-    return f"{sys.version_info.major}.{sys.version_info.minor}"
+    """Krita's Python, and notes to show: `choice` (a version such as '3.13', or an
+    interpreter), else detected from Krita's installation, else assumed to be this one."""
+    return environment.find_host_python(HOST, choice)
 
 
 # ---------------------------------------------------------------------------------------
@@ -322,43 +203,25 @@ def _plugin_files() -> dict[str, bytes]:
     }
 
 
-def _environment(host: HostPython, plugin_dir: Path) -> tuple[list[str], Path | None]:
-    """(sys.path entries for the plug-in, the dedicated venv or None when this one serves)."""
-    if host.version == _here():
-        return _current_sys_path(), None
-    venv = plugin_dir / VENV
-    return [str(_venv_site_packages(venv, host.version))], venv
-
-
 def install(options: InstallOptions) -> list[str]:
     """Install (or with `options.uninstall` remove) the Krita plug-in; returns what to show."""
     plugin_dir = Path(options.plugin_dir or default_plugin_dir()).expanduser().absolute()
     if options.uninstall:
         return _uninstall(plugin_dir, options.config_file)
     config = Path(options.config_file or default_config_file()).expanduser().absolute()
-    host, lines = find_host_python(options.python)
-    lines.append(f"Krita's Python: {host.version} ({host.source})")
+    env, lines = environment.prepare(HOST, options.python, plugin_dir / VENV)
     previous = _read_manifest(plugin_dir)
     if previous:
         _remove_files(plugin_dir, previous)
     created = list(previous["created"]) if previous else []
     created += _make_dirs(plugin_dir / PLUGIN)
-    sys_path, venv = _environment(host, plugin_dir)
-    if previous and previous.get("environment") and venv is None:
-        shutil.rmtree(plugin_dir / previous["environment"], ignore_errors=True)
     files = _plugin_files()
-    environment = {
-        "python": host.version,
-        "sys_path": sys_path,
-        "reinstall": f"Run `{sys.executable} -m style_plugin install krita` again, then restart Krita.",
-    }
-    files[f"{PLUGIN}/{ENVIRONMENT}"] = json.dumps(environment, indent=2).encode() + b"\n"
+    files[f"{PLUGIN}/{environment.RECORD_FILE}"] = environment.record_bytes(env, HOST)
     config_created = (previous or {}).get("config_created", False) or not config.exists()
     manifest = {
         "plugin": PLUGIN,
         "files": [*files, f"{PLUGIN}/{MANIFEST}"],
         "created": created,
-        "environment": VENV if venv else None,
         "config_file": str(config),
         "config_key": CONFIG_KEY,
         "config_created": config_created,
@@ -369,16 +232,13 @@ def install(options: InstallOptions) -> list[str]:
     lines.append(f"wrote the plug-in to {plugin_dir}: {', '.join(files)}")
     set_config_value(config, CONFIG_GROUP, CONFIG_KEY, "true")
     lines.append(f"enabled it in {config}: [{CONFIG_GROUP}] {CONFIG_KEY}=true")
-    if venv is None:
-        lines.append(f"it imports style-plugin from this environment ({sys.executable})")
-    else:
-        lines += _make_venv(host, venv)
+    lines += environment.settle(env, HOST)
     lines.append("Restart Krita: the filter is at Filter > Stylize…")
     return lines
 
 
 def _uninstall(plugin_dir: Path, config_file: Path | None) -> list[str]:
-    """Remove what the manifest lists, the environment it made, and the kritarc key."""
+    """Remove what the manifest lists, the dedicated environment, and the kritarc key."""
     manifest = _read_manifest(plugin_dir)
     lines = []
     if manifest is None:
@@ -387,8 +247,7 @@ def _uninstall(plugin_dir: Path, config_file: Path | None) -> list[str]:
     else:
         config = Path(config_file or manifest["config_file"]).expanduser().absolute()
         _remove_files(plugin_dir, manifest)
-        if manifest.get("environment"):
-            shutil.rmtree(plugin_dir / manifest["environment"], ignore_errors=True)
+        shutil.rmtree(plugin_dir / VENV, ignore_errors=True)
         leftovers = []
         for folder in [str(plugin_dir / PLUGIN), *manifest["created"]]:
             path = Path(folder)

@@ -2,8 +2,9 @@
 
 GIMP 3 runs Python plug-ins with the system's Python 3, which knows nothing of the virtual
 environment (or user site) where style-plugin and its compiled dependencies live. The
-installer writes `ENV_FILE` next to the plug-in: that environment's Python version and the
-folders to put on `sys.path`. Only the standard library is used here, because nothing else
+installer writes `ENV_FILE` next to the plug-in (the record every host's plug-in reads,
+written by hooks/hosts/environment.py): that environment's Python version and the folders to
+put on `sys.path`. Only the standard library is used here, because nothing else
 can be imported before `activate` has run.
 """
 
@@ -16,9 +17,9 @@ from pathlib import Path
 
 __all__ = ["ENV_FILE", "BootstrapError", "activate", "check_version", "read_environment"]
 
-#: The file the installer writes beside the plug-in script.
-ENV_FILE = "style-plugin-env.json"
-_FIX = "run `style-plugin install gimp` again from an environment with GIMP's Python"
+#: The file the installer writes beside the plug-in script (environment.RECORD_FILE).
+ENV_FILE = "environment.json"
+_FIX = "run `style-plugin install gimp` again"
 
 
 class BootstrapError(RuntimeError):
@@ -43,7 +44,7 @@ def check_version(record: dict, version_info: tuple[int, ...] = sys.version_info
         raise BootstrapError(
             f"style-plugin was installed for Python {record['python_version']} "
             f"({record.get('python', 'unknown interpreter')}) but GIMP runs Python {running}: "
-            f"{_FIX}"
+            f"{record.get('reinstall', _FIX)}"
         )
 
 

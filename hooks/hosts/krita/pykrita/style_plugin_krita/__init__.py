@@ -1,9 +1,10 @@
 """Krita loads this module at start-up: the pykrita side of style-plugin's Stylize filter.
 
 `style-plugin install krita` copies it into Krita's pykrita folder and writes
-`environment.json` beside it: the Python version the environment was built for and the
-folders to put on sys.path (the style-plugin package and its numpy, onnxruntime, Pillow and
-pluggy, built for that version). The plug-in itself lives in the package
+`environment.json` beside it (the record every host's plug-in reads, written by
+hooks/hosts/environment.py): the Python version the environment was built for and the folders
+to put on sys.path (the style-plugin package and its numpy, onnxruntime, Pillow and pluggy,
+built for that version). The plug-in itself lives in the package
 (`hooks.hosts.krita.extension`). When the package cannot be loaded here, Filter > Stylize…
 still appears and says why and what to run.
 """
@@ -60,9 +61,9 @@ def load() -> None:
         environment = json.loads(ENVIRONMENT.read_text(encoding="utf-8"))
         reinstall = environment.get("reinstall", reinstall)
         here = f"{sys.version_info.major}.{sys.version_info.minor}"
-        if environment["python"] != here:
+        if environment["python_version"] != here:
             raise RuntimeError(
-                f"style-plugin was installed for Python {environment['python']}, "
+                f"style-plugin was installed for Python {environment['python_version']}, "
                 f"but this Krita runs Python {here}."
             )
         activate(environment)
