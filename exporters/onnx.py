@@ -16,7 +16,7 @@ import io
 import logging
 import warnings
 from collections.abc import Iterator
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
 
 from exporters.base import Exporter, ExportReport
@@ -194,9 +194,9 @@ def _training_summary(state: dict[str, Any]) -> dict[str, Any]:
         "total_steps": config.steps,
         "losses": state.get("losses", {}),
         "seed": config.seed,
-        "content_dir": config.content_dir,
-        "styles": config.styles,
-        "extra_real": config.extra_real,
+        "content_dir": _file_name(config.content_dir),
+        "styles": {name: _file_name(path) for name, path in config.styles.items()},
+        "extra_real": {name: _file_name(path) for name, path in config.extra_real.items()},
         "loss_weights": {
             "content": config.content_weight,
             "style": config.style_weight,
@@ -215,6 +215,11 @@ def _training_summary(state: dict[str, Any]) -> dict[str, Any]:
         "elapsed_s": state.get("elapsed_s"),
         "trained_with": state.get("package_version"),
     }
+
+
+def _file_name(path: str) -> str:
+    """The last part of a path: a shared model must not carry its trainer's folder layout."""
+    return PurePath(path.replace("\\", "/")).name or path
 
 
 @contextlib.contextmanager

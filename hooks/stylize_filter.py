@@ -9,6 +9,7 @@ import numpy as np
 from PIL import Image
 
 from hooks.filters import Choice, Filter, Param, Progress
+from style_plugin.contract import printable
 from style_plugin.runtime.store import list_styles
 from style_plugin.runtime.stylizer import Stylizer
 
@@ -26,11 +27,12 @@ class StylizeFilter(Filter):
         self.stylizer = Stylizer(device=device)
 
     def style_choices(self) -> list[Choice]:
-        """Every installed style once (the first model holding a name wins, as in stylize)."""
+        """Every installed style once (the first model holding a name wins, as in stylize);
+        labels escaped, as every host and `style-plugin filters` show them as they are."""
         choices: dict[str, Choice] = {}
         for _, model in list_styles(self.stylizer.settings).models:
             for style in model.styles:
-                choices.setdefault(style.name, Choice(style.name, style.label))
+                choices.setdefault(style.name, Choice(style.name, printable(style.label)))
         return list(choices.values())
 
     def params(self) -> list[Param]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,11 @@ __all__ = [
     "IO_NOTES",
     "LAYER_NOTE",
     "LAYER_STATS_PREFIX",
+    "MAX_JSON_CHARS",
+    "MAX_JSON_DEPTH",
+    "MAX_MIN_SIDE",
+    "MAX_STYLES",
+    "MAX_TEXT_CHARS",
     "METADATA_PREFIX",
     "NORM_STATS",
     "NORM_STATS_MIX",
@@ -30,6 +36,7 @@ __all__ = [
     "TILING_SCHEME",
     "ModelMetadata",
     "layer_stats_name",
+    "printable",
 ]
 
 #: Version of the contract, stored as metadata `style_plugin.format_version`.
@@ -64,10 +71,33 @@ LAYER_NOTE = "float32 [N, 2C]: this normalisation layer's own means then varianc
 #: Every metadata key is this prefix and a `ModelMetadata` field name.
 METADATA_PREFIX = "style_plugin."
 
+#: What a model may declare. Model files are untrusted input (docs/security.md): these bounds
+#: keep reading one cheap, and real models stay far below them.
+MAX_STYLES = 1024
+#: Characters in a style's name or label, or in a plain (not JSON) metadata value.
+MAX_TEXT_CHARS = 200
+#: Characters in a JSON metadata value, and how deeply its lists and objects may nest.
+MAX_JSON_CHARS = 1_000_000
+MAX_JSON_DEPTH = 16
+#: The largest `min_side` a model may state (the runtime pads smaller images up to it).
+MAX_MIN_SIDE = 256
+
 
 def layer_stats_name(layer: int) -> str:
     """The output that holds normalisation layer `layer`'s own statistics."""
     return f"{LAYER_STATS_PREFIX}{layer}"
+
+
+def printable(text: str) -> str:
+    """`text` with each character a terminal or text widget would obey rather than show
+    (controls, format and bidi marks, line separators) written as its Python escape.
+
+    Model files name their styles, and names reach terminals and dialogs. Backslashes stay
+    as they are, so escaping twice changes nothing.
+    """
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else ascii(char)[1:-1] for char in text)
 
 
 @dataclass(frozen=True)
@@ -101,35 +131,116 @@ class ModelMetadata:
     @classmethod
     def from_properties(cls, properties: Mapping[str, str]) -> ModelMetadata:
         """Read the file's key-value strings back; unreadable values fall back to defaults
-        (a model from elsewhere may carry none of them), except a malformed style list."""
+        (a model from elsewhere may carry none of them), except a malformed style list.
+
+        A value beyond the bounds above is a one-line ValueError naming the key, whatever
+        the key: the file is not to be trusted.
+        """
         values: dict[str, Any] = {}
         for item in dataclasses.fields(cls):
-            text = properties.get(METADATA_PREFIX + item.name)
+            key = METADATA_PREFIX + item.name
+            text = properties.get(key)
             if text is None:
                 continue
-            parse = _PARSERS.get(item.name, str)
+            parse = _PARSERS.get(item.name, _text)
             try:
                 values[item.name] = parse(text)
+            except _Refused as exc:
+                raise ValueError(f"metadata {key!r} {exc}") from None
             except (TypeError, ValueError, KeyError):
                 if item.name == "styles":
-                    raise ValueError(f"metadata '{METADATA_PREFIX}styles' is malformed") from None
+                    raise ValueError(f"metadata {key!r} is malformed") from None
         return cls(**values)
 
 
+class _Refused(ValueError):
+    """A metadata value beyond the contract's bounds; the message says how, after the key."""
+
+
+def _bounded(text: str, limit: int) -> str:
+    """`text`, refused when longer than `limit` characters."""
+    if len(text) > limit:
+        raise _Refused(f"is longer than {limit} characters")
+    return text
+
+
+def _text(text: str) -> str:
+    """A plain value (preset, precision, ...): short text."""
+    return _bounded(text, MAX_TEXT_CHARS)
+
+
+def _integer(text: str) -> int:
+    """A whole number, written as short text."""
+    return int(_text(text))
+
+
+def _min_side(text: str) -> int:
+    """The stated minimum side, refused above MAX_MIN_SIDE (small images are padded up to
+    it, so a huge one would make every run huge)."""
+    side = _integer(text)
+    if side > MAX_MIN_SIDE:
+        raise _Refused(f"must be at most {MAX_MIN_SIDE} pixels")
+    return side
+
+
+#: What decides JSON nesting: strings (whose brackets do not count; an unterminated one runs
+#: to the end) and brackets. Matching is linear in the text's length.
+_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"?|[\[\]{}]', re.DOTALL)
+
+
+def _check_nesting(text: str) -> None:
+    """Refuse JSON nested deeper than MAX_JSON_DEPTH: json.loads recurses once per level,
+    so a deep enough value would end in RecursionError."""
+    depth = 0
+    for token in _JSON_TOKENS.finditer(text):
+        if token[0] in ("[", "{"):
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                raise _Refused(f"nests deeper than {MAX_JSON_DEPTH} levels")
+        elif token[0] in ("]", "}"):
+            depth -= 1
+
+
+def _json(text: str) -> Any:
+    """A JSON value, after bounding its length and nesting."""
+    _check_nesting(_bounded(text, MAX_JSON_CHARS))
+    return json.loads(text)
+
+
 def _styles(text: str) -> list[dict[str, str]]:
-    """[{"name", "label"}, ...] from the stored JSON; a missing label is the name."""
-    listed = json.loads(text)
+    """[{"name", "label"}, ...] from the stored JSON, at most MAX_STYLES of them."""
+    listed = _json(text)
     if not isinstance(listed, list):
-        raise ValueError(text)
-    return [{"name": str(s["name"]), "label": str(s.get("label") or s["name"])} for s in listed]
+        raise ValueError("not a list")
+    if len(listed) > MAX_STYLES:
+        raise _Refused(f"lists {len(listed)} styles; at most {MAX_STYLES} are supported")
+    return [_style(entry) for entry in listed]
+
+
+def _style(entry: Any) -> dict[str, str]:
+    """One {"name", "label"}; a missing label is the name. Names are typed and printed
+    everywhere, so they must be short and printable; labels only short (hosts escape them)."""
+    name = str(entry["name"])
+    label = str(entry.get("label") or name)
+    for what, value in (("name", name), ("label", label)):
+        if len(value) > MAX_TEXT_CHARS:
+            raise _Refused(f"has a style {what} longer than {MAX_TEXT_CHARS} characters")
+    if not name.isprintable():
+        raise _Refused(f"has a style name with characters that cannot be shown: {printable(name)}")
+    return {"name": name, "label": label}
 
 
 def _object(text: str) -> dict[str, Any]:
-    value = json.loads(text)
+    value = _json(text)
     if not isinstance(value, dict):
-        raise ValueError(text)
+        raise ValueError("not an object")
     return value
 
 
 _JSON = {"styles", "training"}
-_PARSERS = {"styles": _styles, "training": _object, "min_side": int, "format_version": int}
+_PARSERS = {
+    "styles": _styles,
+    "training": _object,
+    "min_side": _min_side,
+    "format_version": _integer,
+}

@@ -109,22 +109,31 @@ def _create_manager() -> tuple[pluggy.PluginManager, list[BrokenPlugin]]:
         try:
             plugin = entry_point.load()
             pm.register(plugin, name=entry_point.name)
-        except Exception as exc:  # a third party's import error must not stop us
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # an import error, even sys.exit(), must not stop us
             broken.append(BrokenPlugin(entry_point.name, "import", _reason(exc)))
     return pm, broken
 
 
-def _call_each(hook_name: str, make_arguments: Callable[[str], dict[str, Any]]) -> list:
-    """Call every plugin's implementation of a hook on its own, isolating failures, with the
-    arguments it names (as pluggy does: an implementation may take fewer than the spec)."""
+def _call_each(
+    hook_name: str, arguments: Callable[[str], dict[str, Any]], commit: Callable[[str], None]
+) -> list[BrokenPlugin]:
+    """Call every plugin's implementation of a hook on its own, with the arguments it names
+    (as pluggy does: an implementation may take fewer than the spec), then `commit(plugin)`
+    what it registered. One that raises anything but Ctrl-C, or whose registrations are
+    refused, is reported and contributes nothing."""
     pm = plugin_manager()
     broken = []
     for impl in getattr(pm.hook, hook_name).get_hookimpls():
         name = pm.get_name(impl.plugin) or repr(impl.plugin)
         try:
-            arguments = make_arguments(name)
-            impl.function(*(arguments[arg] for arg in impl.argnames))
-        except Exception as exc:
+            given = arguments(name)
+            impl.function(*(given[arg] for arg in impl.argnames))
+            commit(name)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:
             broken.append(BrokenPlugin(name, hook_name, _reason(exc)))
     return broken
 
@@ -138,44 +147,70 @@ def registry() -> Registry:
 
 
 def _collect() -> Registry:
+    """Call the three registering hooks. A plugin's registrations are staged and kept only
+    when all of its hooks succeed: a plugin reported as skipped leaves nothing behind."""
     plugin_manager()
-    found = Registry(broken=list(_STATE["import_errors"]))
+    staged: dict[str, Registry] = {}
+    broken = list(_STATE["import_errors"])
 
-    def filter_register(plugin: str) -> Callable[[Any], None]:
+    def stage(plugin: str) -> Registry:
+        return staged.setdefault(plugin, Registry())
+
+    def register_filter(plugin: str) -> Callable[[Any], None]:
         def register(item: Any) -> None:
             if not _is_filter(item):
                 raise TypeError(f"register_filters got {type(item).__name__}, not a Filter")
-            if item.name in found.filters and found.filters[item.name][0] is not item:
-                raise ValueError(f"filter name {item.name!r} is taken by another plugin")
-            found.filters[item.name] = (item, plugin)
+            stage(plugin).filters[item.name] = (item, plugin)
 
         return register
 
-    def style_register(plugin: str) -> Callable[[str | Path], None]:
+    def register_style(plugin: str) -> Callable[[str | Path], None]:
         def register(path: str | Path) -> None:
             source = "bundled" if plugin == BUILTIN_NAME else plugin
-            found.styles.append(ModelEntry(Path(path), source))
+            stage(plugin).styles.append(ModelEntry(Path(path), source))
 
         return register
 
-    def exporter_register(plugin: str) -> Callable[[Any], None]:
+    def register_exporter(plugin: str) -> Callable[[Any], None]:
         def register(exporter: Any) -> None:
             name = getattr(exporter, "name", None)
             if not isinstance(name, str) or not callable(getattr(exporter, "export", None)):
                 raise TypeError("register_exporters needs an object with .name and .export()")
-            if name in found.exporters and found.exporters[name][0] is not exporter:
-                raise ValueError(f"export format {name!r} is taken by another plugin")
-            found.exporters[name] = (exporter, plugin)
+            stage(plugin).exporters[name] = (exporter, plugin)
 
         return register
 
     for hook, make in (
-        ("register_filters", filter_register),
-        ("register_styles", style_register),
-        ("register_exporters", exporter_register),
+        ("register_filters", register_filter),
+        ("register_styles", register_style),
+        ("register_exporters", register_exporter),
     ):
-        found.broken += _call_each(hook, lambda plugin, make=make: {"register": make(plugin)})
+        broken += _call_each(hook, lambda plugin, make=make: {"register": make(plugin)}, stage)
+    failed = {plugin.name for plugin in broken}
+    found = Registry()
+    for plugin, mine in staged.items():
+        if plugin in failed:
+            continue  # reported; what it registered before failing is dropped
+        clash = _clash(found, mine)
+        if clash is not None:
+            broken.append(BrokenPlugin(plugin, *clash))
+            continue
+        found.filters.update(mine.filters)
+        found.exporters.update(mine.exporters)
+        found.styles += mine.styles
+    found.broken = broken
     return found
+
+
+def _clash(found: Registry, mine: Registry) -> tuple[str, str] | None:
+    """(hook, reason) when `mine` names a filter or export format another plugin has."""
+    for name in mine.filters.keys() & found.filters.keys():
+        return "register_filters", f"ValueError: filter name {name!r} is taken by another plugin"
+    for name in mine.exporters.keys() & found.exporters.keys():
+        return "register_exporters", (
+            f"ValueError: export format {name!r} is taken by another plugin"
+        )
+    return None
 
 
 def _is_filter(item: Any) -> bool:
@@ -186,9 +221,18 @@ def _is_filter(item: Any) -> bool:
     )
 
 
-def register_commands(cli: Any) -> list[BrokenPlugin]:
-    """Let every plugin add commands to the Typer app `cli`; returns the ones that failed."""
-    return _call_each("register_commands", lambda _name: {"cli": cli})
+def register_commands(
+    new_group: Callable[[], Any], adopt: Callable[[Any], None]
+) -> list[BrokenPlugin]:
+    """Let every plugin add commands: each gets a group of its own (`new_group()`), adopted
+    into the command line (`adopt(group)`, which raises to refuse it) only when its hook
+    returns normally. Returns the plugins that failed or were refused."""
+    groups: dict[str, Any] = {}
+    return _call_each(
+        "register_commands",
+        lambda plugin: {"cli": groups.setdefault(plugin, new_group())},
+        lambda plugin: adopt(groups[plugin]),
+    )
 
 
 def reload_plugins() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,17 @@ def paintings(tmp_path: Path) -> dict[str, Path]:
     }
 
 
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    """in/a.png, in/b.png, in/sub/c.png, in/sub/deeper/d.png (96x80 and smaller)."""
+    root = tmp_path / "in"
+    make_photo(root / "a.png", seed=1)
+    make_photo(root / "b.png", 64, 48, seed=2)
+    make_photo(root / "sub" / "c.png", 48, 64, seed=3)
+    make_photo(root / "sub" / "deeper" / "d.png", 40, 40, seed=4)
+    return root
+
+
 @pytest.fixture(autouse=True)
 def user_models_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty per-test user model folder: tests never see the developer's own models."""
@@ -55,6 +67,13 @@ def bundled_models_dir(request: pytest.FixtureRequest, monkeypatch: pytest.Monke
     hidden = tmp_path / "no-bundled-models"
     monkeypatch.setattr(store, "bundled_models_dir", lambda: hidden)
     yield hidden
+
+
+@pytest.fixture
+def installed(style_model: Path, user_models_dir: Path) -> Path:
+    """The two-style test model installed in the (per-test) user model folder."""
+    user_models_dir.mkdir(parents=True)
+    return Path(shutil.copy(style_model, user_models_dir / "two.onnx"))
 
 
 @pytest.fixture(scope="session")

@@ -1,12 +1,14 @@
-"""Shared test helpers: tiny training command lines and untrained checkpoints to export."""
+"""Shared test helpers: tiny training command lines, untrained checkpoints to export, the
+bundled styles and sample photos, and what a write may leave behind."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import torch
+from PIL import Image
 
-from style_plugin.bundled import DATA_DIR
+from style_plugin.bundled import DATA_DIR, sample_photos_dir
 from style_plugin.models.generator import Generator
 from style_plugin.runtime.model import StyleInfo, load_model
 from style_plugin.training.checkpoint import save_checkpoint
@@ -63,3 +65,14 @@ def bundled_styles() -> list[StyleInfo]:
     from the package folder: the test fixtures hide it from the store in this process)."""
     models = sorted((DATA_DIR / "models").glob("*.onnx"))
     return [info for path in models for info in load_model(path, device="cpu").styles]
+
+
+def sample_photo(width: int = 96, height: int = 64, name: str = "chelsea.jpg") -> Image.Image:
+    """A bundled sample photo, RGB, resized (bilinear) to `width` x `height`."""
+    with Image.open(sample_photos_dir() / name) as image:
+        return image.convert("RGB").resize((width, height), Image.Resampling.BILINEAR)
+
+
+def leftovers(folder: Path) -> list[Path]:
+    """Temporary or hidden files a write may have left behind."""
+    return [p for p in folder.rglob("*") if p.name.startswith(".") or ".part" in p.name]

@@ -11,7 +11,6 @@ from PIL import Image
 
 from style_plugin.errors import DataError
 from style_plugin.training.data import (
-    IMAGE_SUFFIXES,
     ContentCrops,
     StepBatchSampler,
     StyleImages,
@@ -75,10 +74,6 @@ def test_sample_style_indices_uniform_and_deterministic():
 
 
 # --------------------------------------------------------------------------- scan
-
-
-def test_image_suffixes():
-    assert {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"} == IMAGE_SUFFIXES
 
 
 def test_scan_recursive_skips_bad_files_with_reasons(tmp_path):

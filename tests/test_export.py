@@ -5,8 +5,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -66,17 +64,7 @@ def fp16(checkpoint, tmp_path_factory) -> ExportReport:
     return export_onnx(checkpoint, tmp_path_factory.mktemp("fp16") / "model.onnx", fp16=True)
 
 
-# -- registry and light import ------------------------------------------------------------
-
-
-def test_import_exporters_leaves_torch_and_onnx_out():
-    code = (
-        "import sys, exporters\n"
-        "assert exporters.ONNX_EXPORTER.suffix == '.onnx'\n"
-        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'onnx'))\n"
-        "assert not heavy, heavy\n"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True)
+# -- the registry --------------------------------------------------------------------------
 
 
 def test_the_onnx_format_is_registered_through_the_hooks():
@@ -159,6 +147,22 @@ def test_normalisation_statistics_can_be_read_and_fed_back(fp32, checkpoint):
     assert np.abs(swapped - plain).mean() > 1e-3
 
 
+def test_metadata_carries_no_folder_of_the_trainers_machine(tmp_path):
+    checkpoint = make_checkpoint(tmp_path / "checkpoint.pt")
+    state = torch.load(checkpoint, weights_only=True)
+    state["config"]["content_dir"] = "/home/someone/private/holiday-photos"
+    state["config"]["styles"] = {s: f"C:\\Users\\someone\\art\\{s}.jpg" for s in STYLES}
+    state["config"]["extra_real"] = {STYLES[0]: "/home/someone/more-art/"}
+    torch.save(state, checkpoint)
+    output = export_onnx(checkpoint, tmp_path / "model.onnx", verify=False).output
+    meta = {p.key: p.value for p in onnx.load(str(output)).metadata_props}
+    assert "someone" not in meta["style_plugin.training"]
+    training = json.loads(meta["style_plugin.training"])
+    assert training["content_dir"] == "holiday-photos"
+    assert training["styles"] == {s: f"{s}.jpg" for s in STYLES}
+    assert training["extra_real"] == {STYLES[0]: "more-art"}
+
+
 def test_metadata(fp32):
     model = onnx.load(str(fp32.output))
     meta = {p.key: p.value for p in model.metadata_props}
@@ -174,8 +178,9 @@ def test_metadata(fp32):
     training = json.loads(meta["style_plugin.training"])
     assert training["steps"] == 40 and training["seed"] == 3
     assert training["losses"] == {"content": 0.5, "style": 0.25}
-    assert training["content_dir"] == "photos/"
-    assert training["styles"] == {s: f"art/{s}.jpg" for s in STYLES}
+    # file names only: a shared model carries no folder layout of its trainer's machine
+    assert training["content_dir"] == "photos"
+    assert training["styles"] == {s: f"{s}.jpg" for s in STYLES}
     defaults = TrainConfig(content_dir="", styles={})
     assert training["loss_weights"]["style"] == defaults.style_weight
     assert training["crop_size"] == defaults.crop_size
@@ -197,6 +202,8 @@ def test_onnxruntime_matches_torch_at_odd_sizes(fp32, checkpoint, size):
     np.testing.assert_allclose(ours, theirs, atol=1e-4, rtol=0)
 
 
+# Private on purpose: the layer alone can be held to 1e-5, and no built-in preset has a
+# phase-form layer without the sigmoid; the whole network is checked (1e-4) above.
 @pytest.mark.parametrize("sigmoid", [False, True])
 def test_the_phase_form_of_an_upsampling_convolution_is_exact(sigmoid):
     torch.manual_seed(4)
@@ -269,6 +276,7 @@ def test_fp16_keeps_instance_norm_in_fp32(fp16):
 
 
 def test_failed_verification_leaves_no_file(checkpoint, tmp_path, monkeypatch):
+    # a wrong graph can only be had by corrupting the private export step's output
     real_export = onnx_exporter._export_graph
 
     def export_then_corrupt(generator, path, **kwargs):
@@ -354,7 +362,7 @@ def test_cli_exports_with_labels(checkpoint, tmp_path, capsys):
     [
         ("missing-source", ("nope", "does not exist")),
         ("not-a-checkpoint", ("cannot read checkpoint",)),
-        ("not-our-checkpoint", ("not a style-plugin checkpoint",)),
+        ("not-our-checkpoint", ("not a usable style-plugin checkpoint",)),
         ("old-opset", ("opset 16",)),
         ("new-opset", ("opset 99",)),
         ("existing-output", ("already exists", "--overwrite")),

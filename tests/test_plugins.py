@@ -1,4 +1,6 @@
-"""The plugin contract: filters and their parameter schema, style packs, broken plugins.
+"""The plugin system (style_plugin/plugins.py): style packs and their styles, filters and
+commands found through entry points; broken plugins reported by name and skipped. What a
+filter is: test_filters.py; the built-in Stylize filter: test_stylize_filter.py.
 
 The example style pack (tests/fixtures/style-pack) gets a freshly exported model and is
 pip-installed offline into a folder of its own; broken plugins are written into another
@@ -15,7 +17,6 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -23,16 +24,9 @@ import pytest
 from PIL import Image
 
 from hooks import hookimpl
-from hooks.filters import Choice, Filter, FilterError, Param
-from hooks.stylize_filter import StylizeFilter
-from style_plugin.errors import Cancelled
-from style_plugin.runtime.model import load_model
-from style_plugin.runtime.stylizer import Stylizer
-from tests.cli import assert_one_line_error, run_cli
-from tests.helpers import bundled_styles
+from tests.helpers import bundled_styles, leftovers
 from tests.style_pack import PACK_NAME, PACK_STYLES
 from tests.synthetic import make_photo
-from tests.test_stylize_cli import leftovers
 
 BUNDLED_STYLES = [info.name for info in bundled_styles()]
 
@@ -89,19 +83,86 @@ def register_filters(register):
 # Installed plugins, found through entry points
 
 
-@pytest.fixture(scope="session")
-def broken_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder of installed plugins that fail: on import, in a hook, with a style file that
-    is not a model, with a filter whose schema raises."""
-    site = tmp_path_factory.mktemp("broken-site")
-    for name, code in BROKEN_PLUGINS.items():
+def install_plugins(site: Path, plugins: dict[str, str]) -> Path:
+    """Write each plugin module into `site` with the dist-info that makes it an installed
+    `style_plugin` entry point (what pip would leave)."""
+    for name, code in plugins.items():
         (site / f"{name}.py").write_text(code)
         info = site / f"{name}-0.1.dist-info"
         info.mkdir()
         (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1\n")
         (info / "entry_points.txt").write_text(f"[style_plugin]\n{name} = {name}\n")
+    return site
+
+
+@pytest.fixture(scope="session")
+def broken_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of installed plugins that fail: on import, in a hook, with a style file that
+    is not a model, with a filter whose schema raises."""
+    site = install_plugins(tmp_path_factory.mktemp("broken-site"), BROKEN_PLUGINS)
     (site / "bad_style_file_notes.onnx").write_text("notes, not a style model")
     return site
+
+
+HOSTILE_PLUGINS = {
+    "exits_at_import": "import sys\n\nsys.exit(3)\n",
+    "takes_stylize": """
+from hooks import hookimpl
+
+
+@hookimpl
+def register_commands(cli):
+    @cli.command("hostile-extra")
+    def extra():
+        print("added beside a hijack")
+
+    @cli.command("stylize")
+    def stylize():
+        print("hijacked")
+""",
+    "registers_then_raises": """
+from pathlib import Path
+
+from hooks import hookimpl
+
+
+@hookimpl
+def register_styles(register):
+    register(Path(__file__).with_name("registers_then_raises.onnx"))
+    raise RuntimeError("lost the rest of its models")
+""",
+}
+
+
+@pytest.fixture(scope="session")
+def hostile_site(tmp_path_factory: pytest.TempPathFactory, style_model: Path) -> Path:
+    """Plugins that exit at import, try to replace a built-in command, or register a real
+    model and then fail."""
+    site = install_plugins(tmp_path_factory.mktemp("hostile-site"), HOSTILE_PLUGINS)
+    shutil.copy(style_model, site / "registers_then_raises.onnx")
+    return site
+
+
+def test_a_plugin_exiting_or_failing_half_way_changes_nothing(hostile_site, pack_site):
+    result = cli("models", "--json", sites=(pack_site, hostile_site))
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    broken = {plugin["name"]: plugin for plugin in document["broken_plugins"]}
+    assert broken["exits_at_import"]["stage"] == "import"
+    assert "SystemExit" in broken["exits_at_import"]["reason"]
+    assert broken["registers_then_raises"]["stage"] == "register_styles"
+    sources = {style["source"] for style in document["styles"]}
+    assert "registers_then_raises" not in sources  # what it registered was rolled back
+    assert PACK_NAME in sources
+
+
+def test_a_plugin_cannot_replace_a_command(hostile_site):
+    result = cli("stylize", "--help", sites=(hostile_site,))
+    assert result.returncode == 0, result.stderr
+    assert "--strength" in result.stdout and "hijacked" not in result.stdout
+    assert "takes_stylize" in result.stderr and "'stylize' already exists" in result.stderr
+    added = cli("hostile-extra", sites=(hostile_site,))  # all of its commands, or none
+    assert added.returncode != 0 and "added beside" not in added.stdout
 
 
 def cli(*args: object, sites: tuple[Path, ...] = ()) -> subprocess.CompletedProcess[str]:
@@ -305,212 +366,3 @@ def test_filters_list_the_working_filters_and_the_broken_one(pack_site, broken_s
     result = cli("filter", "posterize", photo, "-q", sites=(pack_site, broken_site))
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "photo-posterize.png").is_file()
-
-
-# --------------------------------------------------------------------------------------------
-# hooks/filters.py: the schema a host renders, and apply / preview
-
-
-class Recorder(Filter):
-    """A filter that gives its input back and records what it was called with."""
-
-    name = "recorder"
-    label = "Recorder"
-    description = "Gives the image back."
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[Image.Image | np.ndarray, dict, bool | None]] = []
-
-    def params(self) -> list[Param]:
-        return [
-            Param("amount", "Amount", "float", 0.5, minimum=0.0, maximum=1.0, step=0.1),
-            Param("count", "Count", "int", 3, minimum=1),
-            Param("mode", "Mode", "choice", "soft", choices=(Choice("soft", "Soft"),)),
-            Param("invert", "Invert", "bool", False),
-            Param("title", "Title", "string", ""),
-        ]
-
-    def run(self, image, params, progress, cancel):
-        self.calls.append((image, params, cancel() if cancel else None))
-        return image if isinstance(image, Image.Image) else Image.fromarray(image)
-
-
-@pytest.mark.parametrize(
-    ("name", "given", "expected"),
-    [
-        ("amount", "0.25", 0.25),
-        ("amount", 1, 1.0),
-        ("count", "7", 7),
-        ("count", "4.0", 4),
-        ("invert", "yes", True),
-        ("invert", "off", False),
-        ("invert", True, True),
-        ("mode", "soft", "soft"),
-        ("title", 12, "12"),
-    ],
-)
-def test_coerce_converts_values_and_command_line_text(name, given, expected):
-    (param,) = [p for p in Recorder().params() if p.name == name]
-    value = param.coerce(given)
-    assert value == expected and type(value) is type(expected)
-
-
-@pytest.mark.parametrize(
-    ("name", "given", "needle"),
-    [
-        ("amount", "much", "takes a float"),
-        ("amount", "nan", "takes a float"),
-        ("amount", True, "takes a float"),
-        ("count", "2.5", "takes a"),
-        ("invert", "maybe", "takes a bool"),
-        ("amount", "1.5", "must be between 0 and 1"),
-        ("count", "0", "must be at least 1"),
-        ("mode", "hard", "must be one of soft"),
-    ],
-)
-def test_coerce_rejects_wrong_types_ranges_and_choices(name, given, needle):
-    (param,) = [p for p in Recorder().params() if p.name == name]
-    with pytest.raises(FilterError, match=needle):
-        param.coerce(given)
-
-
-def test_param_type_must_be_one_hosts_render():
-    with pytest.raises(ValueError, match="type must be one of"):
-        Param("colour", "Colour", "rgb", "#fff")
-
-
-def test_resolve_fills_defaults_and_rejects_unknown_names():
-    recorder = Recorder()
-    assert recorder.resolve({"count": "5"}) == {
-        "amount": 0.5,
-        "count": 5,
-        "mode": "soft",
-        "invert": False,
-        "title": "",
-    }
-    with pytest.raises(FilterError, match="no parameter 'colour'; its parameters: amount, count"):
-        recorder.resolve({"colour": "red"})
-
-
-def test_describe_is_plain_json():
-    description = Recorder().describe()
-    assert json.loads(json.dumps(description)) == description
-    assert [p["name"] for p in description["params"]] == [
-        "amount",
-        "count",
-        "mode",
-        "invert",
-        "title",
-    ]
-    amount, count, mode, invert, _ = description["params"]
-    assert (amount["minimum"], amount["maximum"], amount["step"]) == (0.0, 1.0, 0.1)
-    assert "maximum" not in count
-    assert mode["choices"] == [{"value": "soft", "label": "Soft"}]
-    assert "choices" not in invert
-
-
-def test_apply_takes_arrays_and_an_event_to_cancel():
-    recorder = Recorder()
-    array = np.zeros((6, 8, 3), dtype=np.uint8)
-    cancel = threading.Event()
-    recorder.apply(array, {"amount": "0.1"}, cancel=cancel)
-    cancel.set()
-    recorder.apply(array, cancel=cancel)
-    (first, params, stop_first), (_, _, stop_second) = recorder.calls
-    assert first is array and params["amount"] == 0.1
-    assert (stop_first, stop_second) == (False, True)
-
-
-def test_preview_scales_down_first():
-    recorder = Recorder()
-    recorder.preview(Image.new("RGB", (1000, 400)), max_side=100)
-    recorder.preview(np.zeros((300, 60, 3), dtype=np.uint8), max_side=150)
-    recorder.preview(Image.new("RGB", (40, 30)))
-    assert [call[0].size for call in recorder.calls] == [(100, 40), (30, 150), (40, 30)]
-
-
-# --------------------------------------------------------------------------------------------
-# The Stylize filter
-
-
-@pytest.fixture
-def installed(style_model, user_models_dir) -> Path:
-    """The two-style test model installed in the (per-test) user model folder."""
-    user_models_dir.mkdir(parents=True)
-    return Path(shutil.copy(style_model, user_models_dir / "two.onnx"))
-
-
-def test_stylize_filter_schema_offers_the_installed_styles(installed):
-    style, strength, preserve, max_side = StylizeFilter(device="cpu").params()
-    labels = [(s.name, s.label) for s in load_model(installed, device="cpu").styles]
-    assert [(c.value, c.label) for c in style.choices] == labels
-    assert style.type == "choice" and style.default == labels[0][0]
-    assert strength == Param(
-        "strength", strength.label, "float", 1.0, strength.description, 0.0, 1.0, 0.05
-    )
-    rest = [(param.name, param.type) for param in (preserve, max_side)]
-    assert rest == [("preserve_colors", "bool"), ("max_side", "int")]
-
-
-def test_stylize_filter_matches_the_stylizer_and_can_be_cancelled(installed, tmp_path):
-    photo = make_photo(tmp_path / "photo.png", 40, 32)
-    stylize = StylizeFilter(device="cpu")
-    result = stylize.apply(Image.open(photo), {"style": "the_scream", "strength": "0.5"})
-    expected = Stylizer(installed, device="cpu").stylize(photo, "the_scream", strength=0.5)
-    assert np.array_equal(np.asarray(result), np.asarray(expected))
-    cancel = threading.Event()
-    cancel.set()
-    with pytest.raises(Cancelled):
-        stylize.apply(Image.open(photo), cancel=cancel)
-
-
-# --------------------------------------------------------------------------------------------
-# `filters` and `filter` in this process (the built-in Stylize filter)
-
-
-def test_filters_lists_the_stylize_filter(installed, capsys):
-    code, out, _ = run_cli(capsys, "filters", "--json")
-    assert code == 0
-    document = json.loads(out)
-    (stylize,) = [f for f in document["filters"] if f["name"] == "stylize"]
-    assert stylize["plugin"] == "style-plugin" and stylize["label"] == "Stylize"
-    names = [c["value"] for c in stylize["params"][0]["choices"]]
-    assert names == ["starry-night", "the_scream"]
-    code, out, _ = run_cli(capsys, "filters")
-    assert code == 0
-    assert "stylize - Stylize (from style-plugin)" in out
-    assert "strength=FLOAT          0..1, default 1.0; " in out
-
-
-def test_filter_stylize_gives_what_stylize_gives(installed, tmp_path, capsys):
-    photo = make_photo(tmp_path / "photo.png", 56, 40)
-    args = ("--param", "style=the_scream", "-p", "strength=0.7", "-p", "preserve_colors=yes")
-    code, out, _ = run_cli(capsys, "filter", "stylize", photo, *args, "-q")
-    assert code == 0 and out.startswith("filtered 1 image in")
-    options = ("--style", "the_scream", "--strength", "0.7", "--preserve-colors", "-q")
-    code, _, _ = run_cli(capsys, "stylize", photo, *options)
-    assert code == 0
-    filtered = np.asarray(Image.open(tmp_path / "photo-stylize.png"))
-    stylized = np.asarray(Image.open(tmp_path / "photo-stylized.png"))
-    assert np.array_equal(filtered, stylized)
-
-
-@pytest.mark.parametrize(
-    ("args", "needles"),
-    [
-        (["stylize", "--param", "colour=red"], ["no parameter 'colour'", "strength"]),
-        (["stylize", "--param", "strength=lots"], ["'strength' takes a float"]),
-        (["stylize", "--param", "strength=2"], ["'strength' must be between 0 and 1"]),
-        (["stylize", "--param", "style=nope"], ["'style' must be one of starry-night"]),
-        (["stylize", "--param", "strength"], ["--param takes KEY=VALUE"]),
-        (["stylize", "-p", "strength=1", "-p", "strength=0"], ["--param strength is given twice"]),
-        (["sharpen"], ["unknown filter 'sharpen'", "stylize"]),
-    ],
-)
-def test_filter_parameter_errors_touch_no_file(installed, tmp_path, capsys, args, needles):
-    photo = make_photo(tmp_path / "in" / "photo.png", 24, 24)
-    out = tmp_path / "out"
-    code, _, err = run_cli(capsys, "filter", args[0], photo, *args[1:], "-o", f"{out}/")
-    assert_one_line_error(code, err, *needles)
-    assert code == 1
-    assert not out.exists() and [p.name for p in photo.parent.iterdir()] == ["photo.png"]

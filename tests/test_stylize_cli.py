@@ -1,4 +1,6 @@
-"""`style-plugin stylize`, `models` and `doctor`: batches, output naming, bad inputs, exit codes.
+"""`style-plugin stylize` (style_plugin/cli/stylize.py): batches, output naming, bad inputs,
+exit codes. The batch runner on its own is test_batch.py; `models` and `doctor`,
+test_inventory.py.
 
 Images are small (at most 96 px a side, one 20000x1 strip) and the session-scoped two-style
 model is reused, so the whole file runs in seconds on 2 cores.
@@ -6,47 +8,23 @@ model is reused, so the whole file runs in seconds on 2 cores.
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from style_plugin.runtime import batch
-from style_plugin.runtime.batch import run_batch
-from style_plugin.runtime.inputs import collect_inputs
-from style_plugin.runtime.jobs import stylize_job
-from style_plugin.runtime.options import BatchOptions, OptionError
-from style_plugin.runtime.outputs import plan_outputs
-from style_plugin.runtime.report import BatchEvents, Problem
 from style_plugin.runtime.stylizer import Stylizer
 from tests.cli import assert_one_line_error, run_cli
+from tests.helpers import leftovers
 from tests.synthetic import make_photo
 
 
 def stylize(capsys, model: Path, *args: str) -> tuple[int, str, str]:
     return run_cli(capsys, "stylize", *args, "--model", str(model), "-q")
-
-
-def leftovers(folder: Path) -> list[Path]:
-    """Temporary or hidden files a write may have left behind."""
-    return [p for p in folder.rglob("*") if p.name.startswith(".") or ".part" in p.name]
-
-
-@pytest.fixture
-def tree(tmp_path: Path) -> Path:
-    """in/a.png, in/b.png, in/sub/c.png, in/sub/deeper/d.png (96x80 and smaller)."""
-    root = tmp_path / "in"
-    make_photo(root / "a.png", seed=1)
-    make_photo(root / "b.png", 64, 48, seed=2)
-    make_photo(root / "sub" / "c.png", 48, 64, seed=3)
-    make_photo(root / "sub" / "deeper" / "d.png", 40, 40, seed=4)
-    return root
 
 
 # --------------------------------------------------------------------------------------------
@@ -438,7 +416,7 @@ def test_exit_codes_through_the_console_script(style_model, tree, tmp_path):
 
 
 # --------------------------------------------------------------------------------------------
-# The runner: Ctrl-C, cancel, bounded memory, input collection
+# Ctrl-C
 
 
 def test_ctrl_c_exits_130_and_leaves_no_partial_files(
@@ -460,169 +438,3 @@ def test_ctrl_c_exits_130_and_leaves_no_partial_files(
     assert "interrupted: stylized 1 image" in err
     assert [p.name for p in out.rglob("*") if p.is_file()] == ["a.png"]
     assert leftovers(tmp_path) == []
-
-
-def test_cancel_stops_between_images(style_model, tree, tmp_path):
-    stylizer = Stylizer(style_model)
-    seen: list[str] = []
-
-    class Events(BatchEvents):
-        def finished(self, path, status, detail):
-            seen.append(status)
-
-    items = collect_inputs([str(tree)], recursive=True)
-    options = BatchOptions(output=tmp_path / "out")
-    job = stylize_job(stylizer)
-    report = run_batch(job, items, options, Events(), cancel=lambda: len(seen) >= 1)
-    assert report.cancelled and len(report.done) == 1
-    assert "cancelled" in report.summary()
-
-
-def test_decoded_images_in_flight_stay_bounded(style_model, tmp_path, monkeypatch):
-    folder = tmp_path / "many"
-    for i in range(12):
-        make_photo(folder / f"p{i:02}.png", 24, 24, seed=i)
-    live = {"decoded": 0, "peak": 0}
-    original_open, original_save = batch.open_image, batch.save_image
-
-    lock = threading.Lock()  # decodes and saves run on several threads
-
-    def counting_open(*args, **kwargs):
-        image = original_open(*args, **kwargs)
-        with lock:
-            live["decoded"] += 1
-            live["peak"] = max(live["peak"], live["decoded"])
-        return image
-
-    def counting_save(*args, **kwargs):
-        try:
-            return original_save(*args, **kwargs)
-        finally:
-            with lock:
-                live["decoded"] -= 1
-
-    monkeypatch.setattr(batch, "open_image", counting_open)
-    monkeypatch.setattr(batch, "save_image", counting_save)
-    options = BatchOptions(output=tmp_path / "out", jobs=2)
-    job = stylize_job(Stylizer(style_model))
-    report = run_batch(job, collect_inputs([str(folder)]), options)
-    assert len(report.done) == 12 and not report.failed
-    assert live["peak"] <= options.jobs + 2
-    assert "stylized 12 images" in report.summary()
-
-
-def test_collect_inputs_dedupes_filters_and_keeps_order(tree, tmp_path):
-    (tree / "readme.txt").write_text("not an image")
-    (tree / ".hidden.png").write_bytes((tree / "a.png").read_bytes())
-    items = collect_inputs(
-        [str(tree), str(tree / "a.png"), f"{tree}/*.png", str(tree / "readme.txt")],
-        recursive=False,
-    )
-    assert [item.path.name for item in items] == ["a.png", "b.png", "readme.txt"]
-    assert all(item.error is None for item in items)
-    deep = collect_inputs([str(tree)], recursive=True)
-    assert [item.relative.as_posix() for item in deep] == [
-        "a.png",
-        "b.png",
-        "sub/c.png",
-        "sub/deeper/d.png",
-    ]
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    (problem,) = collect_inputs([str(empty)], recursive=False)
-    assert problem.error and "no image files" in problem.error
-
-
-def test_runtime_reasons_and_option_errors_name_options_not_flags(tree, tmp_path):
-    out = tmp_path / "out"
-    out.mkdir()
-    (out / "a.png").write_bytes(b"keep me")
-    plans = plan_outputs(collect_inputs([str(tree)]), BatchOptions(output=out))
-    (refused,) = [plan for plan in plans if plan.error]
-    assert refused.error == f"{out / 'a.png'} exists"
-    assert refused.error.problem is Problem.OUTPUT_EXISTS
-    with pytest.raises(OptionError) as caught:
-        BatchOptions(overwrite=True, skip_existing=True)
-    assert str(caught.value) == "overwrite and skip_existing contradict each other"
-    spelled = caught.value.naming({"overwrite": "--overwrite", "skip_existing": "--skip-existing"})
-    assert spelled == "--overwrite and --skip-existing contradict each other"
-    with pytest.raises(OptionError, match=r"^unknown format 'gif\{'; choose one of png, jpeg"):
-        BatchOptions(format="gif{")
-
-
-# --------------------------------------------------------------------------------------------
-# models and doctor
-
-
-def test_models_lists_styles_and_broken_files(style_model, user_models_dir, capsys):
-    user_models_dir.mkdir(parents=True)
-    shutil.copy(style_model, user_models_dir / "two.onnx")
-    (user_models_dir / "broken.onnx").write_text("not a model")
-    code, out, _ = run_cli(capsys, "models")
-    assert code == 0
-    lines = out.splitlines()
-    assert lines[0].split()[:3] == ["NAME", "LABEL", "SOURCE"]
-    for name in ("starry-night", "the_scream"):
-        (row,) = [line for line in lines if line.startswith(name + " ")]
-        assert "user" in row and "two.onnx" in row and "fast" in row
-    assert "broken model files (1, skipped):" in out
-    assert "broken.onnx (user): " in out
-
-
-def test_models_json(style_model, user_models_dir, capsys):
-    user_models_dir.mkdir(parents=True)
-    shutil.copy(style_model, user_models_dir / "two.onnx")
-    (user_models_dir / "broken.onnx").write_bytes(b"")
-    code, out, _ = run_cli(capsys, "models", "--json")
-    assert code == 0
-    document = json.loads(out)
-    assert [s["name"] for s in document["styles"]] == ["starry-night", "the_scream"]
-    assert {s["source"] for s in document["styles"]} == {"user"}
-    assert document["styles"][0]["precision"] == "fp32"
-    assert [Path(b["model"]).name for b in document["broken"]] == ["broken.onnx"]
-    assert document["user_models_dir"] == str(user_models_dir)
-
-
-def test_models_when_none_are_installed_says_how_to_add_one(user_models_dir, capsys):
-    code, out, _ = run_cli(capsys, "models")
-    assert code == 0
-    assert "no style models installed" in out
-    assert str(user_models_dir / "name.onnx") in out and "style-plugin export" in out
-
-
-def test_doctor(style_model, user_models_dir, capsys):
-    user_models_dir.mkdir(parents=True)
-    shutil.copy(style_model, user_models_dir / "two.onnx")
-    code, out, err = run_cli(capsys, "doctor")
-    assert code == 0
-    for needle in ("style-plugin", "python", "onnxruntime", "numpy", "Pillow", "torch"):
-        assert needle in out
-    assert "CPUExecutionProvider" in out
-    (cuda,) = [line for line in out.splitlines() if line.startswith("CUDA")]
-    assert any(word in cuda for word in ("works:", "not used here:", "not available:")), cuda
-    if not Path("/dev/nvidia0").exists():
-        assert "works:" not in cuda
-    text = out + err
-    assert "libcublas" not in text and "[E:onnxruntime" not in text
-    assert str(user_models_dir) in out and "(1 model file)" in out
-
-
-def test_doctor_without_models_says_the_check_needs_one(capsys):
-    code, out, _ = run_cli(capsys, "doctor")
-    assert code == 0
-    (cuda,) = [line for line in out.splitlines() if line.startswith("CUDA")]
-    assert "not checked" in cuda or "not available" in cuda
-
-
-def test_batch_runner_does_not_import_torch():
-    code = (
-        "import sys, style_plugin.runtime.batch\n"
-        "assert not [m for m in sys.modules if m.split('.')[0] == 'torch']\n"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True)
-
-
-def test_demo_without_a_bundled_model_says_the_install_is_incomplete(tmp_path, capsys):
-    code, _, err = run_cli(capsys, "demo", "--out", tmp_path / "demo")
-    assert_one_line_error(code, err, "holds no bundled style model", "reinstall")
-    assert not (tmp_path / "demo").exists()

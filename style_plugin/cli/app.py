@@ -2,19 +2,76 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from typing import Any
+
 import typer
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
-__all__ = ["EXIT_INTERRUPTED", "app", "fail"]
+__all__ = ["EXIT_INTERRUPTED", "app", "command_group", "fail"]
 
-app = typer.Typer(
+
+class _MetavarArgument(TyperArgument):
+    """An argument whose metavar replaces its Python type in help, as an option's does."""
+
+    def display_type_rich(self, ctx: typer.Context) -> str | None:
+        return "" if self.metavar is not None else super().display_type_rich(ctx)
+
+
+def _say_what_to_type(params: Iterable[Any]) -> None:
+    """Make help show what to type, never a Python type (`<bool>`, `<list[str]>`): nothing for
+    a flag, which takes no value, and an argument's metavar in place of its type.
+
+    Options declare their metavars; Typer builds arguments itself, with no class to choose, so
+    a plain one's class is set here.
+    """
+    for param in params:
+        if isinstance(param, TyperOption) and param.is_flag and param.metavar is None:
+            param.metavar = ""
+        elif type(param) is TyperArgument:
+            param.__class__ = _MetavarArgument
+
+
+class _Command(TyperCommand):
+    """A command whose help says what to type (see `_say_what_to_type`)."""
+
+    def format_help(self, ctx: typer.Context, formatter: Any) -> None:
+        _say_what_to_type(self.get_params(ctx))
+        super().format_help(ctx, formatter)
+
+
+class _Group(TyperGroup):
+    """The app's group, whose own help says what to type too (its `--help` is a flag)."""
+
+    def format_help(self, ctx: typer.Context, formatter: Any) -> None:
+        _say_what_to_type(self.get_params(ctx))
+        super().format_help(ctx, formatter)
+
+
+class _App(typer.Typer):
+    """A Typer app whose commands default to `_Command`."""
+
+    def command(self, *args: Any, **kwargs: Any) -> Callable[[Any], Any]:
+        kwargs.setdefault("cls", _Command)
+        return super().command(*args, **kwargs)
+
+
+app = _App(
     name="style-plugin",
     help="Neural style transfer: train a style model, export it, stylize images.",
+    cls=_Group,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
 
 EXIT_INTERRUPTED = 130
+
+
+def command_group() -> typer.Typer:
+    """A fresh, empty group whose commands' help reads like the built-in ones (each plugin
+    adds its commands to one, which the command line then adopts)."""
+    return _App()
 
 
 def fail(message: str) -> None:

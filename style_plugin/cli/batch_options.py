@@ -50,7 +50,8 @@ __all__ = [
 InputsArgument = Annotated[
     list[str],
     typer.Argument(
-        help="Image files, folders and glob patterns (quote them: 'photos/**/*.jpg').",
+        metavar="INPUT",
+        help="Image files, folders and glob patterns; quote globs: 'photos/**/*.jpg'.",
         show_default=False,
     ),
 ]
@@ -59,7 +60,9 @@ OutputOption = Annotated[
     typer.Option(
         "--output",
         "-o",
-        help="Output folder (mirrors the input tree), or a file name for a single input. Default: beside each input, named <stem><suffix><ext>.",
+        metavar="PATH",
+        help="A folder, mirroring the input tree, or a file name for one input. "
+        "Default: beside each input.",
     ),
 ]
 FormatOption = Annotated[
@@ -67,17 +70,23 @@ FormatOption = Annotated[
     typer.Option(
         "--format",
         "-f",
-        help="Output format: png, jpeg, webp or tiff. Default: the input's own (PNG for GIF and other formats not worth writing).",
+        metavar="FORMAT",
+        help="Output format: png, jpeg, webp or tiff. "
+        "Default: the input's, or png for GIF and formats not worth writing.",
     ),
 ]
 QualityOption = Annotated[
     int | None,
-    typer.Option(help="JPEG / WebP quality 1..100. Default: 95 for JPEG, Pillow's for WebP."),
+    typer.Option(
+        metavar="1..100", help="JPEG or WebP quality. Default: 95 (JPEG), Pillow's (WebP)."
+    ),
 ]
 SuffixOption = Annotated[
     str | None,
     typer.Option(
-        help="Added to each output's file name. Default: beside the inputs -stylized (stylize) or -NAME (filter NAME); nothing in an -o folder."
+        metavar="TEXT",
+        help="Added to each output's file name: by default -stylized, or -NAME for filter NAME, "
+        "and nothing in an -o folder.",
     ),
 ]
 RecursiveOption = Annotated[
@@ -88,21 +97,24 @@ SkipExistingOption = Annotated[
     typer.Option("--skip-existing", help="Leave existing outputs alone and count them as skipped."),
 ]
 OverwriteOption = Annotated[
-    bool, typer.Option("--overwrite", help="Replace existing outputs (never an input).")
+    bool, typer.Option("--overwrite", help="Replace existing outputs, never inputs.")
 ]
 JobsOption = Annotated[
     int,
     typer.Option(
         "--jobs",
         "-j",
-        help="Threads decoding and encoding images while the model or filter runs (it runs one image at a time).",
+        metavar="N",
+        help="Threads decoding and encoding images around the model or filter, "
+        "which runs one image at a time.",
     ),
 ]
 AllowLargeOption = Annotated[
     bool,
     typer.Option(
         "--allow-large",
-        help="Lift Pillow's decompression-bomb limit (about 89 megapixels) for files you trust.",
+        help="Open images over Pillow's 89-megapixel decompression-bomb limit; "
+        "only for files you trust.",
     ),
 ]
 QuietOption = Annotated[

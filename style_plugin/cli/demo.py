@@ -12,13 +12,21 @@ from style_plugin.cli.app import app, fail
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the demo's results.")] = Path(
-        "out/demo"
-    ),
-    device: Annotated[str, typer.Option(help="auto, cuda, tensorrt or cpu.")] = "auto",
+    out: Annotated[
+        Path, typer.Option("--out", "-o", metavar="FOLDER", help="Folder for the demo's results.")
+    ] = Path("out/demo"),
+    device: Annotated[
+        str,
+        typer.Option(
+            metavar="DEVICE",
+            help="Where to run: auto (CUDA when it really works here), cuda, tensorrt or cpu.",
+        ),
+    ] = "auto",
 ) -> None:
-    """Stylize the bundled sample photos with every bundled style (the demo's own earlier
-    results in --out are replaced)."""
+    """Stylize the bundled sample photos in every bundled style.
+
+    The demo's own earlier results in --out are replaced.
+    """
     from style_plugin.bundled import sample_photos
     from style_plugin.runtime.images import save_image
     from style_plugin.runtime.model import load_model

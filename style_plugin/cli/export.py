@@ -12,34 +12,41 @@ from style_plugin.cli.app import app, fail
 
 @app.command()
 def export(
-    source: Annotated[Path, typer.Argument(help="A training run folder or a checkpoint file.")],
+    source: Annotated[
+        Path, typer.Argument(metavar="RUN", help="A training run folder, or a checkpoint file.")
+    ],
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="The style model file to write.")
+        Path,
+        typer.Option("--output", "-o", metavar="FILE", help="The style model file to write."),
     ] = ...,  # type: ignore[assignment]
     export_format: Annotated[
-        str, typer.Option("--format", "-f", help="Export format: onnx, or one a plugin adds.")
+        str,
+        typer.Option(
+            "--format", "-f", metavar="FORMAT", help="Export format: onnx, or one a plugin adds."
+        ),
     ] = "onnx",
-    opset: Annotated[int, typer.Option(help="ONNX opset, 17 to 20.")] = 17,
+    opset: Annotated[int, typer.Option(metavar="17..20", help="ONNX opset version.")] = 17,
     fp16: Annotated[
         bool,
         typer.Option(
             "--fp16",
-            help="Store weights in float16 (half the file); inputs, outputs and instance norm stay float32.",
+            help="Weights in float16, half the file; inputs, outputs and instance norm "
+            "stay float32.",
         ),
     ] = False,
     verify: Annotated[
         bool,
         typer.Option(
-            help="Run the exported model in onnxruntime against PyTorch before keeping it."
+            help="Check the exported model in onnxruntime against PyTorch before keeping it."
         ),
     ] = True,
     label: Annotated[
         list[str] | None,
-        typer.Option("--label", help="Display label of a style as NAME=LABEL; repeatable."),
+        typer.Option("--label", metavar="NAME=LABEL", help="A style's display label; repeatable."),
     ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output file.")] = False,
 ) -> None:
-    """Export a trained style model (run folder or checkpoint) for onnxruntime hosts."""
+    """Export a training run or checkpoint as a style model file."""
     from hooks import get_exporter
 
     labels: dict[str, str] = {}

@@ -45,7 +45,10 @@ if TYPE_CHECKING:
 def list_filters(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
-    """List every registered filter with its parameters (type, default, range, choices)."""
+    """List every filter and the parameters it takes.
+
+    Each parameter comes with its type, default, range and choices.
+    """
     import json
     from dataclasses import asdict
 
@@ -151,7 +154,11 @@ def filter_job(chosen: Filter, params: dict[str, Any]) -> ImageJob:
 def filter_images(
     name: Annotated[
         str,
-        typer.Argument(help="The filter to run (see `style-plugin filters`).", show_default=False),
+        typer.Argument(
+            metavar="NAME",
+            help="The filter to run (see `style-plugin filters`).",
+            show_default=False,
+        ),
     ],
     inputs: InputsArgument,
     param: Annotated[
@@ -159,7 +166,8 @@ def filter_images(
         typer.Option(
             "--param",
             "-p",
-            help="A filter parameter as KEY=VALUE; repeatable. Parameters not given take their defaults.",
+            metavar="KEY=VALUE",
+            help="A filter parameter; repeatable. Others take their defaults.",
         ),
     ] = None,
     output: OutputOption = None,
@@ -173,9 +181,9 @@ def filter_images(
     allow_large: AllowLargeOption = False,
     quiet: QuietOption = False,
 ) -> None:
-    """Run any registered filter over image files, folders and glob patterns, as stylize does.
+    """Run a filter over image files, folders and glob patterns.
 
-    Bad parameters stop before any file is touched.
+    Bad parameters stop it before any file is touched; a bad file is reported and the rest go on.
 
     Exit status: 0 when every image was filtered or skipped, 1 when any failed, 130 on Ctrl-C.
     """

@@ -12,35 +12,39 @@ from style_plugin.cli.app import app
 
 @app.command()
 def install(
-    host: Annotated[str, typer.Argument(help="The image editor: krita or gimp.")],
+    host: Annotated[str, typer.Argument(metavar="HOST", help="The image editor: krita or gimp.")],
     uninstall: Annotated[
-        bool, typer.Option("--uninstall", help="Remove exactly what an earlier install wrote.")
+        bool, typer.Option("--uninstall", help="Remove exactly what install wrote.")
     ] = False,
     plugin_dir: Annotated[
         Path | None,
         typer.Option(
             "--plugin-dir",
-            help="The editor's plug-in folder. Default: its usual one for this user "
-            "(Krita: ~/.local/share/krita/pykrita).",
+            metavar="FOLDER",
+            help="The editor's plug-in folder. "
+            "Default: this user's usual one, such as ~/.local/share/krita/pykrita.",
         ),
     ] = None,
     config: Annotated[
         Path | None,
         typer.Option(
             "--config",
-            help="The editor's settings file where plug-ins are enabled (Krita: ~/.config/kritarc).",
+            metavar="FILE",
+            help="Krita's settings file that enables plug-ins, usually ~/.config/kritarc; "
+            "GIMP needs none.",
         ),
     ] = None,
     python: Annotated[
         str | None,
         typer.Option(
             "--python",
-            help="The Python the editor embeds: a version (3.13) or an interpreter. "
-            "Default: detected from the editor's installation.",
+            metavar="VERSION|FILE",
+            help="The Python the editor embeds: a version such as 3.13, or an interpreter; "
+            "detected by default.",
         ),
     ] = None,
 ) -> None:
-    """Install the Stylize plug-in into an image editor (Krita, GIMP 3), or remove it."""
+    """Install the Stylize plug-in into Krita or GIMP 3, or remove it."""
     from hooks.hosts import InstallOptions, installer
 
     options = InstallOptions(

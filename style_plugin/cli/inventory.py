@@ -17,14 +17,17 @@ from style_plugin.errors import StylePluginError
 def models(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
-    """List the styles available (bundled, style packs, user folder), broken model files and plugins."""
+    """List the installed styles, and any broken model files and plugins.
+
+    Styles come from the bundled models, style packs and the user model folder.
+    """
     import json
     from dataclasses import asdict
 
     from style_plugin.plugins import registry
     from style_plugin.runtime.paths import user_models_dir
     from style_plugin.runtime.session import SessionSettings
-    from style_plugin.runtime.store import bundled_models_dir, list_styles
+    from style_plugin.runtime.store import bundled_models_dir, list_styles, style_clashes
 
     skipped = [asdict(plugin) for plugin in registry().broken]  # also loads the packs' styles
     listing = list_styles(SessionSettings(device="cpu"))  # listing needs no GPU
@@ -44,10 +47,12 @@ def models(
         {"model": str(entry.path), "source": entry.source, "reason": reason}
         for entry, reason in listing.broken
     ]
+    clashes = style_clashes(listing)
     folder = user_models_dir()
     if as_json:
         document = {
             "styles": styles,
+            "clashes": clashes,
             "broken": broken,
             "broken_plugins": skipped,
             "user_models_dir": str(folder),
@@ -57,7 +62,10 @@ def models(
         return
     if styles:
         header = {k: k.upper() for k in ("name", "label", "source", "preset", "precision", "model")}
-        rows = [header, *({k: str(s[k] or "-") for k in header} for s in styles)]
+        rows = [
+            header,
+            *({k: contract.printable(str(s[k] or "-")) for k in header} for s in styles),
+        ]
         widths = {k: max(len(row[k]) for row in rows) for k in header}
         for row in rows:
             typer.echo("  ".join(row[k].ljust(widths[k]) for k in header).rstrip())
@@ -67,17 +75,27 @@ def models(
             f"Add one: style-plugin export RUN_DIR -o {folder / 'name.onnx'}  "
             f"(the user model folder is {folder}), or pass --model FILE.onnx to stylize."
         )
+    for name, sources in clashes.items():
+        others = ", ".join(f"{source}:{name}" for source in sources[1:])
+        typer.echo(
+            contract.printable(
+                f"note: style {name!r} is in {', '.join(sources)}; {name!r} means the one from "
+                f"{sources[0]}, pick another with {others}"
+            )
+        )
     if broken:
         typer.echo("")
         typer.echo(f"broken model files ({len(broken)}, skipped):")
         for item in broken:
             reason = item["reason"].removeprefix(f"{item['model']} ")
-            typer.echo(f"  {item['model']} ({item['source']}): {reason}")
+            typer.echo(contract.printable(f"  {item['model']} ({item['source']}): {reason}"))
     if skipped:
         typer.echo("")
         typer.echo(f"broken plugins ({len(skipped)}, skipped):")
         for plugin in skipped:
-            typer.echo(f"  {plugin['name']} ({plugin['stage']}): {plugin['reason']}")
+            typer.echo(
+                contract.printable(f"  {plugin['name']} ({plugin['stage']}): {plugin['reason']}")
+            )
     if styles:
         typer.echo("")
         typer.echo(f"user model folder: {folder}")
@@ -151,11 +169,12 @@ def doctor(
         typer.Option(
             "--model",
             "-m",
-            help="Check CUDA with this style model. Default: the first installed one.",
+            metavar="FILE",
+            help="A style model file to check CUDA with. Default: the first installed one that loads.",
         ),
     ] = None,
 ) -> None:
-    """Versions, onnxruntime providers, whether CUDA really works here, and the folders used."""
+    """Show versions, folders, providers and whether CUDA really works."""
     import os
     import platform
 
@@ -164,7 +183,8 @@ def doctor(
     from style_plugin.runtime.store import bundled_models_dir
 
     def row(label: str, value: object) -> None:
-        typer.echo(f"{label:<16} {value}")
+        # escaped: a model's load error quotes text from the file
+        typer.echo(contract.printable(f"{label:<16} {value}"))
 
     row("style-plugin", __version__)
     row("python", f"{platform.python_version()} ({sys.executable})")

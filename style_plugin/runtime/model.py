@@ -23,7 +23,7 @@ from style_plugin.contract import DEFAULT_MIN_SIDE, ModelMetadata
 from style_plugin.errors import ModelError
 from style_plugin.runtime.session import ModelSession, SessionSettings, open_session
 
-__all__ = ["StyleInfo", "StyleModel", "load_model", "parse_style_mix"]
+__all__ = ["StyleInfo", "StyleModel", "load_model", "parse_style_mix", "split_source"]
 
 
 @dataclass(frozen=True)
@@ -76,11 +76,16 @@ class StyleModel:
     def style_weights(self, style: str | Mapping[str, float] | None) -> np.ndarray:
         """The [S] float32 mix for a style name, a 'a=0.7,b=0.3' mix, or a mapping.
 
-        None picks the model's first style. Weights are normalised to sum to 1 (the contract
+        None picks the model's first style. A name may carry its source (`pack:name`, as
+        `style-plugin models` lists it). Weights are normalised to sum to 1 (the contract
         wants convex mixes); unknown names raise ModelError listing the known ones.
         """
         names = self.style_names
-        mix = parse_style_mix(style) if style is not None else {names[0]: 1.0}
+        given = parse_style_mix(style) if style is not None else {names[0]: 1.0}
+        mix: dict[str, float] = {}
+        for name, value in given.items():
+            bare = name if name in names else split_source(name)[1]
+            mix[bare] = mix.get(bare, 0.0) + value
         unknown = [name for name in mix if name not in names]
         if unknown:
             raise ModelError(
@@ -91,6 +96,13 @@ class StyleModel:
         for name, value in mix.items():
             weights[names.index(name)] += value
         return weights / weights.sum()
+
+
+def split_source(name: str) -> tuple[str | None, str]:
+    """('pack', 'ukiyo-e') from 'pack:ukiyo-e', (None, 'ukiyo-e') from a bare name: a source
+    (a style pack's name, `bundled` or `user`) picks one of several styles of the same name."""
+    source, colon, bare = name.rpartition(":")
+    return (source, bare) if colon and source and bare else (None, name)
 
 
 def parse_style_mix(style: str | Mapping[str, float]) -> dict[str, float]:
@@ -139,6 +151,8 @@ def load_model(path: str | Path, *, device: str = "auto", threads: int = 0) -> S
         raise ModelError(f"style model {path} is empty (0 bytes)")
     try:
         session = open_session(path, settings)
+    except ModelError:
+        raise
     except Exception as exc:  # onnxruntime raises its own exception types for bad files
         raise ModelError(
             f"{path} is not an ONNX model onnxruntime can load ({_short(exc)})"
@@ -169,14 +183,15 @@ def load_model(path: str | Path, *, device: str = "auto", threads: int = 0) -> S
 
 
 def _short(exc: BaseException) -> str:
-    """onnxruntime's reason without its error-code prefix and C++ source location."""
+    """onnxruntime's reason without its error-code prefix and C++ source location, escaped:
+    it quotes node names and types from the file."""
     lines = str(exc).strip().splitlines()
     text = lines[0] if lines else type(exc).__name__
     text = re.sub(r"^\[ONNXRuntimeError\] : \d+ : \w+ : ", "", text)
     text = re.sub(r"^Load model from .*? failed:", "", text)
     if "onnxruntime_src" in text:
         text = text.rsplit(") ", 1)[-1]
-    return text.strip()[:160]
+    return contract.printable(text.strip()[:160])
 
 
 def _check_contract(path: Path, session: ModelSession) -> int:
@@ -197,6 +212,10 @@ def _check_contract(path: Path, session: ModelSession) -> int:
     if not isinstance(styles, int) or styles < 1 or weights.type != "tensor(float)":
         raise ModelError(
             f"{path} is not a style model: input 'style_weights' must be float32 [N,S] with a fixed S"
+        )
+    if styles > contract.MAX_STYLES:
+        raise ModelError(
+            f"{path} declares {styles} styles; at most {contract.MAX_STYLES} are supported"
         )
     return styles
 

@@ -1,9 +1,11 @@
 """onnxruntime sessions for style models: created once, cached, shared between threads.
 
 `open_session(path, settings)` returns the same `ModelSession` for the same file (unchanged
-on disk) and settings (and, for a graph cut short after one output, that output), so a host calling the filter many times, or a batch running on several
-threads, pays the load once. onnxruntime's `run` is thread-safe; IO binding on CUDA keeps the
-output on the device until one copy back.
+on disk) and settings (and, for a graph cut short after one output, that output), so a host
+calling the filter many times, or a batch running on several threads, pays the load once.
+onnxruntime's `run` is thread-safe; IO binding on CUDA keeps the output on the device until
+one copy back. A model file is untrusted input: onnxruntime sees it only after
+`self_contained.check_self_contained` (docs/security.md).
 """
 
 from __future__ import annotations
@@ -17,9 +19,15 @@ import numpy as np
 
 from style_plugin.runtime.paths import user_cache_dir
 from style_plugin.runtime.providers import PROVIDER_CHOICES, ProviderReport, create_session
+from style_plugin.runtime.self_contained import check_self_contained
 from style_plugin.runtime.truncate import truncated_model
 
-__all__ = ["ModelSession", "SessionSettings", "clear_session_cache", "open_session"]
+__all__ = [
+    "ModelSession",
+    "SessionSettings",
+    "clear_session_cache",
+    "open_session",
+]
 
 
 @dataclass(frozen=True)
@@ -83,8 +91,9 @@ def open_session(
     """The cached session for `path` under `settings`; a changed file is loaded afresh.
 
     With `until`, the session runs only the part of the graph that output needs
-    (runtime/truncate.py). Raises whatever onnxruntime raises for a file that is not a
-    model; `load_model` turns that into a one-line ModelError.
+    (runtime/truncate.py). Raises ModelError for a file that keeps tensors in other files
+    or is not protobuf, and whatever onnxruntime raises for one that is not a model;
+    `load_model` turns the latter into a one-line ModelError.
     """
     settings = settings or SessionSettings()
     path = Path(path).resolve()
@@ -104,6 +113,7 @@ def clear_session_cache() -> None:
 
 
 def _load(path: Path, settings: SessionSettings, until: str | None) -> ModelSession:
+    check_self_contained(path)
     import onnxruntime as ort
 
     options = ort.SessionOptions()

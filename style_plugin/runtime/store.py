@@ -16,7 +16,7 @@ from pathlib import Path
 
 from style_plugin.errors import ModelError, StylePluginError
 from style_plugin.plugins import ModelEntry, style_entries
-from style_plugin.runtime.model import StyleModel, load_model, parse_style_mix
+from style_plugin.runtime.model import StyleModel, load_model, parse_style_mix, split_source
 from style_plugin.runtime.paths import user_models_dir
 from style_plugin.runtime.session import SessionSettings
 
@@ -28,6 +28,7 @@ __all__ = [
     "discover_models",
     "find_model",
     "list_styles",
+    "style_clashes",
 ]
 
 
@@ -88,27 +89,55 @@ def find_model(
     settings: SessionSettings | None = None,
     extra: Iterable[ModelEntry] = (),
 ) -> StyleModel:
-    """The first model holding every style named in `style` (None: the first model found)."""
+    """The first model holding every style named in `style` (None: the first model found).
+
+    A name may carry its source (`pack:name`) to pick among models that share a style name.
+    An unknown name is named in the error; so are names that exist only in different models
+    (a mix must come from one model).
+    """
     entries = discover_models(extra)
     if not entries:
         raise ModelError(
             "no style model installed: pass --model FILE.onnx, or export one with "
             f"`style-plugin export` into {user_models_dir()}"
         )
-    names = set(parse_style_mix(style)) if style is not None else set()
-    known: list[str] = []
+    wanted = list(parse_style_mix(style)) if style is not None else []
+    loaded: list[tuple[ModelEntry, StyleModel]] = []
     for entry in entries:
         try:
             model = load_model(entry.path, **_options(settings))
         except StylePluginError:
             continue  # reported by `style-plugin models`; other models may still serve
-        if names <= set(model.style_names):
+        if all(_holds(entry, model, name) for name in wanted):
             return model
-        known += model.style_names
-    if not known:
+        loaded.append((entry, model))
+    if not loaded:
         raise ModelError("no style model could be loaded; run `style-plugin models` to see why")
-    wanted = ", ".join(sorted(names))
-    raise ModelError(
-        f"unknown style {wanted!r} (a mix must come from one model); known styles: "
-        f"{', '.join(dict.fromkeys(known))}"
+    known = ", ".join(dict.fromkeys(n for _, model in loaded for n in model.style_names))
+    for name in wanted:
+        if not any(_holds(entry, model, name) for entry, model in loaded):
+            raise ModelError(f"unknown style {name!r}; known styles: {known}")
+    places = "; ".join(
+        f"{name} in {next(e.path.name for e, m in loaded if _holds(e, m, name))}" for name in wanted
     )
+    raise ModelError(f"a mix must come from one model, and these styles are not: {places}")
+
+
+def _holds(entry: ModelEntry, model: StyleModel, name: str) -> bool:
+    """Whether the model holds style `name` (bare, or `source:name` from this entry's source)."""
+    source, bare = split_source(name)
+    if name in model.style_names:
+        return True
+    return source == entry.source and bare in model.style_names
+
+
+def style_clashes(listing: StoreListing) -> dict[str, list[str]]:
+    """Style names held by models of more than one source, with those sources in the order
+    the store tries them (a bare name means the first; `source:name` picks another)."""
+    sources: dict[str, list[str]] = {}
+    for entry, model in listing.models:
+        for name in model.style_names:
+            found = sources.setdefault(name, [])
+            if entry.source not in found:
+                found.append(entry.source)
+    return {name: found for name, found in sources.items() if len(found) > 1}

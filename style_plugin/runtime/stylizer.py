@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 
 from style_plugin import contract
-from style_plugin.errors import StylePluginError
+from style_plugin.errors import ModelError, StylePluginError
 from style_plugin.runtime.images import (
     SourceImage,
     blend,
@@ -237,10 +237,21 @@ def _infer(model: StyleModel, weights: np.ndarray, lean: bool = False) -> Infer:
             feeds[contract.NORM_STATS] = stats
             feeds[contract.NORM_STATS_MIX] = _ONE
         outputs = session.run(wanted, feeds)
-        stylized = outputs[0][:, :, :height, :width]
+        stylized = _check_finite(outputs[0][:, :, :height, :width], model)
         return stylized, (outputs[1] if len(outputs) > 1 else None)
 
     return infer
+
+
+def _check_finite(stylized: np.ndarray, model: StyleModel) -> np.ndarray:
+    """`stylized`, or ModelError naming the model if any value is NaN or infinite: saved,
+    those would pass for black pixels, and a broken model for a working one."""
+    if not np.isfinite(stylized).all():
+        raise ModelError(
+            f"style model {model.path} gave values that are not finite (NaN or infinity); "
+            "the model is broken"
+        )
+    return stylized
 
 
 def _probe(model: StyleModel, weights: np.ndarray) -> LayerProbe | None:

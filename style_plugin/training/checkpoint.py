@@ -9,6 +9,7 @@ import torch
 
 from style_plugin.atomic import atomic_path
 from style_plugin.errors import TrainingError
+from style_plugin.training.config import TrainConfig
 
 CHECKPOINT_NAME = "checkpoint.pt"
 FORMAT_VERSION = 1
@@ -61,6 +62,51 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         else:
             reason = text.splitlines()[0] if text else type(exc).__name__
         raise TrainingError(f"cannot read checkpoint {path}: {reason}") from None
-    if not isinstance(state, dict) or "generator" not in state or "config" not in state:
-        raise TrainingError(f"{path} is not a style-plugin checkpoint")
+    problem = _structure_problem(state)
+    if problem:
+        raise TrainingError(f"{path} is not a usable style-plugin checkpoint: {problem}")
     return state
+
+
+#: Parts of a checkpoint that are state dicts of tensors (the generator is always there).
+_TENSOR_DICTS = ("generator", "discriminator")
+#: Parts that are plain dicts when present (optimiser and scaler states, losses).
+_DICTS = ("opt_g", "opt_d", "scaler_g", "scaler_d", "losses", "cadence")
+#: More styles than any model here could hold: a bound for a crafted file.
+MAX_STYLES = 1024
+
+
+def _structure_problem(state: Any) -> str | None:
+    """What is wrong with a loaded checkpoint's structure, or None: a file that unpickles
+    safely can still hold anything, and a wrong type must be one line, not a traceback."""
+    if not isinstance(state, dict) or "generator" not in state or "config" not in state:
+        return "it lacks the generator or the configuration"
+    for key in _TENSOR_DICTS:
+        part = state.get(key, {})
+        if not isinstance(part, dict) or not all(
+            isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in part.items()
+        ):
+            return f"its {key!r} is not a dict of tensors"
+    for key in _DICTS:
+        if not isinstance(state.get(key, {}), dict):
+            return f"its {key!r} is not a dict"
+    if not isinstance(state["config"], dict):
+        return "its configuration is not a dict"
+    try:
+        TrainConfig.from_dict(state["config"])
+    except TrainingError as exc:
+        return str(exc)
+    names = state.get("style_names")
+    if (
+        not isinstance(names, list | tuple)
+        or not 0 < len(names) <= MAX_STYLES
+        or not all(isinstance(n, str) for n in names)
+    ):
+        return f"its style names are not a list of 1 to {MAX_STYLES} strings"
+    cadence = state.get("cadence", {}).values()
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in cadence):
+        return "its checkpoint, preview and log intervals are not whole numbers >= 1"
+    step = state.get("step", 0)
+    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+        return "its step is not a whole number >= 0"
+    return None

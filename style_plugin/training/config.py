@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import types
+import typing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,10 +93,42 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        """Rebuild from `to_dict` output, ignoring keys this version does not know."""
-        known = {f.name for f in dataclasses.fields(cls)}
+        """Rebuild from `to_dict` output, ignoring keys this version does not know; a missing
+        option or a value of the wrong type (a damaged or crafted checkpoint) is one line."""
+        hints = typing.get_type_hints(cls)
         data = {"style_lr_scale": 1.0, **data}  # runs saved before the option trained at 1x
-        return cls(**{k: v for k, v in data.items() if k in known})
+        values = {k: v for k, v in data.items() if k in hints}
+        for key, value in values.items():
+            if not _fits(value, hints[key]):
+                expected = getattr(hints[key], "__name__", hints[key])
+                raise TrainingError(f"the saved configuration's {key!r} is not {expected}")
+        missing = [f.name for f in dataclasses.fields(cls) if f.name not in values]
+        required = [name for name in missing if _required(name)]
+        if required:
+            raise TrainingError(f"the saved configuration lacks {', '.join(required)}")
+        return cls(**values)
+
+
+def _required(name: str) -> bool:
+    """Whether TrainConfig's field `name` has no default."""
+    field_ = next(f for f in dataclasses.fields(TrainConfig) if f.name == name)
+    no_default = dataclasses.MISSING
+    return field_.default is no_default and field_.default_factory is no_default
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    """Whether `value` has the type `hint` names, as far as the outer type goes (ints count
+    as floats, bools as neither)."""
+    origin = typing.get_origin(hint) or hint
+    if origin in (typing.Union, types.UnionType):
+        return any(_fits(value, arg) for arg in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if isinstance(value, bool):
+        return origin is bool
+    if origin is float:
+        return isinstance(value, int | float)
+    return isinstance(value, origin)
 
 
 def parse_layer_weights(text: str) -> dict[str, float]:

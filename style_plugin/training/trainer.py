@@ -59,6 +59,11 @@ from style_plugin.training.preview import render_preview, save_preview
 PREVIEW_PHOTOS = 3
 
 
+#: Steps between checkpoints, previews and metrics records when neither the options nor a
+#: resumed run say.
+DEFAULT_CADENCE = {"checkpoint": 100, "preview": 100, "log": 10}
+
+
 @dataclass
 class RunOptions:
     """How to run a training (none of these change what is learned, except `amp`)."""
@@ -66,9 +71,11 @@ class RunOptions:
     device: str = "auto"
     resume: bool = False
     steps: int | None = None  # with resume: train up to this many steps in total
-    checkpoint_every: int = 100
-    preview_every: int = 100
-    log_every: int = 10
+    #: Steps between checkpoints, previews and metrics records; None: the resumed run's own
+    #: (saved in its checkpoint), else DEFAULT_CADENCE.
+    checkpoint_every: int | None = None
+    preview_every: int | None = None
+    log_every: int | None = None
     workers: int | None = None  # DataLoader workers; None = 0 on CPU, 4 on CUDA
     amp: bool | None = None  # None = mixed precision where the device runs it natively
     compact_copy: Path | None = None  # also write checkpoint.compact_state here at each save
@@ -180,6 +187,18 @@ class Trainer:
         config.validate()
         self.config = config
         self.start_step = int(self.state["step"]) if self.state else 0
+        saved = self.state.get("cadence", {}) if self.state else {}
+        given = {
+            "checkpoint": options.checkpoint_every,
+            "preview": options.preview_every,
+            "log": options.log_every,
+        }
+        #: Steps between checkpoints, previews and metrics records: as given, else as the
+        #: resumed run had them, else the defaults.
+        self.cadence = {
+            kind: given[kind] or int(saved.get(kind, default))
+            for kind, default in DEFAULT_CADENCE.items()
+        }
         if self.start_step >= config.steps:
             raise TrainingError(
                 f"the run is already at step {self.start_step}; pass --steps larger than that to go on"
@@ -209,6 +228,8 @@ class Trainer:
         layers = list(dict.fromkeys([*cfg.content_layers, *cfg.style_layers]))
         net = load_perceptual_net(cfg.vgg_weights, layers=layers).to(device)
         self.vgg_source = net.source
+        if net.fallback and self.options.progress and self.placement.is_main:
+            print(f"VGG19 weights: {net.source} ({net.fallback})", file=sys.stderr)
         self.perceptual = PerceptualLoss(
             net, self.styles.paintings, cfg.content_layers, cfg.style_layers
         )
@@ -245,15 +266,7 @@ class Trainer:
             module.to(memory_format=self.memory_format)
 
         if self.state:
-            self.generator.load_state_dict(self.state["generator"])
-            self.discriminator.load_state_dict(self.state["discriminator"])
-            self.opt_g.load_state_dict(self.state["opt_g"])
-            if "opt_d" in self.state:  # a compact state (checkpoint.compact_state) has none
-                self.opt_d.load_state_dict(self.state["opt_d"])
-            self.scaler_g.load_state_dict(self.state["scaler_g"])
-            self.scaler_d.load_state_dict(self.state["scaler_d"])
-            if self.state["style_names"] != self.styles.names:
-                raise TrainingError("the checkpoint's styles differ from the run's configuration")
+            self._restore(self.state)
 
         self.g_train: nn.Module = self.generator
         self.d_train: nn.Module = self.discriminator
@@ -284,6 +297,23 @@ class Trainer:
         self.preview_photos = _preview_photos(self.scan.paths, cfg.crop_size)
         self.metrics = MetricsLog(self.run_dir)
         self.elapsed_before = float(self.state.get("elapsed_s", 0.0)) if self.state else 0.0
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        """Load a checkpoint's weights and optimiser states into the freshly built run; a
+        state that does not fit it (another preset, a damaged file) is one line."""
+        if state["style_names"] != self.styles.names:
+            raise TrainingError("the checkpoint's styles differ from the run's configuration")
+        try:
+            self.generator.load_state_dict(state["generator"])
+            self.discriminator.load_state_dict(state["discriminator"])
+            self.opt_g.load_state_dict(state["opt_g"])
+            if "opt_d" in state:  # a compact state (checkpoint.compact_state) has none
+                self.opt_d.load_state_dict(state["opt_d"])
+            self.scaler_g.load_state_dict(state["scaler_g"])
+            self.scaler_d.load_state_dict(state["scaler_d"])
+        except (KeyError, ValueError, TypeError, RuntimeError, AttributeError) as exc:
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            raise TrainingError(f"cannot resume from the checkpoint: {reason}") from None
 
     def _autocast(self) -> contextlib.AbstractContextManager:
         if self.amp:
@@ -388,6 +418,7 @@ class Trainer:
             "package_version": __version__,
             "torch_version": str(torch.__version__),
             "amp": str(self.amp_dtype) if self.amp else "off",
+            "cadence": self.cadence,
         }
         save_checkpoint(checkpoint_path(self.run_dir), state)
         if self.options.compact_copy is not None:
@@ -444,7 +475,7 @@ class Trainer:
                 losses = self._step(step, content)
                 window_images += images_per_step
                 elapsed = self.elapsed_before + time.perf_counter() - started
-                if step % opts.log_every == 0 or step == cfg.steps:
+                if step % self.cadence["log"] == 0 or step == cfg.steps:
                     now = time.perf_counter()
                     rate = window_images / max(now - window_start, 1e-9)
                     window_start, window_images = now, 0
@@ -461,9 +492,9 @@ class Trainer:
                     progress.update(step, record)
                 else:
                     progress.update(step, None)
-                if step % opts.checkpoint_every == 0 or step == cfg.steps:
+                if step % self.cadence["checkpoint"] == 0 or step == cfg.steps:
                     self._save(step, losses, elapsed)
-                if step % opts.preview_every == 0 or step == cfg.steps:
+                if step % self.cadence["preview"] == 0 or step == cfg.steps:
                     self._preview(step)
         elapsed = self.elapsed_before + time.perf_counter() - started
         if self.last_saved != step:

@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image
 
 from hooks.filters import Filter, Param, Progress
+from style_plugin.contract import printable
 
 __all__ = [
     "FILTER_NAME",
@@ -88,8 +89,9 @@ def argument_name(param_name: str) -> str:
 
 
 def _label(text: str) -> str:
-    """A label for GIMP widgets: underscores mark mnemonics there, so literal ones double."""
-    return text.replace("_", "__")
+    """A label for GIMP widgets: escaped (style labels come from model files), and literal
+    underscores doubled, as underscores mark mnemonics there."""
+    return printable(text).replace("_", "__")
 
 
 def _bounds(param: Param, limits: tuple[float, float]) -> tuple[float, float]:

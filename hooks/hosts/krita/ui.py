@@ -36,6 +36,7 @@ from PyQt5.QtWidgets import (
 )
 
 from hooks.filters import Filter, Param
+from style_plugin.contract import printable
 from style_plugin.errors import Cancelled
 
 __all__ = ["FilterDialog", "ParamControl", "rgba_to_qimage", "run_with_progress"]
@@ -110,7 +111,7 @@ def _choice_control(param: Param) -> ParamControl:
     combo = QComboBox()
     combo.setObjectName(param.name)
     for choice in param.choices:
-        combo.addItem(choice.label, choice.value)
+        combo.addItem(printable(choice.label), choice.value)  # items are plain text
     index = combo.findData(param.default)
     combo.setCurrentIndex(max(index, 0))
     return ParamControl(param, combo, combo.currentData)
@@ -138,6 +139,14 @@ _BUILDERS: dict[str, Callable[[Param], ParamControl]] = {
 }
 
 
+def _plain_label(text: str) -> QLabel:
+    """A label that shows `text` as it is: QLabel would take text that looks like HTML for
+    rich text, and filter texts, style labels and errors may come from model files."""
+    label = QLabel(text)
+    label.setTextFormat(Qt.PlainText)
+    return label
+
+
 def rgba_to_qimage(rgba: np.ndarray) -> QImage:
     """An HxWx4 uint8 R, G, B, A array -> a QImage that owns a copy of the pixels."""
     data = np.ascontiguousarray(rgba, dtype=np.uint8)
@@ -163,8 +172,8 @@ class FilterDialog(QDialog):
         form = QFormLayout()
         for control in self.controls:
             control.widget.setToolTip(control.param.description)
-            form.addRow(control.param.label, control.widget)
-        self.preview_label = QLabel("Press Preview to see the result.")
+            form.addRow(_plain_label(control.param.label), control.widget)
+        self.preview_label = _plain_label("Press Preview to see the result.")
         self.preview_label.setObjectName("preview")
         self.preview_label.setAlignment(Qt.AlignCenter)
         self.preview_label.setMinimumSize(PREVIEW_SIDE, PREVIEW_SIDE)
@@ -175,7 +184,7 @@ class FilterDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         side = QVBoxLayout()
-        side.addWidget(QLabel(filter.description))
+        side.addWidget(_plain_label(filter.description))
         side.addLayout(form)
         side.addWidget(preview_button)
         side.addStretch(1)
