@@ -3,7 +3,6 @@ GIMP 3 is installed) the plug-in run headless by `gimp-console-3.0`."""
 
 from __future__ import annotations
 
-import importlib.metadata
 import importlib.util
 import json
 import os
@@ -21,12 +20,12 @@ from PIL import Image
 
 from hooks import get_filter, reload_plugins
 from hooks.filters import Choice, Filter, Param
-from hooks.hosts import InstallOptions, environment, installer
+from hooks.hosts import InstallOptions, installer
 from hooks.hosts.environment import RECORD_FILE
 from hooks.hosts.gimp import bridge
 from hooks.hosts.gimp import installer as gimp_installer
-from hooks.hosts.krita import installer as krita_installer
 from style_plugin.errors import StylePluginError
+from tests.host_helpers import fake_python, load_bootstrap
 from tests.synthetic import make_photo
 
 PLUGIN_SOURCE = gimp_installer.SOURCE_DIR
@@ -35,16 +34,6 @@ HERE = f"{sys.version_info.major}.{sys.version_info.minor}"
 GIMP_CONSOLE = "gimp-console-3.0"
 GIMP_TIMEOUT_S = 300
 VALUES = {"style": "the_scream", "strength": 0.8, "preserve_colors": False, "max_side": 0}
-
-
-def load_bootstrap() -> ModuleType:
-    """The plug-in folder's bootstrap module, imported from its file (it is not a package)."""
-    spec = importlib.util.spec_from_file_location(
-        "style_plugin_bootstrap", PLUGIN_SOURCE / "style_plugin_bootstrap.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture
@@ -308,11 +297,21 @@ def test_uninstall_leaves_files_it_did_not_write(tmp_path: Path) -> None:
     assert lines[-1] == f"left {folder}: it holds files style-plugin did not write"
 
 
-def fake_python(path: Path, version: str) -> Path:
-    """An 'interpreter' that answers the installer's version question with `version`."""
-    path.write_text(f"#!/bin/sh\necho {version}\n")
-    path.chmod(0o755)
-    return path
+def test_uninstall_refuses_a_plugin_folder_that_leads_elsewhere(tmp_path: Path) -> None:
+    """A plug-in folder that is a symlink out of the plug-ins folder is not ours to empty."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for name in gimp_installer.INSTALLED_FILES:
+        (elsewhere / name).write_text("someone else's\n")
+    plugins = tmp_path / "plug-ins"
+    plugins.mkdir()
+    (plugins / gimp_installer.PLUGIN_NAME).symlink_to(elsewhere)
+    lines = gimp_installer.install(InstallOptions(plugin_dir=plugins, uninstall=True))
+    folder = plugins / gimp_installer.PLUGIN_NAME
+    assert lines == [
+        f"refused to remove the files in {folder}: a symbolic link takes it out of {plugins}"
+    ]
+    assert sorted(p.name for p in elsewhere.iterdir()) == sorted(gimp_installer.INSTALLED_FILES)
 
 
 def test_other_python_version_gets_its_own_environment(
@@ -399,58 +398,6 @@ def test_default_plugin_dir_on_each_platform(
     assert gimp_installer.default_plugin_dir("linux") == tmp_path / "config/GIMP/3.0/plug-ins"
     assert gimp_installer.default_plugin_dir("win32") == tmp_path / "roaming/GIMP/3.0/plug-ins"
     assert gimp_installer.default_plugin_dir("darwin") == macos
-
-
-# -- what every host shares (hooks/hosts/environment.py) ---------------------------------------
-
-
-def test_every_host_writes_the_same_record_and_every_plugin_reads_it(tmp_path: Path) -> None:
-    gimp_installer.install(InstallOptions(plugin_dir=tmp_path / "plug-ins", python=HERE))
-    krita_installer.install(
-        InstallOptions(
-            plugin_dir=tmp_path / "pykrita", config_file=tmp_path / "kritarc", python=HERE
-        )
-    )
-    gimp_record = tmp_path / "plug-ins" / gimp_installer.PLUGIN_NAME / RECORD_FILE
-    krita_record = tmp_path / "pykrita" / krita_installer.PLUGIN / RECORD_FILE
-    records = [json.loads(path.read_text()) for path in (gimp_record, krita_record)]
-    assert "install gimp" in records[0].pop("reinstall")
-    assert "install krita" in records[1].pop("reinstall")
-    assert records[0] == records[1]
-    assert records[0]["python"] == sys.executable and records[0]["python_version"] == HERE
-    bootstrap = load_bootstrap()
-    bootstrap.check_version(bootstrap.read_environment(krita_record))
-
-
-def test_a_python_that_reports_no_version_is_a_clear_error(tmp_path: Path) -> None:
-    host = str(fake_python(tmp_path / "python3", "not a version"))
-    with pytest.raises(StylePluginError, match="did not report a Python version"):
-        gimp_installer.install(InstallOptions(plugin_dir=tmp_path, python=host))
-    assert list(tmp_path.iterdir()) == [tmp_path / "python3"]
-
-
-def test_package_spec_is_this_checkout_else_its_source_else_its_release(tmp_path: Path) -> None:
-    assert environment.package_spec() == str(REPO)
-    dist_info = tmp_path / "style_plugin-9.9.dist-info"
-    dist_info.mkdir()
-    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: style-plugin\nVersion: 9.9\n")
-    distribution = importlib.metadata.PathDistribution(dist_info)
-    assert environment.installed_spec(distribution) == "style-plugin==9.9"
-    wheel = tmp_path / "wheels" / "style_plugin-9.9-py3-none-any.whl"
-    (dist_info / "direct_url.json").write_text(
-        json.dumps({"url": wheel.as_uri(), "archive_info": {}})
-    )
-    assert environment.installed_spec(distribution) == str(wheel)
-
-
-def test_venv_layout_on_each_platform(tmp_path: Path) -> None:
-    venv = tmp_path / "env"
-    assert environment.venv_python(venv, "linux") == venv / "bin" / "python"
-    assert environment.venv_python(venv, "win32") == venv / "Scripts" / "python.exe"
-    assert environment.venv_site_packages(venv, "3.13", "darwin") == (
-        venv / "lib" / "python3.13" / "site-packages"
-    )
-    assert environment.venv_site_packages(venv, "3.13", "win32") == venv / "Lib" / "site-packages"
 
 
 # -- the plug-in script, against a stand-in for GIMP's API -----------------------------------

@@ -292,8 +292,17 @@ def test_icc_profile_and_dpi_survive_restore_and_save(tmp_path, suffix):
             assert np.allclose(reread.info["dpi"], 300, atol=0.01)
 
 
+def _grey_icc() -> bytes:
+    """The smallest grey display profile LittleCMS parses: a v4 header and no tags."""
+    header = bytearray(132)
+    header[0:4] = len(header).to_bytes(4, "big")
+    header[8:24] = bytes([4, 0x30, 0, 0]) + b"mntrGRAYXYZ "
+    header[36:40] = b"acsp"
+    return bytes(header)
+
+
 def test_a_grey_profile_is_not_put_on_rgb_webp(tmp_path):
-    fake_grey_profile = bytes(16) + b"GRAY" + bytes(108)
+    fake_grey_profile = _grey_icc()
     image = Image.fromarray(RNG.integers(0, 256, (8, 8), dtype=np.uint8))
     image.info["icc_profile"] = fake_grey_profile
     with Image.open(save_image(image, tmp_path / "grey.webp")) as reread:
@@ -530,7 +539,7 @@ def test_fit_max_side_scales_down_only(tmp_path):
     assert small.size == (50, 30) and small.alpha.shape == (30, 50)
     assert np.all(small.alpha == 77) and small.rgb.dtype == np.uint8
     assert small.mode == source.mode and source.size == (100, 60)
-    for limit in (None, 100, 500):
+    for limit in (None, 0, 100, 500):  # None and 0: full size
         assert fit_max_side(source, limit) is source
     deep = open_image(RNG.integers(0, 65536, (40, 10, 3), dtype=np.uint16))
     assert (
@@ -538,7 +547,7 @@ def test_fit_max_side_scales_down_only(tmp_path):
         and fit_max_side(deep, 8).rgb.dtype == np.uint16
     )
     with pytest.raises(ValueError, match="max_side"):
-        fit_max_side(source, 0)
+        fit_max_side(source, -1)
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])

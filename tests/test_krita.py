@@ -285,6 +285,48 @@ def test_uninstall_removes_the_folders_and_kritarc_it_created(tmp_path: Path):
     ]
 
 
+@pytest.mark.parametrize("uninstall", [True, False], ids=["uninstall", "reinstall"])
+def test_a_tampered_manifest_removes_nothing_outside_the_plugin(tmp_path: Path, uninstall: bool):
+    """Entries outside what the installer owns (`..`, absolute, through a symlink, another
+    plug-in's file, a folder it did not create, a settings file not named kritarc) are
+    refused, one line each, and everything they name is left as it was."""
+    plugins, rc = tmp_path / "pykrita", tmp_path / "kritarc"
+    options = InstallOptions(plugin_dir=plugins, config_file=rc, python=HERE)
+    install(options)
+    (tmp_path / "victim.txt").write_text("keep\n")
+    (tmp_path / "absolute.txt").write_text("keep\n")
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "secret.txt").write_text("keep\n")
+    (tmp_path / "empty").mkdir()
+    (plugins / PLUGIN / "link").symlink_to(tmp_path / "outside")
+    (plugins / "other.desktop").write_text("[Desktop Entry]\n")
+    settings = tmp_path / "settings.ini"
+    settings.write_text(f"[python]\n{CONFIG_KEY}=true\n")
+    manifest_file = plugins / PLUGIN / installer.MANIFEST
+    manifest = json.loads(manifest_file.read_text())
+    bad_files = ["../victim.txt", str(tmp_path / "absolute.txt"), f"{PLUGIN}/link/secret.txt"]
+    bad_files += ["other.desktop", f"{PLUGIN}/../../victim.txt", PLUGIN]
+    manifest["files"] += bad_files
+    manifest["created"].append(str(tmp_path / "empty"))
+    manifest.update(config_file=str(settings), config_created=True)
+    manifest_file.write_text(json.dumps(manifest))
+    before = snapshot(tmp_path)
+
+    lines = install(InstallOptions(plugin_dir=plugins, uninstall=True) if uninstall else options)
+    after = snapshot(tmp_path)
+    for name in ["victim.txt", "absolute.txt", "outside/secret.txt", "empty/", "settings.ini"]:
+        assert after.get(name) == before[name], name
+    assert after["pykrita/other.desktop"] == before["pykrita/other.desktop"]
+    refused = [line for line in lines if line.startswith("refused ")]
+    for entry in [*bad_files, str(tmp_path / "empty"), str(settings)]:
+        assert len([line for line in refused if line.startswith(f"refused {entry!r} ")]) == 1
+    assert len(refused) == len(bad_files) + 2
+    assert all("\n" not in line for line in lines)
+    if uninstall:
+        assert not (plugins / f"{PLUGIN}.desktop").exists()
+        assert sorted(p.name for p in (plugins / PLUGIN).iterdir()) == ["link"]
+
+
 def test_other_python_offline_prints_the_commands(tmp_path: Path, monkeypatch):
     monkeypatch.setenv("STYLE_PLUGIN_OFFLINE", "1")
     plugins, rc = tmp_path / "pykrita", tmp_path / "kritarc"
@@ -307,11 +349,12 @@ def test_other_python_offline_prints_the_commands(tmp_path: Path, monkeypatch):
 
 FAKE_PYTHON = """\
 #!/bin/sh
-# A stand-in "Python 3.99": logs its arguments; `-m venv DIR` makes DIR/bin/python (itself).
+# A stand-in "Python 3.99": logs its arguments; `-m venv DIR` makes DIR/bin/python (itself)
+# and DIR/pyvenv.cfg, as venv does.
 echo "$0 $*" >> "{log}"
 case "$1 $2" in
   "-c "*) echo 3.99 ;;
-  "-m venv") mkdir -p "$3/bin" && cp "$0" "$3/bin/python" ;;
+  "-m venv") mkdir -p "$3/bin" && cp "$0" "$3/bin/python" && echo "version = 3.99" > "$3/pyvenv.cfg" ;;
 esac
 """
 

@@ -364,7 +364,7 @@ def test_strength_outside_0_1(style_model, tree, capsys, value):
         (["--quality", "0", "--format", "jpeg"], "--quality"),
         (["--jobs", "0"], "--jobs"),
         (["--device", "tpu"], "unknown device 'tpu'"),
-        (["--max-side", "0"], "--max-side"),
+        (["--max-side", "-1"], "--max-side"),
         (["--tile-size", "8"], "tile size"),
     ],
 )

@@ -3,8 +3,10 @@
 Each host has an installer module with `install(options) -> list[str]` (the lines to show
 the user: what was written, or removed with `options.uninstall`). `style-plugin install HOST`
 dispatches here. What every installer shares lives beside this file: `environment` (the host's
-Python, the environment its plug-in imports style-plugin from, and the record saying so) and
-`places` (per-user folders on Linux, macOS and Windows). The adapters build their dialogs from
+Python, the environment its plug-in imports style-plugin from, and the record saying so),
+`places` (per-user folders on Linux, macOS and Windows), `detection` (whether the editor is
+installed, before installing into its usual folder) and `removal` (which paths read from a
+manifest an uninstall may remove). The adapters build their dialogs from
 the filter's parameter schema (hooks/filters.py), so a new filter parameter needs no host change.
 """
 
@@ -28,6 +30,7 @@ class InstallOptions:
     """Where and how to install. None means the host's usual place for this user.
 
     `plugin_dir`: the host's plug-in folder (Krita: .../krita/pykrita; GIMP: .../plug-ins);
+    naming it skips the check that the host is installed;
     `config_file`: the host's settings file where plug-ins are enabled (Krita: kritarc);
     `python`: the interpreter the host embeds (default: detected); `uninstall`: remove
     exactly what an earlier install wrote.

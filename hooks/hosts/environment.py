@@ -48,6 +48,7 @@ __all__ = [
     "package_spec",
     "prepare",
     "record_bytes",
+    "remove_dedicated",
     "running_version",
     "settle",
     "venv_python",
@@ -254,13 +255,29 @@ def _make(python: HostPython, commands: list[list[str]]) -> str | None:
     return None
 
 
+def remove_dedicated(folder: Path) -> list[str]:
+    """Remove the dedicated venv `folder` an earlier install made; the lines to show. Only a
+    real folder that is a venv (it holds pyvenv.cfg) or holds no files goes: a symlink, or
+    someone else's folder of that name, is kept and said so."""
+    if folder.is_symlink():
+        return [f"kept {folder}: it is a symbolic link, not the environment an install made"]
+    if not folder.is_dir():
+        return []
+    if not (folder / "pyvenv.cfg").is_file() and any(
+        path.is_symlink() or not path.is_dir() for path in folder.rglob("*")
+    ):
+        return [f"kept {folder}: it is not a Python environment (no pyvenv.cfg)"]
+    shutil.rmtree(folder)
+    return [f"removed {folder}"]
+
+
 def settle(environment: Environment, host: Host) -> list[str]:
     """Make the dedicated venv when the plug-in needs one, else remove one an earlier install
     made; the lines to show. Run after the plug-in is written: on failure StylePluginError
     names the commands that finish the install."""
     if not environment.dedicated:
-        shutil.rmtree(environment.folder, ignore_errors=True)
-        return [f"the plug-in imports style-plugin from this environment ({sys.executable})"]
+        here = f"the plug-in imports style-plugin from this environment ({sys.executable})"
+        return [*remove_dedicated(environment.folder), here]
     python = environment.host_python
     commands = [
         [python.executable or f"python{python.version}", "-m", "venv", str(environment.folder)],

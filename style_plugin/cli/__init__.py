@@ -24,6 +24,7 @@ from style_plugin.cli import (  # noqa: F401  (each module registers its command
     train,
 )
 from style_plugin.cli.app import EXIT_INTERRUPTED, app, command_group
+from style_plugin.contract import printable
 from style_plugin.errors import StylePluginError
 
 __all__ = ["app", "main"]
@@ -35,7 +36,7 @@ def main(argv: list[str] | None = None) -> None:
         _add_plugin_commands()
         app(args=argv, prog_name="style-plugin", standalone_mode=True)
     except StylePluginError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {printable(str(exc))}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)

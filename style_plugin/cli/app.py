@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
-__all__ = ["EXIT_INTERRUPTED", "app", "command_group", "fail"]
+from style_plugin.contract import printable
+
+__all__ = ["EXIT_INTERRUPTED", "DeviceOption", "app", "command_group", "fail"]
 
 
 class _MetavarArgument(TyperArgument):
@@ -67,6 +69,15 @@ app = _App(
 
 EXIT_INTERRUPTED = 130
 
+#: Where a stylizing command runs the model: every such command offers the same choice.
+DeviceOption = Annotated[
+    str,
+    typer.Option(
+        metavar="DEVICE",
+        help="Where to run: auto (CUDA when it really works here), cuda, tensorrt or cpu.",
+    ),
+]
+
 
 def command_group() -> typer.Typer:
     """A fresh, empty group whose commands' help reads like the built-in ones (each plugin
@@ -75,6 +86,6 @@ def command_group() -> typer.Typer:
 
 
 def fail(message: str) -> None:
-    """Print one error line and exit non-zero."""
-    typer.echo(f"error: {message}", err=True)
+    """Print one error line (file names in it escaped) and exit non-zero."""
+    typer.echo(f"error: {printable(message)}", err=True)
     raise typer.Exit(1)

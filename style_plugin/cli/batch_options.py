@@ -5,7 +5,8 @@ The option types are `Annotated` aliases, so both commands take `-o`, `--format`
 `-q` with the same meaning and help; `plan_batch` collects and plans the inputs,
 `run_planned` runs them behind a progress display and turns the report into the summary line
 and the exit status. The runtime names options, never flags: its errors and failure reasons
-are given the flags (and the advice) here.
+are given the flags (and the advice) here. Every line that names a file goes out through
+`contract.printable`, so a file name cannot forge lines of its own.
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from style_plugin.cli.app import EXIT_INTERRUPTED, fail
+from style_plugin.contract import printable
 from style_plugin.runtime.report import Problem, Reason
 
 if TYPE_CHECKING:
     from style_plugin.plugins import Registry
     from style_plugin.runtime.jobs import ImageJob
     from style_plugin.runtime.options import BatchOptions
-    from style_plugin.runtime.outputs import PlannedItem
+    from style_plugin.runtime.outputs import Plan
     from style_plugin.runtime.report import BatchReport
 
 __all__ = [
@@ -61,8 +63,8 @@ OutputOption = Annotated[
         "--output",
         "-o",
         metavar="PATH",
-        help="A folder, mirroring the input tree, or a file name for one input. "
-        "Default: beside each input.",
+        help="A folder, mirroring the input tree (end a new one with /), or an image file "
+        "name (.png, .jpg, .webp, .tif) for one input. Default: beside each input.",
     ),
 ]
 FormatOption = Annotated[
@@ -147,6 +149,7 @@ ADVICE = {
     Problem.OUTPUT_EXISTS: "; pass --overwrite or --skip-existing",
     Problem.OUTPUT_IS_AN_INPUT: "; change --suffix or -o",
     Problem.OUTPUT_SHARED: "; pass --format or -o to tell them apart",
+    Problem.TRANSPARENCY_LOST: "; write it as png, webp or tiff (--format, or the -o name)",
 }
 
 
@@ -197,8 +200,8 @@ def make_options(
     return options
 
 
-def plan_batch(inputs: list[str], recursive: bool, options: BatchOptions) -> list[PlannedItem]:
-    """The inputs' files with their outputs planned (see `plan_outputs`)."""
+def plan_batch(inputs: list[str], recursive: bool, options: BatchOptions) -> Plan:
+    """The inputs' files with their outputs planned, and planning's notes (see `plan_outputs`)."""
     from style_plugin.runtime.inputs import collect_inputs
     from style_plugin.runtime.outputs import plan_outputs
 
@@ -208,7 +211,7 @@ def plan_batch(inputs: list[str], recursive: bool, options: BatchOptions) -> lis
 
 def run_planned(
     job: ImageJob,
-    plans: list[PlannedItem],
+    plans: Plan,
     options: BatchOptions,
     *,
     quiet: bool,
@@ -216,12 +219,14 @@ def run_planned(
     steps: str = "tile",
     advice: Mapping[Problem, str] | None = None,
 ) -> None:
-    """Run a planned batch behind a `BatchDisplay`, print its summary line, and exit 1 when
-    any item failed (130 on Ctrl-C, after the summary of what was done). `advice` adds to
-    `ADVICE` for the command's own flags."""
+    """Run a planned batch behind a `BatchDisplay` (planning's notes first), print its summary
+    line, and exit 1 when any item failed (130 on Ctrl-C, after the summary of what was
+    done). `advice` adds to `ADVICE` for the command's own flags."""
     from style_plugin.runtime.batch import run_batch
 
     display = BatchDisplay(quiet, steps, {**ADVICE, **(advice or {})})
+    for note in plans.notes:
+        display.note(note)
     try:
         report = run_batch(job, plans, options, events=display, verb=verb)
     except KeyboardInterrupt:
@@ -237,8 +242,9 @@ class BatchDisplay:
     """What a batch shows while it runs: a rich progress bar on a terminal, else lines.
 
     Failures always go to stderr (also with --quiet), with the `advice` for their problem;
-    notes (animated inputs) unless --quiet. `steps` names the progress within one image
-    ('tile' for stylize). Implements the `BatchEvents` interface of style_plugin.runtime.report.
+    notes (animated inputs) unless --quiet; file names escaped (`printable`). The bar moves
+    with the steps within an image too, which `steps` names ('tile' for stylize).
+    Implements the `BatchEvents` interface of style_plugin.runtime.report.
     """
 
     def __init__(
@@ -249,6 +255,9 @@ class BatchDisplay:
         self.advice = advice
         self.report: BatchReport | None = None  # set when the batch ends (also on Ctrl-C)
         self.done = 0
+        self.ended = 0  # items done, skipped or failed
+        self.working_on: Path | None = None
+        self.share = 0.0  # of the image being worked on, by its steps
         self.started = 0.0
         self.progress = None
         self.task = None
@@ -277,6 +286,7 @@ class BatchDisplay:
             )
 
     def _print(self, line: str) -> None:
+        line = printable(line)
         if self.progress is not None:
             self.progress.console.print(line, markup=False, highlight=False, soft_wrap=True)
         else:
@@ -291,12 +301,13 @@ class BatchDisplay:
             self.task = self.progress.add_task("batch", total=total, rate="", current="")
 
     def working(self, path: Path) -> None:
-        if self.progress is not None:
-            self.progress.update(self.task, current=str(path))
+        self.working_on, self.share = path, 0.0
+        self._advance(current=printable(str(path)))
 
     def tiles(self, done: int, total: int) -> None:
-        if self.progress is not None and total > 1:
-            self.progress.update(self.task, current=f"{self.steps} {done}/{total}")
+        self.share = done / total if total else 0.0
+        steps = f" ({self.steps} {done}/{total})" if total > 1 else ""
+        self._advance(current=printable(str(self.working_on)) + steps)
 
     def finished(self, path: Path, status: str, detail: str) -> None:
         import time
@@ -306,10 +317,18 @@ class BatchDisplay:
             self._print(f"failed: {path}: {detail}{self.advice.get(problem, '')}")
         if status == "done":
             self.done += 1
+        self.ended += 1
+        if path == self.working_on:
+            self.working_on, self.share = None, 0.0
+        elapsed = time.perf_counter() - self.started
+        rate = f"{self.done / elapsed:.2f} images/s" if self.done and elapsed > 0 else ""
+        self._advance(rate=rate)
+
+    def _advance(self, **fields: str) -> None:
+        """Fill the bar to the items ended plus the share of the image being worked on, and
+        set the task's text `fields` (current, rate)."""
         if self.progress is not None:
-            elapsed = time.perf_counter() - self.started
-            rate = f"{self.done / elapsed:.2f} images/s" if self.done and elapsed > 0 else ""
-            self.progress.update(self.task, advance=1, rate=rate)
+            self.progress.update(self.task, completed=self.ended + self.share, **fields)
 
     def note(self, message: str) -> None:
         if not self.quiet:

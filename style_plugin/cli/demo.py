@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from style_plugin.cli.app import app, fail
+from style_plugin.cli.app import DeviceOption, app, fail
 
 
 @app.command()
@@ -15,13 +15,7 @@ def demo(
     out: Annotated[
         Path, typer.Option("--out", "-o", metavar="FOLDER", help="Folder for the demo's results.")
     ] = Path("out/demo"),
-    device: Annotated[
-        str,
-        typer.Option(
-            metavar="DEVICE",
-            help="Where to run: auto (CUDA when it really works here), cuda, tensorrt or cpu.",
-        ),
-    ] = "auto",
+    device: DeviceOption = "auto",
 ) -> None:
     """Stylize the bundled sample photos in every bundled style.
 

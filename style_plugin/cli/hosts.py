@@ -21,8 +21,8 @@ def install(
         typer.Option(
             "--plugin-dir",
             metavar="FOLDER",
-            help="The editor's plug-in folder. "
-            "Default: this user's usual one, such as ~/.local/share/krita/pykrita.",
+            help="The editor's plug-in folder; naming it skips the check that the editor is "
+            "installed. Default: this user's usual one, such as ~/.local/share/krita/pykrita.",
         ),
     ] = None,
     config: Annotated[

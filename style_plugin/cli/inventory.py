@@ -123,12 +123,11 @@ def _plugins_line() -> str:
 
 def _cuda_check(model_path: Path | None) -> str:
     """One line: whether CUDA really runs a style model here, and if not why."""
-    import onnxruntime as ort
-
     from style_plugin.runtime.model import load_model
+    from style_plugin.runtime.providers import available_providers
     from style_plugin.runtime.store import discover_models
 
-    if "CUDAExecutionProvider" not in ort.get_available_providers():
+    if "CUDAExecutionProvider" not in available_providers():
         return "not available: this onnxruntime build has no GPU support (install onnxruntime-gpu)"
     candidates = [model_path] if model_path else [e.path for e in discover_models()]
     if not candidates:
@@ -180,6 +179,7 @@ def doctor(
 
     from style_plugin import __version__
     from style_plugin.runtime.paths import user_cache_dir, user_models_dir
+    from style_plugin.runtime.providers import available_providers
     from style_plugin.runtime.store import bundled_models_dir
 
     def row(label: str, value: object) -> None:
@@ -197,11 +197,11 @@ def doctor(
     row("torch", _version("torch") or "not installed (needed only to train and export)")
     row("plugins", _plugins_line())  # before the CUDA check: style packs' models count
     try:
-        import onnxruntime as ort
+        listed = available_providers()
     except ImportError as exc:
         row("providers", f"onnxruntime cannot be imported: {exc}")
     else:
-        row("providers", ", ".join(ort.get_available_providers()))
+        row("providers", ", ".join(listed))
         row("CUDA", _cuda_check(model))
     cores = os.cpu_count() or 0
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cores

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from style_plugin.cli.app import app, fail
+from style_plugin.cli.app import DeviceOption, app, fail
 from style_plugin.cli.batch_options import (
     AllowLargeOption,
     FormatOption,
@@ -25,6 +25,7 @@ from style_plugin.cli.batch_options import (
     plan_batch,
     run_planned,
 )
+from style_plugin.contract import printable
 
 
 @app.command()
@@ -60,13 +61,7 @@ def stylize(
             help="A style model file (.onnx). Default: the installed one holding --style.",
         ),
     ] = None,
-    device: Annotated[
-        str,
-        typer.Option(
-            metavar="DEVICE",
-            help="Where to run: auto (CUDA when it really works here), cuda, tensorrt or cpu.",
-        ),
-    ] = "auto",
+    device: DeviceOption = "auto",
     threads: Annotated[int, typer.Option(metavar="N", help="CPU threads; 0: one per core.")] = 0,
     tile_size: Annotated[
         int | None,
@@ -85,11 +80,12 @@ def stylize(
         ),
     ] = False,
     max_side: Annotated[
-        int | None,
+        int,
         typer.Option(
-            metavar="PIXELS", help="Scale images down first to at most this long side, for speed."
+            metavar="PIXELS",
+            help="Scale images down first to at most this long side, for speed; 0: full size.",
         ),
-    ] = None,
+    ] = 0,
     output_format: FormatOption = None,
     quality: QualityOption = None,
     suffix: SuffixOption = None,
@@ -114,8 +110,8 @@ def stylize(
 
     if not (math.isfinite(strength) and 0.0 <= strength <= 1.0):
         fail(f"--strength must be between 0 and 1, got {strength:g}")
-    if max_side is not None and max_side < 1:
-        fail(f"--max-side must be a positive number of pixels, got {max_side}")
+    if max_side < 0:
+        fail(f"--max-side must be a number of pixels, or 0 for full size; got {max_side}")
     options = make_options(
         output=output,
         output_format=output_format,
@@ -134,9 +130,14 @@ def stylize(
     chosen.style_weights(style)  # an unknown style fails here, listing the known ones
     plans = plan_batch(inputs, recursive, options)
     if not quiet:
-        typer.echo(f"{chosen.session.provider.describe()}; model: {chosen.path}", err=True)
+        line = f"{chosen.session.provider.describe()}; model: {chosen.path}"
+        typer.echo(printable(line), err=True)
     job = stylize_job(
-        stylizer, style, strength=strength, preserve_colors=preserve_colors, max_side=max_side
+        stylizer,
+        style,
+        strength=strength,
+        preserve_colors=preserve_colors,
+        max_side=max_side or None,  # 0: full size, as in the Stylize filter and the hosts
     )
     advice = {Problem.OUT_OF_MEMORY: " (try --max-side or a smaller --tile-size)"}
     run_planned(job, plans, options, quiet=quiet, advice=advice)

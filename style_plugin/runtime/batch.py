@@ -26,8 +26,8 @@ from style_plugin.runtime.images import SourceImage, open_image, save_image
 from style_plugin.runtime.inputs import InputItem
 from style_plugin.runtime.jobs import ImageJob
 from style_plugin.runtime.options import BatchOptions
-from style_plugin.runtime.outputs import PlannedItem, plan_outputs
-from style_plugin.runtime.report import BatchEvents, BatchReport, failure_reason
+from style_plugin.runtime.outputs import OPAQUE_FORMATS, PlannedItem, plan_outputs
+from style_plugin.runtime.report import BatchEvents, BatchReport, Problem, Reason, failure_reason
 
 __all__ = ["run_batch"]
 
@@ -197,6 +197,14 @@ class _Runner:
             self.events.end(self.report)
         return self.report
 
+    def notes_on(self, decoded: SourceImage) -> list[str]:
+        """What to tell about one input besides its result: frames left out, Pillow's warnings."""
+        notes = list(decoded.notes)
+        if decoded.frames_dropped:
+            count = decoded.frames_dropped + 1
+            notes.insert(0, f"{count} frames; {self.report.verb} the first only")
+        return notes
+
     def work(
         self,
         plan: PlannedItem,
@@ -211,11 +219,14 @@ class _Runner:
             self.fail(plan, decoded.exc)
             return
         path = plan.item.path
-        if decoded.frames_dropped:
-            count = decoded.frames_dropped + 1
-            message = f"{path}: {count} frames; {self.report.verb} the first only"
+        for note in self.notes_on(decoded):
+            message = f"{path}: {note}"
             self.report.notes.append(message)
             self.events.note(message)
+        if plan.format in OPAQUE_FORMATS and not decoded.opaque:  # fail before the work
+            why = f"{plan.format} cannot store its transparency"
+            self.finish(plan, "failed", Reason(why, Problem.TRANSPARENCY_LOST))
+            return
         self.events.working(path)
         try:
             image = self.job(decoded, self.events.tiles, self.cancelled)

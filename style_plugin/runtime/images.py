@@ -4,6 +4,8 @@ A style model consumes RGB in [0, 1]. `open_image` turns a file, a PIL image or 
 into a `SourceImage` (RGB at the source's bit depth, the exact alpha, what kind of image it was,
 its ICC profile / DPI / EXIF); `restore` turns the model's RGB back into an image of the input's
 kind with the alpha re-attached; `save_image` writes it atomically in the format asked for.
+Files are opened only in `READ_FORMATS`: Pillow's own sniffing would hand an EPS named .png to
+Ghostscript.
 
 Only numpy, Pillow and the standard library here: hosts that only stylize never import torch.
 """
@@ -20,7 +22,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from io import BytesIO
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import Any, BinaryIO, TextIO
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -30,6 +33,10 @@ from style_plugin.errors import ImageError
 
 KEPT_INFO = ("icc_profile", "dpi", "exif")
 """Metadata carried from the input to the output (when the output format can store it)."""
+
+READ_FORMATS = ("JPEG", "PNG", "WEBP", "TIFF", "BMP", "GIF")
+"""The Pillow formats image files are opened in (JPEG includes cameras' multi-picture MPO);
+no other decoder (Ghostscript for EPS, PSD, TGA, ...) ever sees a file."""
 
 _GREY_MODES = frozenset({"1", "L", "LA", "La", "I", "F", "I;16", "I;16L", "I;16B", "I;16N"})
 _RGB_MODES = frozenset({"RGB", "RGBA", "RGBX", "RGBa", "P", "PA"})
@@ -50,11 +57,26 @@ _WITH_TRANSPARENCY = {"P": ("RGBA", "RGB"), "L": ("LA", "L"), "RGB": ("RGBA", "R
 # Formats whose Pillow writers take an ICC profile, DPI and EXIF (WebP: no DPI).
 _METADATA_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "TIFF"})
 _COMMON_SUFFIXES = ".png, .jpg, .webp or .tif"
+_READ_NAMES = "JPEG, PNG, WebP, TIFF, BMP and GIF"
+# ICC profile classes an image may embed (input, display, output, colour space); not abstract,
+# device-link or named-colour profiles, which describe no image's colours.
+_EMBEDDABLE_ICC = frozenset({"scnr", "mntr", "prtr", "spac"})
+_PILLOW_DIR = Path(Image.__file__).parent
 
 # Pillow's decompression-bomb limit and the warnings filters are process-wide, so every decode
-# holds this lock while it lifts the limit (allow_large) or turns the warning into an error.
+# holds this lock while it lifts the limit (allow_large) or redirects Pillow's warnings.
 # Decodes therefore run one at a time; inference, not decoding, is what takes the time.
 _DECODE_LOCK = threading.Lock()
+
+
+class UnreadFormatError(ImageError):
+    """A file in a format Pillow knows but style-plugin does not open (EPS, PSD, TGA, ...)."""
+
+    def __init__(self, name: str, format: str) -> None:
+        self.reason = (
+            f"is in {format} format, which style-plugin does not read (it reads {_READ_NAMES})"
+        )
+        super().__init__(f"{name} {self.reason}")
 
 
 @dataclass
@@ -69,6 +91,7 @@ class SourceImage:
     `kind` is "rgb" or "grey": what the output should look like. `mode` is the input's Pillow
     mode (for arrays: the Pillow mode closest to the array's layout). `info` holds the
     input's `icc_profile`, `dpi` and `exif` (EXIF orientation already applied and removed).
+    `notes` holds what Pillow warned while decoding (garbage EXIF, ...), one line each.
     """
 
     rgb: np.ndarray
@@ -80,6 +103,7 @@ class SourceImage:
     path: Path | None = None
     frames_dropped: int = 0
     value_range: tuple[float, float] | None = None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def height(self) -> int:
@@ -95,6 +119,15 @@ class SourceImage:
     def size(self) -> tuple[int, int]:
         """(width, height), as Pillow orders it."""
         return self.width, self.height
+
+    @property
+    def opaque(self) -> bool:
+        """Whether every pixel is fully opaque (no alpha, or alpha at its maximum everywhere):
+        then a format without transparency loses nothing."""
+        if self.alpha is None:
+            return True
+        top = 1.0 if self.alpha.dtype.kind == "f" else np.iinfo(self.alpha.dtype).max
+        return bool(self.alpha.min() >= top)
 
 
 def to_float(rgb: np.ndarray) -> np.ndarray:
@@ -129,15 +162,24 @@ def open_image(
 
     Files and PIL images are decoded fully, upright (EXIF orientation applied); animated files
     give their first frame (PIL images: their current frame) and count the rest in
-    `frames_dropped`. Pillow's decompression-bomb guard stays on unless `allow_large`.
+    `frames_dropped`. Pillow's decompression-bomb guard stays on unless `allow_large`; what
+    Pillow warns goes to `notes`, not to stderr. Files must be in one of `READ_FORMATS`.
     """
     if isinstance(source, np.ndarray):
         return _from_array(source)
     if isinstance(source, Image.Image):
         name = getattr(source, "filename", "") or "the image"
-        with _bomb_guard(name, allow_large):
+        notes: list[str] = []
+        with _decoding(name, allow_large, notes):
             frame, dropped = _decode(source, name, in_place=False)
-        return _from_pil(frame, mode=source.mode, name=name, format=source.format, dropped=dropped)
+            return _from_pil(
+                frame,
+                mode=source.mode,
+                name=name,
+                format=source.format,
+                dropped=dropped,
+                notes=notes,
+            )
     if isinstance(source, str | os.PathLike):
         return _read_file(Path(source), allow_large)
     raise TypeError(f"cannot open {type(source).__name__}: pass a path, a PIL image or an array")
@@ -157,9 +199,10 @@ def _read_file(path: Path, allow_large: bool) -> SourceImage:
         handle = path.open("rb")
     except OSError as exc:
         raise ImageError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    with handle, _bomb_guard(str(path), allow_large):
+    notes: list[str] = []
+    with handle, _decoding(str(path), allow_large, notes):
         try:
-            opened = Image.open(handle)
+            opened = open_readable(handle, path)
         except UnidentifiedImageError:
             raise ImageError(f"{path} is not an image Pillow can read") from None
         except _DECODE_ERRORS as exc:
@@ -173,7 +216,72 @@ def _read_file(path: Path, allow_large: bool) -> SourceImage:
                 format=opened.format,
                 path=path,
                 dropped=dropped,
+                notes=notes,
             )
+
+
+def open_readable(file: BinaryIO, path: Path) -> Image.Image:
+    """`Image.open` limited to `READ_FORMATS`, for `file` opened from `path` at its start.
+
+    A file in another format Pillow knows, by its first bytes or else its suffix, is an
+    UnreadFormatError; one in no known format stays Pillow's UnidentifiedImageError.
+    """
+    try:
+        return Image.open(file, formats=READ_FORMATS)
+    except UnidentifiedImageError:
+        file.seek(0)
+        other = _other_format(file.read(16), path.suffix)
+        if other is None:
+            raise
+        raise UnreadFormatError(str(path), other) from None
+
+
+def _other_format(prefix: bytes, suffix: str) -> str | None:
+    """The format outside `READ_FORMATS` that a file starting with `prefix` is in: the one its
+    suffix names unless that format's signature check rejects `prefix`, else the first whose
+    check accepts it, else None. Only the checks run, no decoder."""
+    Image.init()
+    others = {name: accept for name, (_, accept) in Image.OPEN.items() if name not in READ_FORMATS}
+    named = Image.registered_extensions().get(suffix.lower(), "")
+    if named in others and (others[named] is None or others[named](prefix)):
+        return named
+    return next((name for name, accept in others.items() if accept and accept(prefix)), None)
+
+
+@contextlib.contextmanager
+def _decoding(name: str, allow_large: bool, notes: list[str]) -> Iterator[None]:
+    """What every decode runs under: the decode lock, Pillow's warnings as notes, the bomb guard.
+
+    The guard comes last so that its error filter takes precedence over the notes' filter.
+    """
+    with _DECODE_LOCK, _warnings_as_notes(notes), _bomb_guard(name, allow_large):
+        yield
+
+
+@contextlib.contextmanager
+def _warnings_as_notes(notes: list[str]) -> Iterator[None]:
+    """Collect what Pillow warns on this thread meanwhile into `notes` (one line each, once),
+    instead of printing it without the file's name; other warnings are shown as before."""
+    thread = threading.get_ident()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("always", module=r"PIL\.")  # every file gets its own notes
+        show = warnings.showwarning
+
+        def collect(
+            message: Warning | str,
+            category: type[Warning],
+            filename: str,
+            lineno: int,
+            file: TextIO | None = None,
+            line: str | None = None,
+        ) -> None:
+            if threading.get_ident() != thread or Path(filename).parent != _PILLOW_DIR:
+                show(message, category, filename, lineno, file, line)
+            elif (note := f"Pillow warned: {_first_line(str(message))}") not in notes:
+                notes.append(note)
+
+        warnings.showwarning = collect
+        yield
 
 
 @contextlib.contextmanager
@@ -182,7 +290,7 @@ def _bomb_guard(name: str, allow_large: bool) -> Iterator[None]:
 
     The limit is restored afterwards; `_DECODE_LOCK` keeps other decodes from seeing it lifted.
     """
-    with _DECODE_LOCK, warnings.catch_warnings():
+    with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         limit = Image.MAX_IMAGE_PIXELS
         if allow_large:
@@ -214,8 +322,13 @@ def _decode(image: Image.Image, name: str, *, in_place: bool) -> tuple[Image.Ima
 
 def _reason(exc: BaseException) -> str:
     """Pillow's reason in one short line."""
-    lines = str(exc).strip().splitlines()
-    return lines[0][:200] if lines else type(exc).__name__
+    return _first_line(str(exc)) or type(exc).__name__
+
+
+def _first_line(text: str) -> str:
+    """The first line of `text`, at most 200 characters ("" for blank text)."""
+    lines = text.strip().splitlines()
+    return lines[0][:200] if lines else ""
 
 
 def _from_pil(
@@ -226,6 +339,7 @@ def _from_pil(
     format: str | None,
     path: Path | None = None,
     dropped: int = 0,
+    notes: list[str],
 ) -> SourceImage:
     """Build a SourceImage from a decoded, upright Pillow image whose original mode was `mode`."""
     info = {key: image.info[key] for key in KEPT_INFO if image.info.get(key)}
@@ -239,25 +353,31 @@ def _from_pil(
         image = image.convert(_CONVERT_ON_OPEN[image.mode])
     rgb, alpha, value_range = _arrays(image, name)
     kind = "grey" if image.mode in _GREY_MODES else "rgb"
-    return SourceImage(rgb, alpha, mode, kind, info, format, path, dropped, value_range)
+    return SourceImage(rgb, alpha, mode, kind, info, format, path, dropped, value_range, notes)
+
+
+def _littlecms() -> ModuleType | None:
+    """PIL.ImageCms, or None where Pillow was built without LittleCMS (imported when needed)."""
+    try:
+        from PIL import ImageCms
+    except ImportError:
+        return None
+    return ImageCms
 
 
 def _cmyk_to_rgb(image: Image.Image) -> Image.Image:
     """CMYK -> RGB through the embedded ICC profile when LittleCMS can use it, else Pillow's formula."""
     icc = image.info.get("icc_profile")
-    try:
-        from PIL import ImageCms
-    except ImportError:  # Pillow built without LittleCMS
-        icc = None
-    if icc:
+    cms = _littlecms()
+    if icc and cms is not None:
         try:
-            return ImageCms.profileToProfile(
+            return cms.profileToProfile(
                 image,
-                ImageCms.ImageCmsProfile(BytesIO(icc)),
-                ImageCms.createProfile("sRGB"),
+                cms.ImageCmsProfile(BytesIO(icc)),
+                cms.createProfile("sRGB"),
                 outputMode="RGB",
             )
-        except (OSError, ValueError, ImageCms.PyCMSError):
+        except (OSError, ValueError, cms.PyCMSError):
             pass  # a damaged or unusable profile: fall back to Pillow's formula
     return image.convert("RGB")
 
@@ -482,8 +602,8 @@ def _save_params(image: Image.Image, fmt: str, quality: int | None) -> dict[str,
     params: dict[str, Any] = {}
     if fmt in _METADATA_FORMATS:
         icc = image.info.get("icc_profile")
-        if icc and _icc_fits(icc, image.mode):
-            params["icc_profile"] = icc
+        # None, not nothing: PNG and TIFF writers would take the profile from image.info
+        params["icc_profile"] = icc if icc and _icc_fits(icc, image.mode) else None
         if image.info.get("exif"):
             params["exif"] = image.info["exif"]
         if image.info.get("dpi") and fmt != "WEBP":
@@ -496,13 +616,38 @@ def _save_params(image: Image.Image, fmt: str, quality: int | None) -> dict[str,
 
 
 def _icc_fits(icc: bytes, mode: str) -> bool:
-    """Whether an ICC profile's colour space (header bytes 16..20) suits images of `mode`."""
-    space = icc[16:20]
-    if space == b"GRAY":
-        return mode in _GREY_MODES
-    if space == b"RGB ":
-        return mode in _RGB_MODES
-    return space != b"CMYK" or mode == "CMYK"
+    """Whether an ICC profile may be embedded in an image of `mode`: it parses, an image may
+    embed its class, and its colour space is the mode's (an abstract Lab profile never is)."""
+    described = _icc_class_and_space(icc)
+    return (
+        described is not None
+        and described[0] in _EMBEDDABLE_ICC
+        and described[1] == _colour_space(mode)
+    )
+
+
+def _icc_class_and_space(icc: bytes) -> tuple[str, str] | None:
+    """(device class, colour space) of an ICC profile, e.g. ("mntr", "RGB"), read by LittleCMS
+    (from the header where Pillow lacks it); None if the profile cannot be parsed."""
+    cms = _littlecms()
+    if cms is None:
+        if len(icc) < 128 or icc[36:40] != b"acsp":  # no ICC header
+            return None
+        return icc[12:16].decode("latin-1"), icc[16:20].decode("latin-1").strip()
+    try:
+        profile = cms.ImageCmsProfile(BytesIO(icc)).profile
+    except (OSError, ValueError, TypeError, cms.PyCMSError):
+        return None
+    return profile.device_class, profile.xcolor_space.strip()
+
+
+def _colour_space(mode: str) -> str | None:
+    """The ICC colour space of images of `mode` ("RGB", "GRAY", "CMYK"), None for other modes."""
+    if mode in _GREY_MODES:
+        return "GRAY"
+    if mode in _RGB_MODES:
+        return "RGB"
+    return "CMYK" if mode == "CMYK" else None
 
 
 def blend(original: np.ndarray, stylized: np.ndarray, strength: float) -> np.ndarray:
@@ -541,13 +686,13 @@ def _luma(rgb: np.ndarray) -> np.ndarray:
 def fit_max_side(source: SourceImage, max_side: int | None) -> SourceImage:
     """Scale `source` down (Lanczos, alpha too) so its longer side is at most `max_side`.
 
-    Never scales up; returns `source` itself when there is nothing to do. `info` (DPI
-    included) is kept as it was.
+    Never scales up; returns `source` itself when there is nothing to do, and for None or 0
+    (full size, as everywhere in the project). `info` (DPI included) is kept as it was.
     """
-    if max_side is not None and max_side < 1:
-        raise ValueError(f"max_side must be at least 1, got {max_side}")
+    if max_side is not None and max_side < 0:
+        raise ValueError(f"max_side must be 0 (full size) or more, got {max_side}")
     longest = max(source.height, source.width)
-    if max_side is None or longest <= max_side:
+    if not max_side or longest <= max_side:
         return source
     scale = max_side / longest
     size = (max(1, round(source.width * scale)), max(1, round(source.height * scale)))

@@ -14,13 +14,21 @@ from pathlib import Path
 
 from PIL import Image
 
+from style_plugin.runtime.images import READ_FORMATS
 from style_plugin.runtime.report import Problem, Reason
 
-__all__ = ["InputItem", "collect_inputs", "image_extensions", "pillow_extensions"]
+__all__ = [
+    "InputItem",
+    "collect_inputs",
+    "image_extensions",
+    "narrowed_png",
+    "pillow_extensions",
+]
 
-#: Pillow plugins that only identify files (or need external programs): not picked up when
-#: scanning folders, though a file named explicitly is still tried.
-_SCAN_EXCLUDED = frozenset({"BUFR", "GRIB", "HDF5", "MPEG", "WMF", "EPS"})
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+#: PNG colour types that Pillow reads at 8 bits per channel even when the file holds 16:
+#: RGB, grey with alpha, RGBA (16-bit grey alone it keeps, as mode I;16).
+_NARROWED_PNG_TYPES = frozenset({2, 4, 6})
 
 
 def pillow_extensions() -> dict[str, str]:
@@ -30,12 +38,10 @@ def pillow_extensions() -> dict[str, str]:
 
 
 def image_extensions() -> frozenset[str]:
-    """Lower-case suffixes ('.png', ...) of the files picked up when scanning a folder."""
-    return frozenset(
-        ext
-        for ext, fmt in pillow_extensions().items()
-        if fmt in Image.OPEN and fmt not in _SCAN_EXCLUDED
-    )
+    """Lower-case suffixes ('.png', ...) of the files picked up when scanning a folder: those
+    of the formats the runtime reads (a file named explicitly is still tried, and refused in
+    one line if it is in another)."""
+    return frozenset(ext for ext, fmt in pillow_extensions().items() if fmt in READ_FORMATS)
 
 
 @dataclass(frozen=True)
@@ -142,3 +148,22 @@ def collect_inputs(inputs: Iterable[str], recursive: bool = False) -> list[Input
             seen.add(key)
             items.append(item)
     return items
+
+
+def narrowed_png(path: Path) -> bool:
+    """Whether the file is a PNG of 16 bits per colour channel, which Pillow reads (so the
+    output holds) at 8 bits: its IHDR chunk, the first after the signature, says so."""
+    if not os.path.isfile(path):
+        return False
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(26)
+    except OSError:
+        return False
+    return (
+        len(head) == 26
+        and head.startswith(_PNG_SIGNATURE)
+        and head[12:16] == b"IHDR"
+        and head[24] == 16
+        and head[25] in _NARROWED_PNG_TYPES
+    )

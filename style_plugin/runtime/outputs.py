@@ -2,27 +2,40 @@
 work, with the items that are skipped or cannot be done (and why).
 
 Nothing is written here; the plan is what keeps a batch from writing onto an input, onto
-another item's output, or over an existing file it was not asked to replace.
+another item's output, or over an existing file it was not asked to replace, and from
+working on its own earlier outputs or on an image its output format cannot hold.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
 
 from style_plugin.errors import StylePluginError
-from style_plugin.runtime.inputs import InputItem, pillow_extensions
+from style_plugin.runtime.inputs import (
+    InputItem,
+    narrowed_png,
+    pillow_extensions,
+)
 from style_plugin.runtime.options import OUTPUT_FORMATS, BatchOptions, OptionError, normalize_format
-from style_plugin.runtime.report import Problem, Reason
+from style_plugin.runtime.report import Problem, Reason, failure_reason
 
-__all__ = ["PlannedItem", "plan_outputs"]
+__all__ = ["Plan", "PlannedItem", "plan_outputs"]
 
 #: Input formats whose own format (and extension) the output keeps; others are written as PNG
 #: (GIF would be palette-quantised, most of the rest are rarely wanted as outputs).
 _KEPT_FORMATS = frozenset({"PNG", "JPEG", "WEBP", "TIFF", "BMP"})
+#: Output formats that cannot store transparency: an input that has some fails as soon as it
+#: is decoded, before its work (runtime/batch.py).
+OPAQUE_FORMATS = frozenset({"JPEG"})
+#: The longest file name, in bytes, that common file systems take (NAME_MAX on Linux).
+_NAME_MAX = 255
+#: How many left-out inputs a note names before it counts the rest.
+_NAMED = 3
 
 
 @dataclass
@@ -36,6 +49,15 @@ class PlannedItem:
     skip: bool = False
 
 
+class Plan(list[PlannedItem]):
+    """The planned items in the inputs' order, and `notes`: lines worth telling that are not
+    failures (inputs left out as other inputs' outputs, outputs that keep fewer bits)."""
+
+    def __init__(self, items: Iterable[PlannedItem] = (), notes: Iterable[str] = ()) -> None:
+        super().__init__(items)
+        self.notes = list(notes)
+
+
 def _output_format(source_suffix: str, wanted: str | None) -> tuple[str, str | None]:
     """(Pillow format, new extension or None to keep the input's) for one input."""
     if wanted is not None:
@@ -47,12 +69,19 @@ def _output_format(source_suffix: str, wanted: str | None) -> tuple[str, str | N
 
 
 def _single_file_target(items: list[InputItem], options: BatchOptions) -> bool:
-    """Whether `output` names the one output file (rather than a folder)."""
+    """Whether `output` names the one output file (an image suffix) rather than a folder (no
+    suffix, a trailing separator, or an existing folder); OptionError for another suffix."""
     out = options.output
-    if out is None or options.output_is_dir or out.is_dir():
+    if out is None or options.output_is_dir or os.path.isdir(out) or not out.suffix:
         return False
     if out.suffix.lower() not in pillow_extensions():
-        return False
+        raise OptionError(
+            "{0} {out}: {suffix!r} is not an image file extension; name a .png, .jpg, .webp "
+            "or .tif file, or a folder as {out}/",
+            "output",
+            out=out,
+            suffix=out.suffix,
+        )
     usable = [item for item in items if item.error is None]
     from_folder = any(item.kind == "folder" for item in usable)
     if len(usable) <= 1 and not from_folder:
@@ -105,8 +134,13 @@ def _check(
     taken: dict[str, Path],
 ) -> None:
     """Mark `plan` skipped or failed when `target` must not be written; claim it otherwise."""
+    size = len(os.fsencode(target.name))
     key = os.path.realpath(target)
-    if key in inputs:
+    if size > _NAME_MAX:
+        plan.error = (
+            f"its output's file name would be {size} bytes, over the {_NAME_MAX}-byte limit"
+        )
+    elif key in inputs:
         if target.exists() and options.skip_existing:
             plan.skip = True
         elif key == os.path.realpath(plan.item.path):
@@ -119,31 +153,95 @@ def _check(
         plan.error = Reason(why, Problem.OUTPUT_SHARED)
     else:
         taken[key] = plan.item.path
-        if target.is_dir():
-            plan.error = f"its output {target} is a folder"
-        elif target.exists() or target.is_symlink():
-            if options.skip_existing:
-                plan.skip = True
-            elif not options.overwrite:
-                plan.error = Reason(f"{target} exists", Problem.OUTPUT_EXISTS)
+        try:
+            _check_existing(plan, target, options)
+        except OSError as exc:  # a folder that cannot be searched, a path too long, ...
+            plan.error = failure_reason(exc, plan.item.path)
 
 
-def plan_outputs(items: list[InputItem], options: BatchOptions) -> list[PlannedItem]:
+def _check_existing(plan: PlannedItem, target: Path, options: BatchOptions) -> None:
+    """Mark `plan` skipped or failed for what is already at `target`, as `options` ask."""
+    if target.is_dir():
+        plan.error = f"its output {target} is a folder"
+    elif target.exists() or target.is_symlink():
+        if options.skip_existing:
+            plan.skip = True
+        elif not options.overwrite:
+            plan.error = Reason(f"{target} exists", Problem.OUTPUT_EXISTS)
+
+
+def _earlier_outputs(items: list[InputItem], options: BatchOptions) -> list[InputItem]:
+    """Inputs found in a folder or by a pattern that are another input's output, named from
+    that input's name (not the same name with another extension): results of an earlier run,
+    left out so that a second run neither works on its own outputs nor fails on them.
+    Files named on their own are always kept."""
+    usable = [item for item in items if item.error is None]
+    sources = {os.path.realpath(_target(item, options, False)[0]): item for item in usable}
+    return [
+        item
+        for item in usable
+        if item.kind != "file" and _named_from(item, sources.get(os.path.realpath(item.path)))
+    ]
+
+
+def _named_from(output: InputItem, source: InputItem | None) -> bool:
+    """Whether `output`'s name was made from `source`'s by more than a change of extension."""
+    return source is not None and _stem(output) != _stem(source)
+
+
+def _stem(item: InputItem) -> str:
+    """The item's real path without its extension."""
+    return os.path.splitext(os.path.realpath(item.path))[0]
+
+
+def _left_out_note(left_out: list[InputItem]) -> str:
+    """One line on the inputs left out as other inputs' outputs, naming the first few."""
+    names = ", ".join(str(item.path) for item in left_out[:_NAMED])
+    if len(left_out) > _NAMED:
+        names += f" and {len(left_out) - _NAMED} more"
+    files = "a file" if len(left_out) == 1 else f"{len(left_out)} files"
+    return (
+        f"left out {files} named as the output of another input (an earlier result?): "
+        f"{names}; to include one, name it on its own"
+    )
+
+
+def _plan_item(
+    item: InputItem,
+    options: BatchOptions,
+    single: bool,
+    inputs: set[str],
+    taken: dict[str, Path],
+) -> PlannedItem:
+    """`item` with its output and format, or why it is skipped or cannot be done."""
+    plan = PlannedItem(item, error=item.error)
+    if item.error is None:
+        plan.output, plan.format = _target(item, options, single)
+        _check(plan, plan.output, options, inputs, taken)
+    return plan
+
+
+def plan_outputs(items: list[InputItem], options: BatchOptions) -> Plan:
     """Where each input's result goes, and which items are skipped or fail before any work.
 
-    Fails (per item, the batch goes on): an output that is an input of this batch, two
-    inputs mapping to one output (the second fails), an existing output without
-    `overwrite` / `skip_existing`. OptionError (before any work) for an output file name
-    with several inputs, or one whose suffix disagrees with `format`.
+    Inputs found in a folder or by a pattern that are another input's output (an earlier
+    run's results) are left out, with a note. Fails (per item, the batch goes on): an output
+    that is an input of this batch, two inputs mapping to one output (the second fails), an
+    existing output without `overwrite` / `skip_existing`, a file name too long, an input
+    with transparency for a format without it. Notes a 16-bit colour PNG, which comes out
+    8-bit. OptionError (before any work) for an output file name with several inputs, one
+    whose suffix disagrees with `format`, or one with a suffix that is no image's.
     """
     single = _single_file_target(items, options)
-    inputs = {os.path.realpath(item.path) for item in items if item.error is None}
+    left_out = [] if single else _earlier_outputs(items, options)
+    plan = Plan(notes=[_left_out_note(left_out)] if left_out else [])
+    leave = set(left_out)
+    kept = [item for item in items if item not in leave]
+    inputs = {os.path.realpath(item.path) for item in kept if item.error is None}
     taken: dict[str, Path] = {}
-    planned = []
-    for item in items:
-        plan = PlannedItem(item, error=item.error)
-        planned.append(plan)
-        if item.error is None:
-            plan.output, plan.format = _target(item, options, single)
-            _check(plan, plan.output, options, inputs, taken)
-    return planned
+    for item in kept:
+        planned = _plan_item(item, options, single, inputs, taken)
+        plan.append(planned)
+        if planned.error is None and not planned.skip and narrowed_png(item.path):
+            plan.notes.append(f"{item.path}: 16 bits per channel; read and written as 8 bits")
+    return plan

@@ -2,13 +2,16 @@
 
 onnxruntime-gpu lists the CUDA provider whether or not this machine can run it, and when it
 cannot, it prints raw loader errors ("libcublasLt.so.13: cannot open shared object file") and
-quietly runs on the CPU. Here a session is created with the native stderr captured, the
-providers it really got are read back, and what went wrong becomes one short sentence.
+quietly runs on the CPU. Some go to stderr (its C++ logger), some to stdout (Python prints in
+`preload_dlls`), where they would spoil a command's JSON. Here onnxruntime is imported, asked
+for its providers and given a session with both streams captured, native and Python; the
+providers a session really got are read back, and what went wrong becomes one short sentence.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import re
 import sys
@@ -18,7 +21,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["PROVIDER_CHOICES", "ProviderReport", "create_session", "explain_cuda_failure"]
+__all__ = [
+    "PROVIDER_CHOICES",
+    "ProviderReport",
+    "available_providers",
+    "create_session",
+    "explain_cuda_failure",
+]
 
 #: What users may ask for (`--device`). `auto` = CUDA when it really works here, else CPU.
 PROVIDER_CHOICES = ("auto", "cuda", "tensorrt", "cpu")
@@ -70,9 +79,9 @@ def create_session(
     GPU providers are tried only when this onnxruntime build has them; their native error
     output is captured and turned into `ProviderReport.reason`, never shown raw.
     """
-    import onnxruntime as ort
+    available = set(available_providers())
+    import onnxruntime as ort  # imported quietly by available_providers
 
-    available = set(ort.get_available_providers())
     wanted = _wanted(requested)
     gpu = [name for name in wanted if name != "cpu" and _ORT_NAMES[name] in available]
     missing_reason = None
@@ -83,7 +92,7 @@ def create_session(
     if not gpu:
         session = ort.InferenceSession(model, options, providers=providers)
         return session, ProviderReport(requested, "cpu", missing_reason)
-    with _native_stderr() as captured:
+    with _captured_output() as captured:
         _preload_gpu_libraries(ort)
         session = ort.InferenceSession(model, options, providers=providers)
     got = [_SHORT_NAMES.get(p, p) for p in session.get_providers()]
@@ -94,6 +103,15 @@ def create_session(
     elif requested == "tensorrt" and used != "tensorrt":
         reason = explain_cuda_failure(captured.text(), gpu="TensorRT")
     return session, ProviderReport(requested, used, reason)
+
+
+def available_providers() -> list[str]:
+    """The execution providers this onnxruntime build lists, best first. onnxruntime is
+    imported and asked with its output captured: onnxruntime-gpu may print while loading."""
+    with _captured_output():
+        import onnxruntime as ort
+
+        return ort.get_available_providers()
 
 
 def _preload_gpu_libraries(ort: Any) -> None:
@@ -131,26 +149,43 @@ def explain_cuda_failure(log: str, gpu: str = "CUDA") -> str:
 
 
 class _Captured:
+    """What was written while captured: native bytes, then Python text."""
+
     def __init__(self) -> None:
         self.data = b""
+        self.python = ""
 
     def text(self) -> str:
-        return self.data.decode("utf-8", errors="replace")
+        return self.data.decode("utf-8", errors="replace") + self.python
 
 
 @contextlib.contextmanager
-def _native_stderr() -> Iterator[_Captured]:
-    """Redirect file descriptor 2 (where onnxruntime's C++ logger writes) into a buffer."""
+def _captured_output() -> Iterator[_Captured]:
+    """Redirect file descriptors 1 and 2 (native code, onnxruntime's C++ logger) and Python's
+    sys.stdout and sys.stderr (onnxruntime's prints and warnings) into a buffer."""
     captured = _Captured()
+    python = io.StringIO()
     with _CAPTURE_LOCK, tempfile.TemporaryFile() as sink:
-        sys.stderr.flush()
-        saved = os.dup(2)
-        os.dup2(sink.fileno(), 2)
+        _flush_streams()
+        saved = {fd: os.dup(fd) for fd in (1, 2)}
+        for fd in saved:
+            os.dup2(sink.fileno(), fd)
         try:
-            yield captured
+            with contextlib.redirect_stdout(python), contextlib.redirect_stderr(python):
+                yield captured
         finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
+            _flush_streams()
+            for fd, original in saved.items():
+                os.dup2(original, fd)
+                os.close(original)
             sink.seek(0)
             captured.data = sink.read()
+            captured.python = python.getvalue()
+
+
+def _flush_streams() -> None:
+    """Flush Python's stdout and stderr, so that what they hold lands on the right side of a
+    file-descriptor switch."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(AttributeError, ValueError, OSError):  # None or closed in hosts
+            stream.flush()

@@ -22,6 +22,7 @@ class Problem(Enum):
     OUTPUT_EXISTS = "the output exists; it may be overwritten or the item skipped"
     OUTPUT_IS_AN_INPUT = "the output is another input; another suffix or folder avoids it"
     OUTPUT_SHARED = "two inputs have one output; another format or folder avoids it"
+    TRANSPARENCY_LOST = "the output format cannot hold the input's transparency; another can"
     OUT_OF_MEMORY = "out of memory; smaller images or tiles may fit"
 
 

@@ -18,7 +18,12 @@ from typing import Any
 import numpy as np
 
 from style_plugin.runtime.paths import user_cache_dir
-from style_plugin.runtime.providers import PROVIDER_CHOICES, ProviderReport, create_session
+from style_plugin.runtime.providers import (
+    PROVIDER_CHOICES,
+    ProviderReport,
+    available_providers,
+    create_session,
+)
 from style_plugin.runtime.self_contained import check_self_contained
 from style_plugin.runtime.truncate import truncated_model
 
@@ -114,6 +119,7 @@ def clear_session_cache() -> None:
 
 def _load(path: Path, settings: SessionSettings, until: str | None) -> ModelSession:
     check_self_contained(path)
+    available_providers()  # the first import of onnxruntime, with what it prints captured
     import onnxruntime as ort
 
     options = ort.SessionOptions()

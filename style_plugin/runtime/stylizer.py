@@ -111,7 +111,8 @@ class Stylizer:
         `style` is a name, a mix ('scream=0.7,mosaic=0.3' or a mapping) or None for the
         model's first style. `strength` blends with the original (0..1); `preserve_colors`
         keeps the original's colours and takes only the stylized luminance; `max_side`
-        scales the image down first. `allow_large` lifts Pillow's decompression-bomb guard.
+        scales the image down first (0 or None: full size). `allow_large` lifts Pillow's
+        decompression-bomb guard.
         """
         source = open_image(image, allow_large=allow_large)
         return self.stylize_source(
@@ -136,8 +137,8 @@ class Stylizer:
         cancel: Callable[[], bool] | None = None,
     ) -> Image.Image:
         """`stylize` for an image already opened with `open_image` (batches decode ahead)."""
-        if max_side is not None and max_side < 1:
-            raise StylePluginError(f"max side must be a positive number of pixels, not {max_side}")
+        if max_side is not None and max_side < 0:
+            raise StylePluginError(f"max side must be 0 (full size) or more pixels, not {max_side}")
         source = fit_max_side(source, max_side)
         rgb = self.stylize_array(
             source.rgb,

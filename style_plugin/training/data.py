@@ -9,6 +9,7 @@ change what is trained on.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import os
@@ -24,6 +25,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from torch import Tensor
 
 from style_plugin.errors import DataError
+from style_plugin.runtime.images import UnreadFormatError, open_readable
 
 IMAGE_SUFFIXES: frozenset[str] = frozenset(
     {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
@@ -60,6 +62,8 @@ def _reason(exc: BaseException) -> str:
     """A short one-line description of why an image could not be used."""
     if isinstance(exc, Image.DecompressionBombError):
         text = f"too many pixels to decode safely ({exc})"
+    elif isinstance(exc, UnreadFormatError):
+        text = exc.reason
     elif isinstance(exc, UnidentifiedImageError):
         text = "not an image (unknown or unsupported format)"
     elif isinstance(exc, PermissionError):
@@ -105,9 +109,17 @@ def _to_tensor(img: Image.Image) -> Tensor:
     return torch.from_numpy(np.array(img, dtype=np.uint8)).permute(2, 0, 1).float().div_(255.0)
 
 
+@contextlib.contextmanager
+def _opened(path: Path) -> Iterator[Image.Image]:
+    """``path`` opened by Pillow in the runtime's formats only (an EPS named .png never reaches
+    Ghostscript); closed afterwards."""
+    with path.open("rb") as file, open_readable(file, path) as img:
+        yield img
+
+
 def _open_rgb(path: Path, max_side: int | None = None) -> Image.Image:
     """Decode ``path`` to RGB (EXIF applied), downscaled so the long side <= ``max_side``."""
-    with Image.open(path) as img:
+    with _opened(path) as img:
         w, h = img.size
         scale = 1.0 if max_side is None else min(1.0, max_side / max(w, h))
         target = (max(1, round(w * scale)), max(1, round(h * scale)))
@@ -135,7 +147,7 @@ def _check_image(path: Path, min_side: int) -> str | None:
     try:
         if path.stat().st_size == 0:
             return "empty file"
-        with Image.open(path) as img:
+        with _opened(path) as img:
             w, h = _displayed_size(img)
             if min(w, h) < min_side:
                 return f"smaller than the crop ({w}x{h} < {min_side})"
@@ -219,7 +231,7 @@ class ContentCrops(torch.utils.data.Dataset):
         u, fx, fy, flip = torch.rand(4, generator=g, dtype=torch.float64).tolist()
         crop = self.crop_size
         try:
-            with Image.open(path) as img:
+            with _opened(path) as img:
                 w, h = img.size
                 short = min(w, h)
                 # Shorter side after resizing: crop * U(scale), never above the original

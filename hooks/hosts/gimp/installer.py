@@ -10,8 +10,9 @@ What an install writes, and what `--uninstall` removes again:
 GIMP 3 runs `plug-ins/<name>/<name>.py`, and skips folders without such a script. PLUG_INS
 defaults to the plug-ins folder of GIMP's profile (Linux $XDG_CONFIG_HOME/GIMP/3.0, macOS
 ~/Library/Application Support/GIMP/3.0, Windows %APPDATA%\\GIMP\\3.0; GIMP3_DIRECTORY
-replaces the profile, as it does for GIMP). The uninstall removes the plug-in folder too when
-nothing else is left in it.
+replaces the profile, as it does for GIMP), once GIMP 3 is found (hooks/hosts/detection.py).
+The uninstall removes the plug-in folder too when nothing else is left in it, and nothing
+when that folder is a symlink out of PLUG_INS.
 
 GIMP runs Python plug-ins with the interpreter its `pygimp.interp` file names, else `python3`
 (or the one given with --python); which environment the plug-in then imports from, and the
@@ -28,7 +29,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from hooks.hosts import InstallOptions, environment, places
+from hooks.hosts import InstallOptions, detection, environment, places, removal
 from hooks.hosts.environment import RECORD_FILE, Host, HostPython
 from style_plugin.atomic import atomic_path
 
@@ -51,6 +52,14 @@ INTERPRETER_DIRS = (
     "/usr/local/lib/gimp/3.0/interpreters",
 )
 MENU_ENTRY = "Filters > Artistic > Stylize..."
+#: Where GIMP 3's packages put it (hooks/hosts/detection.py).
+APP = detection.Application(
+    label="GIMP 3",
+    commands=("gimp-3.0", "gimp", "gimp-console-3.0"),
+    flatpak="org.gimp.GIMP",
+    macos=("GIMP.app",),
+    windows=("GIMP 3/bin/gimp-3.0.exe",),
+)
 
 
 def default_plugin_dir(platform: str = sys.platform) -> Path:
@@ -112,18 +121,21 @@ def _write_files(folder: Path, record: bytes) -> list[str]:
     return [f"wrote {folder / name}" for name in INSTALLED_FILES]
 
 
-def _uninstall(folder: Path, venv: Path) -> list[str]:
-    """Remove the files an install wrote and the dedicated environment, then the folder if
-    that left it empty."""
+def _uninstall(plugin_dir: Path) -> list[str]:
+    """Remove the files an install wrote and the dedicated environment, then the plug-in
+    folder if that left it empty; nothing when that folder leads out of `plugin_dir`."""
+    folder = plugin_dir / PLUGIN_NAME
+    try:
+        removal.confine(plugin_dir, PLUGIN_NAME, (PLUGIN_NAME,))
+    except removal.Refused as why:
+        return [f"refused to remove the files in {folder}: {why}"]
     removed = [folder / name for name in INSTALLED_FILES if (folder / name).is_file()]
     if not removed:
         return [f"the GIMP plug-in is not installed in {folder}: nothing to remove"]
     for path in removed:
         path.unlink()
-    if venv.is_dir():
-        shutil.rmtree(venv)
-        removed.append(venv)
     lines = [f"removed {path}" for path in removed]
+    lines += environment.remove_dedicated(plugin_dir / VENV)
     if any(folder.iterdir()):
         return [*lines, f"left {folder}: it holds files style-plugin did not write"]
     folder.rmdir()
@@ -133,14 +145,14 @@ def _uninstall(folder: Path, venv: Path) -> list[str]:
 def install(options: InstallOptions) -> list[str]:
     """Install (or with `options.uninstall`, remove) the GIMP 3 plug-in; lines to show.
 
-    `options.plugin_dir` replaces GIMP's plug-ins folder, `options.python` the Python GIMP
-    runs plug-ins with; `options.config_file` is not used (GIMP needs no settings change).
+    `options.plugin_dir` replaces GIMP's plug-ins folder (and the check that GIMP 3 is
+    installed), `options.python` the Python GIMP runs plug-ins with; `options.config_file` is
+    not used (GIMP needs no settings change).
     """
-    plugin_dir = Path(options.plugin_dir or default_plugin_dir()).expanduser().absolute()
-    folder, venv = plugin_dir / PLUGIN_NAME, plugin_dir / VENV
+    plugin_dir = detection.plugin_dir(options, APP, default_plugin_dir)
     if options.uninstall:
-        return _uninstall(folder, venv)
-    env, lines = environment.prepare(HOST, options.python, venv)
-    lines += _write_files(folder, environment.record_bytes(env, HOST))
+        return _uninstall(plugin_dir)
+    env, lines = environment.prepare(HOST, options.python, plugin_dir / VENV)
+    lines += _write_files(plugin_dir / PLUGIN_NAME, environment.record_bytes(env, HOST))
     lines += environment.settle(env, HOST)
     return [*lines, f"Restart GIMP 3: the filter is in {MENU_ENTRY}"]

@@ -9,10 +9,13 @@ What an install writes, and what `--uninstall` removes again (listed in a manife
     PLUGIN_DIR/style_plugin_krita_env/                 only when Krita's Python differs
     KRITARC  [python] enable_style_plugin_krita=true   (the rest of the file is kept)
 
-PLUGIN_DIR defaults to the pykrita folder in Krita's resource folder (Linux
-$XDG_DATA_HOME/krita, macOS ~/Library/Application Support/krita, Windows %APPDATA%\\krita),
-KRITARC to Krita's settings file (Linux $XDG_CONFIG_HOME/kritarc, macOS
-~/Library/Preferences/kritarc, Windows %LOCALAPPDATA%\\kritarc).
+PLUGIN_DIR defaults, once Krita is found (hooks/hosts/detection.py), to the pykrita folder
+in Krita's resource folder (Linux $XDG_DATA_HOME/krita, macOS ~/Library/Application
+Support/krita, Windows %APPDATA%\\krita), KRITARC to Krita's settings file (Linux
+$XDG_CONFIG_HOME/kritarc, macOS ~/Library/Preferences/kritarc, Windows
+%LOCALAPPDATA%\\kritarc). The manifest is checked before anything it lists is removed
+(hooks/hosts/removal.py): only the .desktop file, the module folder, the folders an install
+can create and a file named kritarc are taken, and each other entry is refused with a line.
 
 Krita's Python version is read from the libpython its Python plug-in links (or given with
 --python); which environment the plug-in then imports from, and the record it reads, follow
@@ -25,11 +28,12 @@ import json
 import re
 import shutil
 import sys
+from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
-from hooks.hosts import InstallOptions, environment, places
+from hooks.hosts import InstallOptions, detection, environment, places, removal
 from hooks.hosts.environment import Host, HostPython
 from style_plugin.atomic import atomic_path
 
@@ -50,6 +54,18 @@ CONFIG_KEY = f"enable_{PLUGIN}"
 MANIFEST = "install-manifest.json"
 #: The dedicated environment, beside the plug-in, when Krita's Python is another version.
 VENV = f"{PLUGIN}_env"
+#: What an install owns in the plug-in folder: the only places its manifest may name.
+OWNED = (f"{PLUGIN}.desktop", PLUGIN)
+#: Krita's settings file's name: the only file a manifest may name as the one to edit.
+CONFIG_NAME = "kritarc"
+#: Where Krita's packages put it (hooks/hosts/detection.py).
+APP = detection.Application(
+    label="Krita",
+    commands=("krita",),
+    flatpak="org.kde.krita",
+    macos=("krita.app",),
+    windows=("Krita (x64)/bin/krita.exe",),
+)
 
 # Where Krita's Python plug-in and module sit below Krita's prefix (/usr, /opt/krita, ...).
 _KRITA_PYTHON_LIBRARIES = (
@@ -67,7 +83,7 @@ def default_plugin_dir(platform: str = sys.platform) -> Path:
 
 def default_config_file(platform: str = sys.platform) -> Path:
     """Krita's settings file for this user on `platform`."""
-    return places.PREFERENCES.path(platform) / "kritarc"
+    return places.PREFERENCES.path(platform) / CONFIG_NAME
 
 
 # ---------------------------------------------------------------------------------------
@@ -178,20 +194,83 @@ def _make_dirs(folder: Path) -> list[str]:
     return created
 
 
-def _read_manifest(plugin_dir: Path) -> dict[str, Any] | None:
-    """What an earlier install wrote here, or None (never installed, or unreadable)."""
-    path = plugin_dir / PLUGIN / MANIFEST
+@dataclass(frozen=True)
+class Manifest:
+    """An earlier install's manifest with every entry checked (hooks/hosts/removal.py): the
+    `files` it wrote, the folders it `created`, its kritarc (`config_file`, None if refused)
+    and whether it created that; `refused` holds one line per entry not taken."""
+
+    files: list[Path]
+    created: list[Path]
+    config_file: Path | None
+    config_created: bool
+    refused: list[str]
+
+
+def _entries(raw: dict[str, Any], key: str) -> list[object]:
+    """The manifest's list under `key` (a lone value counts as a list of one, so that it is
+    checked and refused rather than iterated)."""
+    value = raw.get(key, [])
+    return value if isinstance(value, list) else [value]
+
+
+def _file(plugin_dir: Path, entry: object) -> Path:
+    """A file the manifest says an install wrote: in what the installer owns, and no folder."""
+    path = removal.confine(plugin_dir, entry, OWNED)
+    if path.is_dir():
+        raise removal.Refused("a folder, not a file the installer wrote")
+    return path
+
+
+def _created_folder(plugin_dir: Path, entry: object) -> Path:
+    """A folder the manifest says an install created: the module folder, the plug-in folder or
+    one above it (the only ones `_make_dirs` can create); they go only when left empty."""
+    allowed = {plugin_dir / PLUGIN, plugin_dir, *plugin_dir.parents}
+    if not isinstance(entry, str) or Path(entry) not in allowed:
+        raise removal.Refused("not the plug-in folder or a folder above it")
+    return Path(entry)
+
+
+def _config_file(entry: object) -> Path:
+    """The kritarc the manifest names: an absolute path to a file of that name."""
+    path = Path(entry) if isinstance(entry, str) else None
+    if path is None or not path.is_absolute() or ".." in path.parts or path.name != CONFIG_NAME:
+        raise removal.Refused(f"not a file named {CONFIG_NAME}; pass --config FILE")
+    return path
+
+
+def _read_manifest(plugin_dir: Path) -> Manifest | None:
+    """What an earlier install wrote here, checked; None (never installed, or unreadable)."""
+    source = plugin_dir / PLUGIN / MANIFEST
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        raw = json.loads(source.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+    if not isinstance(raw, dict):
+        return None
+    files, refused = removal.split(
+        _entries(raw, "files"), lambda entry: _file(plugin_dir, entry), source
+    )
+    created, more = removal.split(
+        _entries(raw, "created"), lambda entry: _created_folder(plugin_dir, entry), source
+    )
+    configs, config_refused = removal.split([raw.get("config_file")], _config_file, source)
+    return Manifest(
+        files=files,
+        created=created,
+        config_file=configs[0] if configs else None,
+        config_created=raw.get("config_created") is True,
+        refused=[*refused, *more, *config_refused],
+    )
 
 
-def _remove_files(plugin_dir: Path, manifest: dict[str, Any]) -> None:
+def _remove_files(plugin_dir: Path, manifest: Manifest) -> None:
     """Remove the files an install wrote, and the module's bytecode Krita's Python left."""
-    for name in manifest["files"]:
-        (plugin_dir / name).unlink(missing_ok=True)
-    shutil.rmtree(plugin_dir / PLUGIN / "__pycache__", ignore_errors=True)
+    for path in manifest.files:
+        path.unlink(missing_ok=True)
+    cache = PurePosixPath(PLUGIN, "__pycache__")
+    if removal.within(plugin_dir, cache):
+        shutil.rmtree(plugin_dir / cache, ignore_errors=True)
 
 
 def _plugin_files() -> dict[str, bytes]:
@@ -205,19 +284,21 @@ def _plugin_files() -> dict[str, bytes]:
 
 def install(options: InstallOptions) -> list[str]:
     """Install (or with `options.uninstall` remove) the Krita plug-in; returns what to show."""
-    plugin_dir = Path(options.plugin_dir or default_plugin_dir()).expanduser().absolute()
+    plugin_dir = detection.plugin_dir(options, APP, default_plugin_dir)
     if options.uninstall:
         return _uninstall(plugin_dir, options.config_file)
     config = Path(options.config_file or default_config_file()).expanduser().absolute()
     env, lines = environment.prepare(HOST, options.python, plugin_dir / VENV)
     previous = _read_manifest(plugin_dir)
+    created = []
     if previous:
+        lines += previous.refused
         _remove_files(plugin_dir, previous)
-    created = list(previous["created"]) if previous else []
+        created = [str(path) for path in previous.created]
     created += _make_dirs(plugin_dir / PLUGIN)
     files = _plugin_files()
     files[f"{PLUGIN}/{environment.RECORD_FILE}"] = environment.record_bytes(env, HOST)
-    config_created = (previous or {}).get("config_created", False) or not config.exists()
+    config_created = bool(previous and previous.config_created) or not config.exists()
     manifest = {
         "plugin": PLUGIN,
         "files": [*files, f"{PLUGIN}/{MANIFEST}"],
@@ -237,29 +318,42 @@ def install(options: InstallOptions) -> list[str]:
     return lines
 
 
-def _uninstall(plugin_dir: Path, config_file: Path | None) -> list[str]:
-    """Remove what the manifest lists, the dedicated environment, and the kritarc key."""
-    manifest = _read_manifest(plugin_dir)
+def _remove_folders(plugin_dir: Path, created: list[Path]) -> list[str]:
+    """Remove the module folder and the folders an install created, deepest first, where
+    they are empty; a line for a module folder still holding files the install did not write."""
     lines = []
-    if manifest is None:
-        lines.append(f"no style-plugin Krita plug-in is installed in {plugin_dir}")
-        config = Path(config_file or default_config_file()).expanduser().absolute()
-    else:
-        config = Path(config_file or manifest["config_file"]).expanduser().absolute()
-        _remove_files(plugin_dir, manifest)
-        shutil.rmtree(plugin_dir / VENV, ignore_errors=True)
-        leftovers = []
-        for folder in [str(plugin_dir / PLUGIN), *manifest["created"]]:
-            path = Path(folder)
-            if path.is_dir() and not any(path.iterdir()):
-                path.rmdir()
-            elif path.is_dir() and path.name == PLUGIN:
-                leftovers.append(str(path))
-        lines.append(f"removed the plug-in from {plugin_dir}")
-        lines += [f"kept {path}: it holds files the installer did not write" for path in leftovers]
-    if set_config_value(config, CONFIG_GROUP, CONFIG_KEY, None):
-        lines.append(f"removed [{CONFIG_GROUP}] {CONFIG_KEY} from {config}")
-        created = manifest is not None and manifest.get("config_created")
-        if created and config.exists() and not config.read_bytes().strip():
-            config.unlink()
+    for path in sorted({plugin_dir / PLUGIN, *created}, key=lambda p: len(p.parts), reverse=True):
+        if path.is_symlink() or not path.is_dir():
+            continue
+        if not any(path.iterdir()):
+            path.rmdir()
+        elif path.name == PLUGIN:
+            lines.append(f"kept {path}: it holds files the installer did not write")
     return lines
+
+
+def _disable(config: Path, created: bool) -> list[str]:
+    """Remove the kritarc line enabling the plug-in, and kritarc itself when the install
+    `created` it and nothing else is left in it; the lines to show."""
+    if not set_config_value(config, CONFIG_GROUP, CONFIG_KEY, None):
+        return []
+    if created and config.exists() and not config.read_bytes().strip():
+        config.unlink()
+    return [f"removed [{CONFIG_GROUP}] {CONFIG_KEY} from {config}"]
+
+
+def _uninstall(plugin_dir: Path, config_file: Path | None) -> list[str]:
+    """Remove what the manifest lists (only what the installer owns), the dedicated
+    environment, and the kritarc key."""
+    given = Path(config_file).expanduser().absolute() if config_file else None
+    manifest = _read_manifest(plugin_dir)
+    if manifest is None:
+        lines = [f"no style-plugin Krita plug-in is installed in {plugin_dir}"]
+        return lines + _disable(given or default_config_file(), created=False)
+    lines = list(manifest.refused)
+    _remove_files(plugin_dir, manifest)
+    lines += environment.remove_dedicated(plugin_dir / VENV)
+    lines.append(f"removed the plug-in from {plugin_dir}")
+    lines += _remove_folders(plugin_dir, manifest.created)
+    config = given or manifest.config_file
+    return lines + (_disable(config, manifest.config_created) if config else [])
