@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 from krita import Document, Extension, Krita, Node
+from PyQt5.QtCore import Qt
 from PyQt5.QtGui import QImage
 from PyQt5.QtWidgets import QMessageBox, QWidget
 
@@ -252,8 +253,10 @@ class StylizeExtension(Extension):
 
 
 def _message(parent: QWidget | None, icon: QMessageBox.Icon, text: str) -> None:
-    """A message box titled like the action."""
+    """A message box titled like the action; its text is plain (a model's or file's name in it
+    must not be read as rich text)."""
     box = QMessageBox(icon, "Stylize", text, QMessageBox.Ok, parent)
+    box.setTextFormat(Qt.PlainText)
     box.setObjectName("style_plugin_message")
     box.exec_()
 
