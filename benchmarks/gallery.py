@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 DEFAULT_MODEL = ROOT / "style_plugin" / "data" / "models" / "default.onnx"
 DEFAULT_OUT = ROOT / "docs" / "images" / "gallery.jpg"
 DATASET_PHOTOS = ROOT.parent / "shared" / "datasets" / "content"
+DATASET_PAINTINGS = ROOT.parent / "shared" / "datasets" / "styles"
 BUNDLED_PHOTOS = ROOT / "style_plugin" / "data" / "photos"
 #: Held-out photos (number ending in 0) with clear subjects of different kinds, in the order
 #: the gallery takes them: an animal close up, architecture with water, a face, a skyline.
@@ -131,11 +132,11 @@ def save_jpeg_under(image: Image.Image, out: Path, max_bytes: int) -> tuple[int,
 
 
 def resolve_painting(path: str | Path) -> Path | None:
-    """A painting path from a model's training summary: as given, or relative to the repo root
-    (training runs from there, so its relative paths start there)."""
-    candidates = [Path(path).expanduser()]
-    if not candidates[0].is_absolute():
-        candidates.append(ROOT / candidates[0])
+    """A painting from a model's training summary: as given, relative to the repo root
+    (training runs from there), or by its file name in the dataset's paintings (models keep
+    only the file name since they stopped carrying their trainer's folders)."""
+    given = Path(path).expanduser()
+    candidates = [given, ROOT / given, DATASET_PAINTINGS / given.name]
     return next((p for p in candidates if p.is_file()), None)
 
 
