@@ -72,10 +72,13 @@ def export_onnx(
     a bundled photo at `VERIFY_SIZES`, with one-hot and mixed style weights. Only a model that
     passes is renamed onto `output`, so a failure never leaves a file behind.
 
+    Styles keep the labels saved with the run (a run started from another model keeps
+    that model's labels); `labels` adds or replaces some.
+
     `fp16` stores convolution weights in float16 (about half the file) and runs the trunk in
     float16, while the graph's inputs and outputs stay float32 and instance normalisation with
     its style affine runs in float32 (float16 InstanceNormalization is wrong in onnxruntime,
-    issue 10079). `labels` maps style names to display labels (default: `default_label`).
+    issue 10079). Styles without a label get `default_label`.
     Raises ExportError (one line) for bad input or a model that fails verification.
     """
     output = Path(output)
@@ -87,7 +90,7 @@ def export_onnx(
         raise ExportError(_exists(output))
     state, generator = _load_generator(source)
     styles = tuple(str(name) for name in state["style_names"])
-    style_labels = _labels(styles, labels or {})
+    style_labels = _labels(styles, {**state.get("style_labels", {}), **(labels or {})})
     precision = "fp16" if fp16 else "fp32"
     metadata = ModelMetadata(
         format_version=contract.FORMAT_VERSION,
@@ -194,6 +197,7 @@ def _training_summary(state: dict[str, Any]) -> dict[str, Any]:
         "total_steps": config.steps,
         "losses": state.get("losses", {}),
         "seed": config.seed,
+        "base": _file_name(config.base) if config.base else None,
         "content_dir": _file_name(config.content_dir),
         "styles": {name: _file_name(path) for name, path in config.styles.items()},
         "extra_real": {name: _file_name(path) for name, path in config.extra_real.items()},

@@ -126,11 +126,12 @@ def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "style_plugin", *args]
 
 
-def test_ctrl_c_writes_a_checkpoint_and_resume_goes_on(photos, paintings, tmp_path):
+@pytest.mark.parametrize("base", [[], ["--from", "bundled"]], ids=["new", "added-style"])
+def test_ctrl_c_writes_a_checkpoint_and_resume_goes_on(photos, paintings, tmp_path, base):
     run = tmp_path / "run"
     proc = subprocess.Popen(
         _cli(
-            *train_args(photos, paintings, run, "--steps", "100000", "--log-every", "1"),
+            *train_args(photos, paintings, run, "--steps", "100000", "--log-every", "1", *base),
             "--checkpoint-every",
             "100000",
             "--preview-every",

@@ -27,7 +27,18 @@ def train(
         Path | None,
         typer.Argument(
             metavar="CONTENT_DIR",
-            help="Folder of photos to learn on, searched recursively; not needed with --resume.",
+            help="Folder of photos to learn on, searched recursively; not needed with --resume. "
+            "Default with --from: the two sample photos in the package.",
+        ),
+    ] = None,
+    base: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            metavar="MODEL",
+            help="Add the --style styles to a model: bundled, a run folder or a checkpoint. "
+            "Only the new styles' parameters train (minutes, not hours); the model's own "
+            "styles stay exactly as they are.",
         ),
     ] = None,
     style: Annotated[
@@ -292,14 +303,17 @@ def train(
             ["CONTENT_DIR"] if content_dir else []
         )
         changed += ["--style"] if style else []
+        changed += ["--from"] if base else []
         changed += ["--real"] if real else []
         if changed:
             fail(f"--resume continues the run as it was configured; drop {', '.join(changed)}")
     else:
-        if content_dir is None:
+        if content_dir is None and base is None:
             fail("give the CONTENT_DIR of photos to train on")
         if not style:
             fail("give at least one --style NAME=PAINTING")
+        if base is not None and preset is not None:
+            fail("--from keeps the model's generator size; drop --preset")
         if preset is not None:
             from style_plugin.models.generator import PRESETS
 
@@ -310,8 +324,13 @@ def train(
         unknown = sorted(set(extra) - set(styles))
         if unknown:
             fail(f"--real names unknown style(s) {', '.join(unknown)}; known: {', '.join(styles)}")
+        if content_dir is None:
+            from style_plugin.bundled import sample_photos_dir
+
+            content_dir = sample_photos_dir()
         config = TrainConfig(
             content_dir=str(content_dir),
+            base=base,
             styles={k: str(v) for k, v in styles.items()},
             extra_real={k: str(v) for k, v in extra.items()},
             **given,

@@ -8,6 +8,7 @@ from typing import Any
 import torch
 
 from style_plugin.atomic import atomic_path
+from style_plugin.contract import MAX_TEXT_CHARS
 from style_plugin.errors import TrainingError
 from style_plugin.training.config import TrainConfig
 
@@ -103,6 +104,12 @@ def _structure_problem(state: Any) -> str | None:
         or not all(isinstance(n, str) for n in names)
     ):
         return f"its style names are not a list of 1 to {MAX_STYLES} strings"
+    labels = state.get("style_labels", {})
+    if not isinstance(labels, dict) or not all(
+        n in names and isinstance(label, str) and 0 < len(label) <= MAX_TEXT_CHARS
+        for n, label in labels.items()
+    ):
+        return f"its style labels are not texts of 1 to {MAX_TEXT_CHARS} characters for its styles"
     cadence = state.get("cadence", {}).values()
     if not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in cadence):
         return "its checkpoint, preview and log intervals are not whole numbers >= 1"

@@ -45,6 +45,9 @@ class TrainConfig:
     style_layers: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_STYLE_LAYERS))
     seed: int = 0
     vgg_weights: str | None = None
+    #: Start from this model ('bundled', a run folder or a checkpoint): its trunk and styles
+    #: stay as they are, only the per-style parameters of `styles` are trained.
+    base: str | None = None
 
     def validate(self) -> None:
         """Raise TrainingError (one line) for options out of range."""

@@ -32,6 +32,7 @@ from style_plugin.models.discriminator import PatchDiscriminator
 from style_plugin.models.generator import Generator
 from style_plugin.models.vgg import load_perceptual_net
 from style_plugin.training import distributed
+from style_plugin.training.base import NewStyles, extend_generator, freeze_trunk, load_base
 from style_plugin.training.checkpoint import (
     checkpoint_path,
     compact_state,
@@ -223,7 +224,8 @@ class Trainer:
             extra_real={k: Path(v) for k, v in cfg.extra_real.items()} or None,
         )
         num_styles = len(self.styles.names)
-        self.generator = Generator(num_styles, cfg.preset).to(device)
+        self._build_generator()
+        self.generator.to(device)
         self.discriminator = PatchDiscriminator(num_styles).to(device)
         layers = list(dict.fromkeys([*cfg.content_layers, *cfg.style_layers]))
         net = load_perceptual_net(cfg.vgg_weights, layers=layers).to(device)
@@ -237,16 +239,12 @@ class Trainer:
         # Adam moves each weight by about lr per step, so per-style gammas and betas starting
         # equal (1 and 0) drift apart slowly: a larger rate for them lets the styles of a
         # multi-style model separate within a CPU-sized budget (docs/training.md).
-        self.opt_g = torch.optim.Adam(
-            [
-                {"params": list(self.generator.content_parameters())},
-                {
-                    "params": list(self.generator.style_parameters()),
-                    "lr": cfg.lr * cfg.style_lr_scale,
-                },
-            ],
-            **adam,
-        )
+        groups = [
+            {"params": list(self.generator.style_parameters()), "lr": cfg.lr * cfg.style_lr_scale}
+        ]
+        if not cfg.base:  # from a base, the trunk is frozen
+            groups.insert(0, {"params": list(self.generator.content_parameters())})
+        self.opt_g = torch.optim.Adam(groups, **adam)
         self.opt_d = torch.optim.Adam(self.discriminator.parameters(), **adam)
 
         on_cuda = device.type == "cuda"
@@ -268,11 +266,13 @@ class Trainer:
         if self.state:
             self._restore(self.state)
 
-        self.g_train: nn.Module = self.generator
+        #: The generator as the losses see it: style weights over the styles being trained.
+        self.trained_styles = NewStyles(self.generator, len(self.base_styles))
+        self.g_train: nn.Module = self.trained_styles
         self.d_train: nn.Module = self.discriminator
         if self.placement.distributed:
             ids = [device.index] if on_cuda else None
-            self.g_train = DistributedDataParallel(self.generator, device_ids=ids)
+            self.g_train = DistributedDataParallel(self.trained_styles, device_ids=ids)
             self.d_train = DistributedDataParallel(self.discriminator, device_ids=ids)
 
         workers = self.options.workers
@@ -298,10 +298,39 @@ class Trainer:
         self.metrics = MetricsLog(self.run_dir)
         self.elapsed_before = float(self.state.get("elapsed_s", 0.0)) if self.state else 0.0
 
+    def _build_generator(self) -> None:
+        """The generator: new, or (with `config.base`) the base's trunk and styles with the
+        run's styles after them, only the latter trained. A resumed run takes the base's
+        styles from its checkpoint, which holds the whole generator."""
+        cfg = self.config
+        #: Styles inherited from the base model, before the run's own; their labels.
+        self.base_styles: list[str] = []
+        self.base_labels: dict[str, str] = {}
+        base = None
+        if self.state is not None:
+            self.base_styles = self.state["style_names"][: -len(self.styles.names)]
+            self.base_labels = dict(self.state.get("style_labels", {}))
+        elif cfg.base:
+            base = load_base(cfg.base)
+            self.base_styles = list(base.style_names)
+            self.base_labels = base.style_labels
+            cfg.preset = base.preset
+        clash = sorted(set(self.base_styles) & set(self.styles.names))
+        if clash:
+            raise TrainingError(
+                f"style {clash[0]!r} is already in the model of --from {cfg.base}; "
+                "give the new style another name"
+            )
+        self.generator = Generator(len(self.base_styles) + len(self.styles.names), cfg.preset)
+        if base is not None:
+            extend_generator(self.generator, base)
+        if cfg.base:
+            freeze_trunk(self.generator)
+
     def _restore(self, state: dict[str, Any]) -> None:
         """Load a checkpoint's weights and optimiser states into the freshly built run; a
         state that does not fit it (another preset, a damaged file) is one line."""
-        if state["style_names"] != self.styles.names:
+        if state["style_names"] != [*self.base_styles, *self.styles.names]:
             raise TrainingError("the checkpoint's styles differ from the run's configuration")
         try:
             self.generator.load_state_dict(state["generator"])
@@ -403,7 +432,8 @@ class Trainer:
         state = {
             "step": step,
             "config": self.config.to_dict(),
-            "style_names": list(self.styles.names),
+            "style_names": [*self.base_styles, *self.styles.names],
+            "style_labels": self.base_labels,
             "preset": self.generator.preset.name,
             "generator": self.generator.state_dict(),
             "discriminator": self.discriminator.state_dict(),
@@ -429,7 +459,7 @@ class Trainer:
         if not self.placement.is_main:
             return
         sheet = render_preview(
-            self.generator, self.preview_photos, self.styles.paintings, self.device
+            self.trained_styles, self.preview_photos, self.styles.paintings, self.device
         )
         save_preview(sheet, self.run_dir / "previews" / f"step_{step:06d}.png")
 
