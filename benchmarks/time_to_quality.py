@@ -14,8 +14,10 @@ not inflate; loading and the first snapshot's set-up included), one curve per ru
 
 A run folder holds the trainer's own run (`run/`: checkpoint, metrics, previews) and
 `snapshots/step_NNNNNN.pt`; `train` on an existing folder goes on from where the run stopped,
-so later snapshots can be added (earlier ones cannot). `--set KEY=VALUE` sets any TrainConfig field (the recipe under
-test); the photos are the dataset's training photos (number not ending in 0).
+so later snapshots can be added (earlier ones cannot). `--set KEY=VALUE` sets any TrainConfig
+field (the recipe under test; `--set base=bundled` adds the style to the bundled model and
+trains only its per-style parameters, and only that style is judged); the photos are the
+dataset's training photos (number not ending in 0).
 """
 
 from __future__ import annotations
@@ -196,7 +198,9 @@ def judge(args: argparse.Namespace) -> None:
                 generator.eval()
                 figures: list[dict[str, float]] = []
                 for index, name in enumerate(names):
-                    painting = snap["config"]["styles"][name]
+                    painting = snap["config"]["styles"].get(name)
+                    if painting is None:  # a style of the run's base model, not trained here
+                        continue
                     if painting not in references:
                         references[painting] = judges.reference(load_rgb(Path(painting), 512))
                     for rgb, features in zip(photos, photo_features, strict=True):

@@ -46,7 +46,9 @@ class Exporter:
     """One export format: a name users type, the file suffix it writes, and its function.
 
     `export(source, output, **options)` turns a training run folder or checkpoint file into a
-    deployable file and returns an `ExportReport`. The function must import heavy libraries
+    deployable file and returns an `ExportReport`. The `export` command passes the options
+    `opset`, `fp16`, `verify`, `labels`, `overwrite` and `styles` (a subset to export, or
+    None for all). The function must import heavy libraries
     (torch, onnx) itself, so that listing formats stays cheap for hosts.
     """
 

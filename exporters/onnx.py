@@ -15,7 +15,7 @@ import contextlib
 import io
 import logging
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
 
@@ -64,6 +64,7 @@ def export_onnx(
     verify: bool = True,
     labels: dict[str, str] | None = None,
     overwrite: bool = False,
+    styles: Sequence[str] | None = None,
 ) -> ExportReport:
     """Export the generator of a run folder or checkpoint file to an ONNX style model.
 
@@ -78,7 +79,8 @@ def export_onnx(
     `fp16` stores convolution weights in float16 (about half the file) and runs the trunk in
     float16, while the graph's inputs and outputs stay float32 and instance normalisation with
     its style affine runs in float32 (float16 InstanceNormalization is wrong in onnxruntime,
-    issue 10079). Styles without a label get `default_label`.
+    issue 10079). Styles without a label get `default_label`. `styles` exports only those
+    styles, in that order (default: all).
     Raises ExportError (one line) for bad input or a model that fails verification.
     """
     output = Path(output)
@@ -89,8 +91,9 @@ def export_onnx(
     if output.exists() and not overwrite:
         raise ExportError(_exists(output))
     state, generator = _load_generator(source)
-    styles = tuple(str(name) for name in state["style_names"])
-    style_labels = _labels(styles, {**state.get("style_labels", {}), **(labels or {})})
+    generator, styles = _chosen_styles(generator, tuple(map(str, state["style_names"])), styles)
+    saved = {k: v for k, v in state.get("style_labels", {}).items() if k in styles}
+    style_labels = _labels(styles, {**saved, **(labels or {})})
     precision = "fp16" if fp16 else "fp32"
     metadata = ModelMetadata(
         format_version=contract.FORMAT_VERSION,
@@ -165,6 +168,19 @@ def _load_generator(source: str | Path) -> tuple[dict[str, Any], Generator]:
         first = str(exc).strip().splitlines()[0]
         raise ExportError(f"the generator in {source} does not load: {first}") from None
     return state, generator.float().eval()
+
+
+def _chosen_styles(
+    generator: Generator, names: tuple[str, ...], chosen: Sequence[str] | None
+) -> tuple[Generator, tuple[str, ...]]:
+    """The generator and style names to export: all, or the `chosen` ones in that order."""
+    if not chosen:
+        return generator, names
+    unknown = [name for name in chosen if name not in names]
+    if unknown or len(set(chosen)) != len(chosen):
+        problem = f"unknown style {unknown[0]!r}" if unknown else "a style named twice"
+        raise ExportError(f"cannot export {problem}; the model's styles are {', '.join(names)}")
+    return generator.with_styles([names.index(n) for n in chosen]), tuple(chosen)
 
 
 def _labels(styles: tuple[str, ...], labels: dict[str, str]) -> list[str]:

@@ -14,7 +14,7 @@ import torch
 
 from exporters.onnx import FP16_TOLERANCE, export_onnx
 from style_plugin.bundled import DATA_DIR, sample_photos_dir
-from style_plugin.errors import TrainingError
+from style_plugin.errors import ExportError, TrainingError
 from style_plugin.models.generator import Generator
 from style_plugin.runtime.model import load_model
 from style_plugin.training.base import BUNDLED_CHECKPOINT, load_base
@@ -192,3 +192,22 @@ def test_the_cli_refuses_what_an_added_style_cannot_take(paintings, tmp_path, ex
     assert done.returncode == 1
     assert done.stderr.count("\n") == 1 and needle in done.stderr, done.stderr
     assert BUNDLED_CHECKPOINT.is_file()
+
+
+def test_the_added_styles_alone_export_as_their_own_model(photos, paintings, tmp_path):
+    run = tmp_path / "run"
+    Trainer(added(photos, paintings, steps=1), run, quiet()).run()
+    both = export_onnx(run, tmp_path / "all.onnx", verify=False)
+    alone = export_onnx(run, tmp_path / "new.onnx", styles=["checks", "stripes"])
+    assert alone.styles == ("checks", "stripes") and alone.labels == ("Checks", "Stripes")
+    image, offset = photo_batch(), len(both.styles) - 2
+    for index, name in enumerate(alone.styles):
+        column = offset + both.styles[offset:].index(name)
+        everything = np.eye(len(both.styles), dtype=np.float32)[column : column + 1]
+        one = np.eye(2, dtype=np.float32)[index : index + 1]
+        assert np.array_equal(
+            run_onnx(alone.output, image, one), run_onnx(both.output, image, everything)
+        )
+    with pytest.raises(ExportError, match="unknown style 'nope'"):
+        export_onnx(run, tmp_path / "x.onnx", styles=["nope"])
+    assert not (tmp_path / "x.onnx").exists()

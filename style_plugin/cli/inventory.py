@@ -17,7 +17,7 @@ from style_plugin.errors import StylePluginError
 def models(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
-    """List the installed styles, and any broken model files and plugins.
+    """List installed styles, and any broken model files and plugins.
 
     Styles come from the bundled models, style packs and the user model folder.
     """

@@ -96,7 +96,7 @@ def stylize(
     allow_large: AllowLargeOption = False,
     quiet: QuietOption = False,
 ) -> None:
-    """Stylize image files, folders and glob patterns with a style model.
+    """Stylize images, folders and glob patterns with a style model.
 
     A bad file is reported and the rest go on.
 

