@@ -1,4 +1,4 @@
-"""style_plugin/training/new_style.py and `add-style`: a painting becomes an installed style."""
+"""style_plugin/new_style.py and `add-style`: a painting becomes an installed style."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 from style_plugin.errors import TrainingError
+from style_plugin.new_style import add_style
 from style_plugin.runtime.paths import user_runs_dir
 from style_plugin.runtime.session import SessionSettings
 from style_plugin.runtime.store import list_styles
 from style_plugin.runtime.stylizer import Stylizer
 from style_plugin.training.metrics import read_metrics
-from style_plugin.training.new_style import add_style
 from style_plugin.training.trainer import RunOptions
 from tests.cli import run_cli
 from tests.helpers import sample_photo

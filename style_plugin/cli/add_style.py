@@ -49,9 +49,9 @@ def add_style(
     Only the new style's parameters train, on the bundled model's (or --from's) frozen trunk: minutes, not hours. The style is installed in the user model folder, where `models`, the Python API, Krita and GIMP find it.
 
     Interrupted (Ctrl-C), it keeps its checkpoint: the same command goes on from there."""
+    from style_plugin.new_style import DEFAULT_STEPS
+    from style_plugin.new_style import add_style as add
     from style_plugin.training.data import parse_style_specs
-    from style_plugin.training.new_style import DEFAULT_STEPS
-    from style_plugin.training.new_style import add_style as add
     from style_plugin.training.trainer import RunOptions
 
     if steps is not None and steps < 1:
