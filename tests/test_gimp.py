@@ -33,7 +33,13 @@ REPO = Path(__file__).resolve().parent.parent
 HERE = f"{sys.version_info.major}.{sys.version_info.minor}"
 GIMP_CONSOLE = "gimp-console-3.0"
 GIMP_TIMEOUT_S = 300
-VALUES = {"style": "the_scream", "strength": 0.8, "preserve_colors": False, "max_side": 0}
+VALUES = {
+    "style": "the_scream",
+    "strength": 0.8,
+    "preserve_colors": False,
+    "scale": 1.0,
+    "max_side": 0,
+}
 
 
 @pytest.fixture
@@ -126,16 +132,24 @@ def test_stylize_schema_maps_to_arguments_and_back(stylize: Filter) -> None:
         ("choice", "style"),
         ("double", "strength"),
         ("boolean", "preserve-colors"),
+        ("double", "scale"),
         ("int", "max-side"),
     ]
     assert [value for value, _ in arguments[0].choices] == ["starry-night", "the_scream"]
     assert arguments[0].default == "starry-night"
-    config = {"style": "the_scream", "strength": 0.5, "preserve-colors": True, "max-side": 64}
+    config = {
+        "style": "the_scream",
+        "strength": 0.5,
+        "preserve-colors": True,
+        "scale": 2.0,
+        "max-side": 64,
+    }
     values = bridge.filter_values(arguments, config.__getitem__)
     assert values == {
         "style": "the_scream",
         "strength": 0.5,
         "preserve_colors": True,
+        "scale": 2.0,
         "max_side": 64,
     }
     assert stylize.resolve(values) == values
@@ -631,6 +645,7 @@ def test_script_registers_the_procedure_from_the_schema(stylize: Filter, load_pl
         ),
         ("double", "strength", "Strength", 0.0, 1.0, 1.0),
         ("boolean", "preserve-colors", "Preserve colours", False),
+        ("double", "scale", "Stroke scale", 0.0, 8.0, 1.0),
         ("int", "max-side", "Maximum side", 0, 65536, 0),
     ]
 
@@ -681,7 +696,13 @@ def test_script_reports_filter_errors_to_gimp(stylize: Filter, load_plugin) -> N
     procedure = registered_procedure(load_plugin(FakeGimp()))
     layer = FakeDrawable(np.zeros((8, 8, 4), np.float32), box=None)
     config = config_of(
-        {"style": "no-such-style", "strength": 1.0, "preserve-colors": False, "max-side": 0}
+        {
+            "style": "no-such-style",
+            "strength": 1.0,
+            "preserve-colors": False,
+            "scale": 1.0,
+            "max-side": 0,
+        }
     )
     image = FakeImage()
     status, message = procedure.run(procedure, "noninteractive", image, [layer], config, None)

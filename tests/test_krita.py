@@ -914,7 +914,8 @@ def test_krita_runs_the_installed_action_and_undoes_it(
     # (the first found wins: docs/plugins.md).
     user = [s.label for s in load_model(style_model).styles if s.name not in bundled]
     assert report["style_labels"] == [*bundled.values(), *pack, *user]
-    assert report["values"] == {**params, "preserve_colors": False, "max_side": 0}
+    expected = {**params, "preserve_colors": False, "scale": 1.0, "max_side": 0}
+    assert report["values"] == expected
     assert report["preview_size"] and max(report["preview_size"]) == 320
     assert report["layers_after"] == ["Background", "Background (Stylize: The Scream)"]
     assert report["undo"] == "Undo Add Layer"

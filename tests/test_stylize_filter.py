@@ -18,15 +18,20 @@ from tests.synthetic import make_photo
 
 
 def test_stylize_filter_schema_offers_the_installed_styles(installed):
-    style, strength, preserve, max_side = StylizeFilter(device="cpu").params()
+    style, strength, preserve, scale, max_side = StylizeFilter(device="cpu").params()
     labels = [(s.name, s.label) for s in load_model(installed, device="cpu").styles]
     assert [(c.value, c.label) for c in style.choices] == labels
     assert style.type == "choice" and style.default == labels[0][0]
     assert strength == Param(
         "strength", strength.label, "float", 1.0, strength.description, 0.0, 1.0, 0.05
     )
-    rest = [(param.name, param.type) for param in (preserve, max_side)]
-    assert rest == [("preserve_colors", "bool"), ("max_side", "int")]
+    rest = [(param.name, param.type, param.default) for param in (preserve, scale, max_side)]
+    assert rest == [
+        ("preserve_colors", "bool", False),
+        ("scale", "float", 1.0),
+        ("max_side", "int", 0),
+    ]
+    assert (scale.minimum, scale.maximum) == (0.0, 8.0)
 
 
 def test_stylize_filter_matches_the_stylizer_and_can_be_cancelled(installed, tmp_path):
@@ -39,3 +44,19 @@ def test_stylize_filter_matches_the_stylizer_and_can_be_cancelled(installed, tmp
     cancel.set()
     with pytest.raises(Cancelled):
         stylize.apply(Image.open(photo), cancel=cancel)
+
+
+def test_the_preview_shows_the_strokes_of_the_full_size_result(installed, tmp_path):
+    """A 2400 px image runs at 1024 px at scale 1: its preview is that result shrunk, not
+    the filter run on a 256 px copy (strokes four times larger)."""
+    photo = Image.open(make_photo(tmp_path / "big.png", 2400, 1600))
+    stylize = StylizeFilter(device="cpu")
+    preview = stylize.preview(photo, {"style": "the_scream"}, max_side=256)
+    full = stylize.apply(photo, {"style": "the_scream"})
+    full.thumbnail((256, 256), Image.Resampling.LANCZOS)
+    assert preview.size == full.size == (256, 171)
+    diff = np.abs(np.asarray(preview, np.int16) - np.asarray(full, np.int16))
+    assert diff.mean() < 3, diff.mean()
+    small = stylize.preview(photo, {"style": "the_scream", "scale": 0}, max_side=256)
+    other = np.abs(np.asarray(small, np.int16) - np.asarray(full, np.int16)).mean()
+    assert other > 2 * diff.mean()

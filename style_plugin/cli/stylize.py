@@ -52,6 +52,14 @@ def stylize(
             "--preserve-colors", help="Keep the photo's colours; take only the style's luminance."
         ),
     ] = False,
+    scale: Annotated[
+        float,
+        typer.Option(
+            metavar="FACTOR",
+            help="Stroke size relative to the image: 1 as on a 1024 px image at any size, 2 twice "
+            "as large; 0: the model's own pixel size at full resolution.",
+        ),
+    ] = 1.0,
     model: Annotated[
         Path | None,
         typer.Option(
@@ -110,6 +118,8 @@ def stylize(
 
     if not (math.isfinite(strength) and 0.0 <= strength <= 1.0):
         fail(f"--strength must be between 0 and 1, got {strength:g}")
+    if not (math.isfinite(scale) and scale >= 0):
+        fail(f"--scale must be 0 (full resolution) or more, got {scale:g}")
     if max_side < 0:
         fail(f"--max-side must be a number of pixels, or 0 for full size; got {max_side}")
     options = make_options(
@@ -137,6 +147,7 @@ def stylize(
         style,
         strength=strength,
         preserve_colors=preserve_colors,
+        scale=scale,
         max_side=max_side or None,  # 0: full size, as in the Stylize filter and the hosts
     )
     advice = {Problem.OUT_OF_MEMORY: " (try --max-side or a smaller --tile-size)"}

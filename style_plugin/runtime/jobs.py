@@ -11,6 +11,7 @@ from collections.abc import Callable
 from PIL import Image
 
 from style_plugin.runtime.images import SourceImage
+from style_plugin.runtime.scale import DEFAULT_SCALE
 from style_plugin.runtime.stylizer import Style, Stylizer
 
 __all__ = ["ImageJob", "stylize_job"]
@@ -27,10 +28,11 @@ def stylize_job(
     *,
     strength: float = 1.0,
     preserve_colors: bool = False,
+    scale: float = DEFAULT_SCALE,
     max_side: int | None = None,
 ) -> ImageJob:
-    """The job that stylizes each image with `style`, `strength`, colours and size as
-    `Stylizer.stylize` takes them."""
+    """The job that stylizes each image with `style`, `strength`, colours, stroke scale and
+    size as `Stylizer.stylize` takes them."""
 
     def job(
         source: SourceImage, progress: Callable[[int, int], None], cancel: Callable[[], bool]
@@ -40,6 +42,7 @@ def stylize_job(
             style,
             strength=strength,
             preserve_colors=preserve_colors,
+            scale=scale,
             max_side=max_side,
             progress=progress,
             cancel=cancel,

@@ -31,6 +31,7 @@ from style_plugin.runtime.images import (
 )
 from style_plugin.runtime.model import StyleModel, load_model
 from style_plugin.runtime.providers import ProviderReport
+from style_plugin.runtime.scale import DEFAULT_SCALE, enlarge_with_detail, shrink, working_size
 from style_plugin.runtime.session import ModelSession, SessionSettings, open_session
 from style_plugin.runtime.statistics import LayerProbe
 from style_plugin.runtime.store import find_model
@@ -101,6 +102,7 @@ class Stylizer:
         *,
         strength: float = 1.0,
         preserve_colors: bool = False,
+        scale: float = DEFAULT_SCALE,
         max_side: int | None = None,
         allow_large: bool = False,
         progress: Callable[[int, int], None] | None = None,
@@ -110,8 +112,10 @@ class Stylizer:
 
         `style` is a name, a mix ('scream=0.7,mosaic=0.3' or a mapping) or None for the
         model's first style. `strength` blends with the original (0..1); `preserve_colors`
-        keeps the original's colours and takes only the stylized luminance; `max_side`
-        scales the image down first (0 or None: full size). `allow_large` lifts Pillow's
+        keeps the original's colours and takes only the stylized luminance; `scale` sets the
+        stroke size relative to the image (1: as on a 1024 px image at any size; 2: twice
+        as large; 0: the model's own pixel size at full resolution); `max_side` scales the
+        image down first (0 or None: full size). `allow_large` lifts Pillow's
         decompression-bomb guard.
         """
         source = open_image(image, allow_large=allow_large)
@@ -120,6 +124,7 @@ class Stylizer:
             style,
             strength=strength,
             preserve_colors=preserve_colors,
+            scale=scale,
             max_side=max_side,
             progress=progress,
             cancel=cancel,
@@ -132,6 +137,7 @@ class Stylizer:
         *,
         strength: float = 1.0,
         preserve_colors: bool = False,
+        scale: float = DEFAULT_SCALE,
         max_side: int | None = None,
         progress: Callable[[int, int], None] | None = None,
         cancel: Callable[[], bool] | None = None,
@@ -145,6 +151,7 @@ class Stylizer:
             style,
             strength=strength,
             preserve_colors=preserve_colors,
+            scale=scale,
             progress=progress,
             cancel=cancel,
         )
@@ -157,6 +164,7 @@ class Stylizer:
         *,
         strength: float = 1.0,
         preserve_colors: bool = False,
+        scale: float = DEFAULT_SCALE,
         progress: Callable[[int, int], None] | None = None,
         cancel: Callable[[], bool] | None = None,
     ) -> np.ndarray:
@@ -167,10 +175,33 @@ class Stylizer:
             raise StylePluginError(f"strength must be between 0 and 1, got {strength}")
         if rgb.ndim != 3 or rgb.shape[2] != 3:
             raise StylePluginError(f"expected an HxWx3 RGB array, got shape {rgb.shape}")
+        try:
+            working = working_size(rgb.shape[0], rgb.shape[1], scale)
+        except (TypeError, ValueError):
+            raise StylePluginError(
+                f"scale must be 0 (full resolution) or more, got {scale}"
+            ) from None
         model = self.model_for(style)
         weights = model.style_weights(style)
         if strength == 0.0:
             return rgb.copy()
+        finish = _finish(strength, preserve_colors)
+        if working is None:
+            return self._run(model, weights, rgb, finish, progress, cancel)
+        small = shrink(rgb, working)
+        painted = self._run(model, weights, small, None, progress, cancel)
+        return enlarge_with_detail(rgb, small, painted, finish, cancel)
+
+    def _run(
+        self,
+        model: StyleModel,
+        weights: np.ndarray,
+        rgb: np.ndarray,
+        finish: Finish | None,
+        progress: Callable[[int, int], None] | None,
+        cancel: Callable[[], bool] | None,
+    ) -> np.ndarray:
+        """The generator over `rgb` as it is, in tiles when it is large."""
         height, width = rgb.shape[:2]
         tiles = self.tiles
         tiled = len(tile_spans(height, tiles.tile_size, tiles.overlap)) * len(
@@ -181,7 +212,7 @@ class Stylizer:
             _infer(model, weights, lean=tiled > 1),
             self.tiles,
             probe=_probe(model, weights) if tiled > 1 else None,
-            finish=_finish(strength, preserve_colors),
+            finish=finish,
             progress=progress,
             cancel=cancel,
             shared_statistics=model.tiling,
@@ -296,6 +327,7 @@ def stylize(
     model: str | Path | None = None,
     strength: float = 1.0,
     preserve_colors: bool = False,
+    scale: float = DEFAULT_SCALE,
     max_side: int | None = None,
     device: str = "auto",
     threads: int = 0,
@@ -317,6 +349,7 @@ def stylize(
         style,
         strength=strength,
         preserve_colors=preserve_colors,
+        scale=scale,
         max_side=max_side,
         allow_large=allow_large,
         progress=progress,
