@@ -17,7 +17,7 @@ def test_models_lists_styles_and_broken_files(style_model, user_models_dir, caps
     code, out, _ = run_cli(capsys, "models")
     assert code == 0
     lines = out.splitlines()
-    assert lines[0].split()[:3] == ["NAME", "LABEL", "SOURCE"]
+    assert lines[0].split()[:4] == ["NAME", "LABEL", "PAINTING", "SOURCE"]
     for name in ("starry-night", "the_scream"):
         (row,) = [line for line in lines if line.startswith(name + " ")]
         assert "user" in row and "two.onnx" in row and "fast" in row
@@ -35,6 +35,7 @@ def test_models_json(style_model, user_models_dir, capsys):
     assert [s["name"] for s in document["styles"]] == ["starry-night", "the_scream"]
     assert {s["source"] for s in document["styles"]} == {"user"}
     assert document["styles"][0]["precision"] == "fp32"
+    assert [s["painting"] for s in document["styles"]] == ["starry-night.jpg", "the_scream.jpg"]
     assert [Path(b["model"]).name for b in document["broken"]] == ["broken.onnx"]
     assert document["user_models_dir"] == str(user_models_dir)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -66,4 +68,7 @@ def test_the_cli_adds_a_style_from_the_sample_photos(paintings, user_models_dir,
     )
     assert code == 0, err
     assert "added style 'mine'" in out and (user_models_dir / "mine.onnx").is_file()
+    code, out, _ = run_cli(capsys, "models", "--json")
+    (listed,) = json.loads(out)["styles"]
+    assert (listed["name"], listed["painting"], listed["source"]) == ("mine", "stripes.png", "user")
     assert (user_runs_dir() / "mine" / "checkpoint.pt").is_file()

@@ -19,7 +19,8 @@ def models(
 ) -> None:
     """List installed styles, and any broken model files and plugins.
 
-    Styles come from the bundled models, style packs and the user model folder.
+    Styles come from the bundled models, style packs and the user model folder; each with the
+    painting it was trained on, when its model says.
     """
     import json
     from dataclasses import asdict
@@ -35,6 +36,7 @@ def models(
         {
             "name": info.name,
             "label": info.label,
+            "painting": _painting(loaded.metadata, info.name),
             "model": str(entry.path),
             "source": entry.source,
             "preset": loaded.preset,
@@ -61,7 +63,8 @@ def models(
         typer.echo(json.dumps(document, indent=2))
         return
     if styles:
-        header = {k: k.upper() for k in ("name", "label", "source", "preset", "precision", "model")}
+        columns = ("name", "label", "painting", "source", "preset", "precision", "model")
+        header = {k: k.upper() for k in columns}
         rows = [
             header,
             *({k: contract.printable(str(s[k] or "-")) for k in header} for s in styles),
@@ -99,6 +102,15 @@ def models(
     if styles:
         typer.echo("")
         typer.echo(f"user model folder: {folder}")
+
+
+def _painting(metadata: dict, style: str) -> str | None:
+    """The file name of the painting a style was trained on, from the model's training
+    summary (None when the model does not say)."""
+    training = metadata.get("training")
+    styles = training.get("styles") if isinstance(training, dict) else None
+    painting = styles.get(style) if isinstance(styles, dict) else None
+    return painting if isinstance(painting, str) else None
 
 
 def _version(distribution: str) -> str | None:
