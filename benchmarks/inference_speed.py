@@ -184,7 +184,7 @@ def ort_runner(model: Path, rgb: np.ndarray, threads: int) -> Callable[[], np.nd
 
     side = max(rgb.shape[:2])
     stylizer = Stylizer(model, device="cpu", threads=threads, tile_size=max(32, side))
-    return lambda: stylizer.stylize_array(rgb, None)
+    return lambda: stylizer.stylize_array(rgb, None, scale=0)  # the model at this size
 
 
 def main() -> None:

@@ -3,9 +3,10 @@
 Each measurement runs in a fresh Python process that imports only the runtime (no torch), so
 `resource.getrusage(RUSAGE_SELF).ru_maxrss` is the peak resident set (also VmHWM, the same peak read from /proc) of exactly
 
-    Stylizer(model, device="cpu", tile_size=T).stylize(path)  ->  save_image(result, out.png)
+    Stylizer(model, device="cpu", tile_size=T).stylize(path, scale=0)  ->  save_image(result, out.png)
 
-(model loading included: a host pays it too). The test image (smooth gradients + noise + an
+(model loading included: a host pays it too; scale 0, the full-resolution tiled path: the
+default stroke scale paints a 1024 px copy and needs far less). The test image (smooth gradients + noise + an
 alpha gradient) is generated and written by another process first, so generating it does not
 count. Then a second process per setting repeats the work phase by phase (decode, thumbnail,
 tiles, restore, save) while a thread samples its resident set every 2 ms and tracemalloc
@@ -123,7 +124,7 @@ def measure(model: Path, image: Path, out: Path, tile_size: int, arena: str) -> 
     stylizer = Stylizer(model, device="cpu", tile_size=tile_size)
     loaded = time.perf_counter()
     after_load = max_rss_bytes()
-    result = stylizer.stylize(image)
+    result = stylizer.stylize(image, scale=0)  # full resolution: the tiled path
     stylized = time.perf_counter()
     save_image(result, out, overwrite=True)
     saved = time.perf_counter()
@@ -200,7 +201,7 @@ def breakdown(model: Path, image: Path, out: Path, tile_size: int, arena: str) -
         if done == 1 and total > 1:
             enter("tiles")
 
-    rgb = stylizer.stylize_array(source.rgb, None, progress=progress)
+    rgb = stylizer.stylize_array(source.rgb, None, scale=0, progress=progress)
     held["output rgb"] = rgb.nbytes
     enter("restore")
     result = restore(source, rgb)

@@ -49,7 +49,7 @@ def enlarge(rgb: np.ndarray, long_side: int) -> np.ndarray:
     image = Image.fromarray(rgb)
     factor = long_side / max(image.size)
     size = (round(image.width * factor), round(image.height * factor))
-    return np.asarray(image.resize(size, Image.Resampling.LANCZOS))
+    return np.array(image.resize(size, Image.Resampling.LANCZOS))  # writable, for torch
 
 
 def to_reference(rgb: np.ndarray) -> np.ndarray:

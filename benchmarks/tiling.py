@@ -174,7 +174,7 @@ def methods(size: int, tile: int, ratios: list[float]) -> list[Method]:
 
 
 def _keep(outputs: dict, key: str, stylizer: Stylizer, rgb: np.ndarray, style: str | None) -> None:
-    outputs[key] = stylizer.stylize_array(rgb, style)
+    outputs[key] = stylizer.stylize_array(rgb, style, scale=0)  # tiles at full resolution
 
 
 def time_table(model_path: Path, args: argparse.Namespace) -> None:
