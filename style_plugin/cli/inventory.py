@@ -19,8 +19,7 @@ def models(
 ) -> None:
     """List installed styles, and any broken model files and plugins.
 
-    Styles come from the bundled models, style packs and the user model folder; each with the
-    painting it was trained on, when its model says.
+    Styles come from the bundled models, style packs and the user model folder, each with the painting it was trained on when its model says.
     """
     import json
     from dataclasses import asdict
