@@ -54,8 +54,9 @@ def working_size(height: int, width: int, scale: float) -> tuple[int, int] | Non
 
 
 def shrink(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """The image at `size` = (height, width) as float32 in [0, 1] (Lanczos)."""
-    return resize_rgb(to_float(rgb), (size[1], size[0]))
+    """The image at `size` = (height, width) as float32 in [0, 1] (Lanczos, one channel at a
+    time in the image's own type: no full-size float copy)."""
+    return to_float(resize_rgb(rgb, (size[1], size[0])))
 
 
 def enlarge_with_detail(
