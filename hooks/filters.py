@@ -209,12 +209,25 @@ class Filter(ABC):
         progress: Progress | None = None,
         cancel: Cancel | None = None,
     ) -> Image.Image:
-        """The filter on a copy scaled down to `max_side`: fast enough for a dialog."""
+        """The filter's result at most `max_side` a side, fast enough for a dialog: the filter
+        runs on `preview_input`'s copy (by default the image scaled down to `max_side`)."""
         if isinstance(image, np.ndarray):
             image = Image.fromarray(image)
+        values = self.resolve(params)
+        result = self.run(
+            self.preview_input(image, values, max_side), values, progress, cancel_check(cancel)
+        )
+        result.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+        return result
+
+    def preview_input(
+        self, image: Image.Image, values: dict[str, Any], max_side: int
+    ) -> Image.Image:
+        """The copy of `image` a preview filters: scaled down to `max_side`. A filter whose
+        look depends on the image's size returns a larger one (the result is shrunk after)."""
         small = image.copy()
         small.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-        return self.apply(small, params, progress=progress, cancel=cancel)
+        return small
 
     def describe(self) -> dict[str, Any]:
         """Name, label, description and parameter schema as JSON-able data."""

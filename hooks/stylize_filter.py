@@ -3,13 +3,13 @@ stroke scale."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from hooks.filters import Cancel, Choice, Filter, Param, Progress
+from hooks.filters import Choice, Filter, Param, Progress
 from style_plugin.contract import printable
 from style_plugin.runtime.scale import DEFAULT_SCALE, working_size
 from style_plugin.runtime.store import list_styles
@@ -109,26 +109,14 @@ class StylizeFilter(Filter):
             cancel=cancel,
         )
 
-    def preview(
-        self,
-        image: Image.Image | np.ndarray,
-        params: Mapping[str, Any] | None = None,
-        *,
-        max_side: int = 512,
-        progress: Progress | None = None,
-        cancel: Cancel | None = None,
+    def preview_input(
+        self, image: Image.Image, values: dict[str, Any], max_side: int
     ) -> Image.Image:
-        """The result shrunk to `max_side`, with the strokes the full-size result has: the
-        image is stylized at the working size its stroke scale sets (at most
-        PREVIEW_WORK_SIDE: finer strokes than that show larger), then shrunk. At scale 0
-        (strokes of fixed pixel size) the copy is shrunk first, as for any filter."""
-        values = self.resolve(params)
+        """The image at the working size its stroke scale sets (at most PREVIEW_WORK_SIDE:
+        finer strokes than that show larger), so the shrunk preview has the strokes of the
+        full-size result. At scale 0 (strokes of fixed pixel size) the plain shrunk copy."""
         if values["scale"] == 0:
-            return super().preview(
-                image, values, max_side=max_side, progress=progress, cancel=cancel
-            )
-        if isinstance(image, np.ndarray):
-            image = Image.fromarray(image)
+            return super().preview_input(image, values, max_side)
         work = image.copy()
         if values["max_side"]:
             work.thumbnail((values["max_side"], values["max_side"]), Image.Resampling.LANCZOS)
@@ -136,6 +124,4 @@ class StylizeFilter(Filter):
         if working is not None:
             work = work.resize((working[1], working[0]), Image.Resampling.LANCZOS)
         work.thumbnail((PREVIEW_WORK_SIDE, PREVIEW_WORK_SIDE), Image.Resampling.LANCZOS)
-        result = self.apply(work, {**values, "max_side": 0}, progress=progress, cancel=cancel)
-        result.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-        return result
+        return work

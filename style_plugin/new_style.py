@@ -57,11 +57,12 @@ def add_style(
             f"a style model {model} already exists; choose another name or pass --overwrite"
         )
     run_dir = user_runs_dir() / name
-    resume = checkpoint_path(run_dir).is_file()
+    kept = load_checkpoint(run_dir) if checkpoint_path(run_dir).is_file() else None
+    resume = kept is not None
     summary = None
-    if resume:
-        _check_same_run(run_dir, name, painting)
-    if not resume or load_checkpoint(run_dir)["step"] < steps:
+    if kept is not None:
+        _check_same_run(kept, run_dir, name, painting)
+    if kept is None or kept["step"] < steps:
         config = None
         if not resume:
             config = TrainConfig(
@@ -87,9 +88,9 @@ def add_style(
     return NewStyle(name, run_dir, model, summary)
 
 
-def _check_same_run(run_dir: Path, name: str, painting: Path) -> None:
+def _check_same_run(state: dict[str, Any], run_dir: Path, name: str, painting: Path) -> None:
     """A kept run of this name must be of this painting: going on with another would mix them."""
-    kept = load_checkpoint(run_dir)["config"]["styles"].get(name)
+    kept = state["config"]["styles"].get(name)
     if kept is None or Path(kept).resolve() != Path(painting).resolve():
         raise TrainingError(
             f"{run_dir} holds a run of style {name!r} from another painting ({kept}); "
