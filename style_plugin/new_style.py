@@ -16,11 +16,8 @@ from style_plugin.errors import TrainingError
 from style_plugin.runtime.paths import user_models_dir, user_runs_dir
 from style_plugin.training.base import BUNDLED
 from style_plugin.training.checkpoint import checkpoint_path, load_checkpoint
-from style_plugin.training.config import TrainConfig
+from style_plugin.training.config import NEW_STYLE_STEPS, TrainConfig
 from style_plugin.training.trainer import RunOptions, Trainer, TrainSummary
-
-#: Steps of a new style when not given: batches of 4 crops of 256 px (docs/training.md).
-DEFAULT_STEPS = 300
 
 
 @dataclass(frozen=True)
@@ -40,7 +37,7 @@ def add_style(
     label: str | None = None,
     base: str = BUNDLED,
     photos: Path | None = None,
-    steps: int = DEFAULT_STEPS,
+    steps: int = NEW_STYLE_STEPS,
     options: RunOptions | None = None,
     overwrite: bool = False,
     settings: Mapping[str, Any] | None = None,

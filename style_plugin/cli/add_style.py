@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from style_plugin.cli.app import EXIT_INTERRUPTED, app, fail
+from style_plugin.cli.app import EXIT_INTERRUPTED, app, fail, require_torch
 
 
 @app.command("add-style")
@@ -43,36 +45,64 @@ def add_style(
         bool, typer.Option(help="Replace an installed style model of the same name.")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    json_progress: Annotated[
+        bool,
+        typer.Option(
+            "--json-progress",
+            help="Report on stdout as JSON lines (steps, then the result) for programs that "
+            "run this command, such as the editors' plug-ins.",
+        ),
+    ] = False,
 ) -> None:
     """Add a style from a painting, installed for every editor.
 
     Only the new style's parameters train, on the bundled model's (or --from's) frozen trunk: minutes, not hours. The style is installed in the user model folder, where `models`, the Python API, Krita and GIMP find it.
 
     Interrupted (Ctrl-C), it keeps its checkpoint: the same command goes on from there."""
-    from style_plugin.new_style import DEFAULT_STEPS
+    require_torch()
     from style_plugin.new_style import add_style as add
+    from style_plugin.training.config import NEW_STYLE_STEPS
     from style_plugin.training.data import parse_style_specs
     from style_plugin.training.trainer import RunOptions
 
     if steps is not None and steps < 1:
         fail("--steps must be >= 1")
     ((name, painting),) = parse_style_specs([style]).items()
+    total = steps or NEW_STYLE_STEPS
+    options = RunOptions(device=device, progress=not quiet)
+    if json_progress:  # every step: a progress bar in an editor moves with each one
+
+        def on_log(record: dict[str, Any]) -> None:
+            report({"event": "step", "step": record["step"], "total": total})
+
+        options = RunOptions(device=device, progress=False, log_every=1, on_log=on_log)
     added = add(
         name,
         painting,
         label=label,
         base=base,
         photos=photos,
-        steps=steps or DEFAULT_STEPS,
-        options=RunOptions(device=device, progress=not quiet),
+        steps=total,
+        options=options,
         overwrite=overwrite,
     )
     if added.model is None:
         step = added.summary.step if added.summary else 0
+        if json_progress:
+            report({"event": "interrupted", "step": step, "run": str(added.run_dir)})
         typer.echo(
             f"interrupted at step {step}; the same command goes on from there "
             f"(run kept in {added.run_dir})",
             err=True,
         )
         raise typer.Exit(EXIT_INTERRUPTED)
+    if json_progress:
+        report({"event": "added", "style": name, "model": str(added.model)})
+        return
     typer.echo(f"added style {name!r}: {added.model} (see `style-plugin models`)")
+
+
+def report(event: dict[str, Any]) -> None:
+    """One JSON line on stdout, flushed at once: the reading program shows it as it comes."""
+    typer.echo(json.dumps(event))
+    sys.stdout.flush()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable, Iterable
 from typing import Annotated, Any
 
@@ -10,7 +11,7 @@ from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from style_plugin.contract import printable
 
-__all__ = ["EXIT_INTERRUPTED", "DeviceOption", "app", "command_group", "fail"]
+__all__ = ["EXIT_INTERRUPTED", "DeviceOption", "app", "command_group", "fail", "require_torch"]
 
 
 class _MetavarArgument(TyperArgument):
@@ -83,6 +84,13 @@ def command_group() -> typer.Typer:
     """A fresh, empty group whose commands' help reads like the built-in ones (each plugin
     adds its commands to one, which the command line then adopts)."""
     return _App()
+
+
+def require_torch() -> None:
+    """Fail in one line where PyTorch is missing: training and exporting need the train extra
+    (a runtime-only install, as the editors' plug-ins use, has none)."""
+    if importlib.util.find_spec("torch") is None:
+        fail("this command needs PyTorch: pip install 'style-plugin[train]'")
 
 
 def fail(message: str) -> None:

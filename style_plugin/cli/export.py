@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from style_plugin.cli.app import app, fail
+from style_plugin.cli.app import app, fail, require_torch
 
 
 @app.command()
@@ -56,6 +56,7 @@ def export(
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output file.")] = False,
 ) -> None:
     """Export a training run or checkpoint as a style model file."""
+    require_torch()
     from hooks import get_exporter
 
     labels: dict[str, str] = {}

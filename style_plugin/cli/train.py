@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from style_plugin.cli.app import EXIT_INTERRUPTED, app, fail
+from style_plugin.cli.app import EXIT_INTERRUPTED, app, fail, require_torch
 from style_plugin.training.config import TrainConfig
 
 DEFAULTS = TrainConfig(content_dir="", styles={})  # the help texts quote its values
@@ -266,6 +266,7 @@ def train(
     ] = False,
 ) -> None:
     """Train a style model on photos and one or more paintings."""
+    require_torch()
     from style_plugin.training.config import TrainConfig, parse_layer_weights
     from style_plugin.training.data import parse_style_specs
     from style_plugin.training.trainer import RunOptions, Trainer

@@ -10,6 +10,10 @@ from typing import Any
 
 from style_plugin.errors import TrainingError
 
+#: Steps of a style added to a trained model (`add-style`, the editors' "New style from an
+#: image"): batches of 4 crops of 256 px, about half an hour on a 2-core CPU (docs/training.md).
+NEW_STYLE_STEPS = 300
+
 DEFAULT_CONTENT_LAYERS = {"relu4_2": 1.0}
 #: Deeper layers weigh more: relu4_1 and relu5_1 carry a painting's motifs (swirls, stars,
 #: crests), the first layers little beyond colour and fine hatching (docs/training.md).

@@ -20,22 +20,26 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
 from krita import Document, Extension, Krita, Node
 from PyQt5.QtCore import Qt
 from PyQt5.QtGui import QImage
-from PyQt5.QtWidgets import QMessageBox, QWidget
+from PyQt5.QtWidgets import QApplication, QMessageBox, QWidget
 
 import hooks
 from hooks.filters import Filter
+from hooks.hosts.krita.new_style import NewStyleDialog, StyleTraining
 from hooks.hosts.krita.pixels import bgra_to_rgba, filter_layer_bytes, unsupported_reason
 from hooks.hosts.krita.ui import PREVIEW_SIDE, FilterDialog, rgba_to_qimage, run_with_progress
+from hooks.hosts.new_style import snapshot_painting_path
 from style_plugin.errors import Cancelled, StylePluginError
 
 __all__ = [
     "ACTION_ID",
+    "NEW_STYLE_BUTTON",
     "LayerError",
     "LayerJob",
     "StylizeExtension",
@@ -46,6 +50,7 @@ __all__ = [
     "register",
     "result_name",
     "run_inline",
+    "save_open_image",
     "stylize_layer",
 ]
 
@@ -56,6 +61,8 @@ Work = Callable[[Callable[[int, int], None], Callable[[], bool]], T]
 ACTION_ID = "style_plugin_stylize"
 #: Where the action appears: Krita's Filter menu.
 MENU_LOCATION = "filter"
+#: The object name of the Stylize dialog's "New style from an image…" button.
+NEW_STYLE_BUTTON = "new_style_button"
 
 
 class LayerError(StylePluginError):
@@ -214,13 +221,38 @@ def preview_image(filter: Filter, job: LayerJob, values: dict[str, Any]) -> QIma
     return rgba_to_qimage(np.asarray(result))
 
 
+def save_open_image(document: Document, name: str) -> Path:
+    """Save the document's whole image (all visible layers) as the painting of style `name`."""
+    path = snapshot_painting_path(name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document.waitForDone()
+    image = document.projection(0, 0, document.width(), document.height())
+    if image.isNull() or not image.save(str(path), "PNG"):
+        raise StylePluginError(f"Cannot save the open image to {path}.")
+    return path
+
+
 class StylizeExtension(Extension):
-    """Adds Filter > Stylize… to every Krita window."""
+    """Adds Filter > Stylize… to every Krita window; its dialog can add a style (a training
+    process per new style, which goes on after the dialog closes)."""
 
     filter_name = "stylize"
 
+    def __init__(self, app: Krita, command: list[str] | None = None) -> None:
+        super().__init__(app)
+        #: How to run `style-plugin` outside Krita (the environment record's `command`).
+        self.command = command
+        self.trainings: list[StyleTraining] = []
+        self.dialog: FilterDialog | None = None
+
     def setup(self) -> None:
-        """Nothing to prepare at start-up: the filter loads on first use."""
+        """Nothing to prepare at start-up (the filter loads on first use); trainings still
+        running when Krita closes stop as Cancel stops them, keeping their checkpoints."""
+        QApplication.instance().aboutToQuit.connect(self._stop_trainings)
+
+    def _stop_trainings(self) -> None:
+        for training in list(self.trainings):
+            training.stop()
 
     def createActions(self, window: Any) -> None:
         """Krita calls this once per window: add the action to its Filter menu."""
@@ -240,7 +272,19 @@ class StylizeExtension(Extension):
             job = read_layer(document, node)
             filter = hooks.get_filter(self.filter_name)
             dialog = FilterDialog(filter, partial(preview_image, filter, job), parent)
-            if not dialog.exec_():
+            dialog.add_button(
+                NEW_STYLE_BUTTON,
+                "New style from an image…",
+                partial(self.new_style, dialog, partial(save_open_image, document)),
+            )
+            self.dialog = dialog
+            try:
+                accepted = dialog.exec_()
+            finally:
+                self.dialog = None
+                for training in self.trainings:  # their windows stay when the dialog goes
+                    training.attach(parent)
+            if not accepted:
                 return
             run = partial(run_with_progress, parent, f"{filter.label}: {node.name()}")
             apply_job(document, node, job, filter, dialog.values(), run)
@@ -250,6 +294,51 @@ class StylizeExtension(Extension):
             _message(parent, QMessageBox.Warning, str(exc))
         except Exception:  # a bug: show it rather than let Krita swallow it
             _message(parent, QMessageBox.Critical, traceback.format_exc())
+
+    def new_style(self, dialog: FilterDialog, save_image: Callable[[str], Path]) -> None:
+        """Ask for a painting and a name, then learn the style in a separate process."""
+        if not self.command:
+            reinstall = "Run `style-plugin install krita` again, then restart Krita."
+            _message(
+                dialog, QMessageBox.Warning, f"Adding a style needs a newer install. {reinstall}"
+            )
+            return
+        taken = [
+            choice.value
+            for param in dialog.filter.params()
+            if param.name == "style"
+            for choice in param.choices
+        ]
+        ask = NewStyleDialog(taken, save_image, dialog)
+        if not ask.exec_() or ask.request is None:
+            return
+        training = StyleTraining(self.command, ask.request, self, self._training_finished)
+        self.trainings.append(training)
+        training.start(dialog)
+
+    def _training_finished(self, training: StyleTraining) -> None:
+        """Show what came of a training: the new style selected in the open Stylize dialog
+        (else a note), or why it failed; a cancelled one says nothing."""
+        self.trainings.remove(training)
+        label = training.request.label
+        if training.failure:
+            _notice(QMessageBox.Warning, training.failure)
+        elif training.added and self.dialog is not None:
+            self.dialog.refresh_choices({"style": training.request.name})
+            self.dialog.show_message(f"The style “{label}” was added and is selected.")
+        elif training.added:
+            _notice(QMessageBox.Information, f"The style “{label}” was added: Filter > Stylize….")
+
+
+def _notice(icon: QMessageBox.Icon, text: str) -> None:
+    """A message that does not wait for OK (a training ends while the user works)."""
+    window = Krita.instance().activeWindow()
+    box = QMessageBox(icon, "Stylize", text, QMessageBox.Ok, window.qwindow() if window else None)
+    box.setTextFormat(Qt.PlainText)
+    box.setObjectName("style_plugin_notice")
+    box.setAttribute(Qt.WA_DeleteOnClose)
+    box.setModal(False)
+    box.show()
 
 
 def _message(parent: QWidget | None, icon: QMessageBox.Icon, text: str) -> None:
@@ -261,6 +350,9 @@ def _message(parent: QWidget | None, icon: QMessageBox.Icon, text: str) -> None:
     box.exec_()
 
 
-def register(app: Krita) -> None:
-    """Add the Stylize extension to Krita (the pykrita module calls this at start-up)."""
-    app.addExtension(StylizeExtension(app))
+def register(app: Krita, environment: dict[str, Any] | None = None) -> None:
+    """Add the Stylize extension to Krita (the pykrita module calls this at start-up with
+    the environment record, whose `command` runs style-plugin outside Krita)."""
+    command = (environment or {}).get("command")
+    valid = isinstance(command, list) and command and all(isinstance(c, str) for c in command)
+    app.addExtension(StylizeExtension(app, command if valid else None))

@@ -110,11 +110,18 @@ def _int_control(param: Param) -> ParamControl:
 def _choice_control(param: Param) -> ParamControl:
     combo = QComboBox()
     combo.setObjectName(param.name)
-    for choice in param.choices:
-        combo.addItem(printable(choice.label), choice.value)  # items are plain text
-    index = combo.findData(param.default)
-    combo.setCurrentIndex(max(index, 0))
+    _fill_choices(combo, param, param.default)
     return ParamControl(param, combo, combo.currentData)
+
+
+def _fill_choices(combo: QComboBox, param: Param, selected: Any) -> None:
+    """Make `param`'s choices the combo's items (plain text) and select `selected`, else the
+    default."""
+    combo.clear()
+    for choice in param.choices:
+        combo.addItem(printable(choice.label), choice.value)
+    index = combo.findData(selected)
+    combo.setCurrentIndex(index if index >= 0 else max(combo.findData(param.default), 0))
 
 
 def _bool_control(param: Param) -> ParamControl:
@@ -167,6 +174,7 @@ class FilterDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("style_plugin_filter_dialog")
         self.setWindowTitle(filter.label)
+        self.filter = filter
         self._preview = preview
         self.controls = [_BUILDERS[param.type](param) for param in filter.params()]
         form = QFormLayout()
@@ -183,10 +191,12 @@ class FilterDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        self._buttons = QVBoxLayout()
+        self._buttons.addWidget(preview_button)
         side = QVBoxLayout()
         side.addWidget(_plain_label(filter.description))
         side.addLayout(form)
-        side.addWidget(preview_button)
+        side.addLayout(self._buttons)
         side.addStretch(1)
         body = QHBoxLayout()
         body.addLayout(side)
@@ -198,6 +208,28 @@ class FilterDialog(QDialog):
     def values(self) -> dict[str, Any]:
         """The parameter values the controls show now."""
         return {control.param.name: control.read() for control in self.controls}
+
+    def add_button(self, name: str, text: str, clicked: Callable[[], None]) -> QPushButton:
+        """A button under Preview for what a host adds to the dialog (its object name `name`)."""
+        button = QPushButton(text)
+        button.setObjectName(name)
+        button.clicked.connect(lambda checked=False: clicked())
+        self._buttons.addWidget(button)
+        return button
+
+    def refresh_choices(self, select: dict[str, Any] | None = None) -> None:
+        """Read the filter's choices again (a style was added) and select `select`'s values;
+        the other choices keep their selection where it is still offered."""
+        fresh = {param.name: param for param in self.filter.params()}
+        for control in self.controls:
+            param = fresh.get(control.param.name)
+            if param is not None and isinstance(control.widget, QComboBox):
+                selected = (select or {}).get(param.name, control.read())
+                _fill_choices(control.widget, param, selected)
+
+    def show_message(self, text: str) -> None:
+        """Show `text` where the preview goes (a note from the host, plain text)."""
+        self.preview_label.setText(text)
 
     def show_preview(self) -> None:
         """Run the preview with the current values and show it (or why it failed)."""

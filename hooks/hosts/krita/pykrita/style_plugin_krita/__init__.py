@@ -73,7 +73,7 @@ def load() -> None:
         reason = f"The Stylize plug-in cannot load: {exc}\n\n{reinstall}"
         Krita.instance().addExtension(Unavailable(Krita.instance(), reason))
         return
-    register(Krita.instance())
+    register(Krita.instance(), environment)
 
 
 load()
