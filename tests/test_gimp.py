@@ -11,6 +11,8 @@ import stat
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 
@@ -25,6 +27,7 @@ from hooks.hosts.environment import RECORD_FILE
 from hooks.hosts.gimp import bridge
 from hooks.hosts.gimp import installer as gimp_installer
 from style_plugin.errors import StylePluginError
+from tests import debian_root
 from tests.host_helpers import fake_python, load_bootstrap
 from tests.synthetic import make_photo
 
@@ -760,24 +763,75 @@ open(settings["outcome"], "w").write(json.dumps(outcome))
 """
 
 
-def run_gimp(tmp_path: Path, cases: list[dict], arguments: dict) -> tuple[dict, str]:
+@dataclass(frozen=True)
+class GimpPlace:
+    """Where GIMP 3 runs: on this machine, or in the Debian 13 root of .ci/gimp3-root. `work`
+    is the test's folder as this process sees it, `seen_as` the same folder as GIMP sees it,
+    `command(args, env)` the command line that runs `args` there with `env`."""
+
+    work: Path
+    seen_as: str
+    command: Callable[[list[str], dict[str, str]], list[str]]
+
+    def path(self, name: str) -> str:
+        """`work / name` as GIMP sees it."""
+        return f"{self.seen_as}/{name}"
+
+
+@contextmanager
+def gimp_place(where: str, tmp_path: Path) -> Iterator[GimpPlace]:
+    """The place to run GIMP 3 `where` ("this machine" or "debian 13 root"), or a skip with
+    the reason it is not here."""
+    if where == "this machine":
+        if shutil.which(GIMP_CONSOLE) is None:
+            pytest.skip("GIMP 3 is not installed here (Debian 12 ships GIMP 2.10)")
+        yield GimpPlace(tmp_path, str(tmp_path), lambda args, env: list(args))
+        return
+    reason = debian_root.unavailable()
+    if reason:
+        pytest.skip(reason)
+    work = debian_root.ROOT / "tmp" / f"style-plugin-{os.getpid()}-{tmp_path.name}"
+    work.mkdir(parents=True)
+    try:
+        with debian_root.mounted():
+            yield GimpPlace(work, f"/tmp/{work.name}", debian_root.inside)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def install_plugin(place: GimpPlace, where: str) -> None:
+    """Install the plug-in into the place's private GIMP profile, as a user would."""
+    plugin_dir = place.path("gimp3/plug-ins")
+    if where == "this machine":
+        try:
+            gimp_installer.install(InstallOptions(plugin_dir=Path(plugin_dir)))
+        except StylePluginError as exc:
+            pytest.skip(f"GIMP's Python differs from this environment's: {exc}")
+        return
+    args = [debian_root.VENV_PYTHON, "-m", "style_plugin", "install", "gimp"]
+    done = subprocess.run(
+        place.command([*args, "--plugin-dir", plugin_dir], {"HOME": place.path("home")}),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def run_gimp(place: GimpPlace, cases: list[dict], arguments: dict) -> tuple[dict, str]:
     """Run the batch script in gimp-console-3.0 with a private GIMP profile; its outcome
     file and console output (GIMP exits 0 even when a batch command fails)."""
-    settings = tmp_path / "settings.json"
-    outcome = tmp_path / "outcome.json"
-    script = tmp_path / "batch.py"
-    script.write_text(BATCH_SCRIPT)
-    settings.write_text(
-        json.dumps(
-            {
-                "procedure": bridge.PROCEDURE_NAME,
-                "arguments": arguments,
-                "cases": cases,
-                "outcome": str(outcome),
-            }
-        )
-    )
-    command = [
+    (place.work / "batch.py").write_text(BATCH_SCRIPT)
+    settings = {
+        "procedure": bridge.PROCEDURE_NAME,
+        "arguments": arguments,
+        "cases": cases,
+        "outcome": place.path("outcome.json"),
+    }
+    (place.work / "settings.json").write_text(json.dumps(settings))
+    script, settings_file = place.path("batch.py"), place.path("settings.json")
+    args = [
         GIMP_CONSOLE,
         "--no-interface",
         "--no-data",
@@ -785,47 +839,72 @@ def run_gimp(tmp_path: Path, cases: list[dict], arguments: dict) -> tuple[dict, 
         "--batch-interpreter",
         "python-fu-eval",
         "--batch",
-        f"SETTINGS = {str(settings)!r}; exec(open({str(script)!r}).read())",
+        f"SETTINGS = {settings_file!r}; exec(open({script!r}).read())",
         "--quit",
     ]
-    # os.environ carries STYLE_PLUGIN_MODELS_DIR (the test's model folder) to GIMP's plug-ins
-    env = {**os.environ, "GIMP3_DIRECTORY": str(tmp_path / "gimp3")}
+    env = {
+        "HOME": place.path("home"),
+        "GIMP3_DIRECTORY": place.path("gimp3"),
+        "STYLE_PLUGIN_MODELS_DIR": place.path("models"),
+        "STYLE_PLUGIN_OFFLINE": "1",
+    }
+    if place.seen_as == str(place.work):  # this machine: its own environment, and ours
+        env = {**os.environ, **env}
     done = subprocess.run(
-        command, env=env, capture_output=True, text=True, timeout=GIMP_TIMEOUT_S, check=False
+        place.command(args, env),
+        capture_output=True,
+        text=True,
+        timeout=GIMP_TIMEOUT_S,
+        check=False,
     )
     log = f"exit {done.returncode}\n{done.stdout}\n{done.stderr}"
+    outcome = place.work / "outcome.json"
     return (json.loads(outcome.read_text()) if outcome.exists() else {}), log
 
 
-@pytest.mark.skipif(
-    shutil.which(GIMP_CONSOLE) is None, reason="GIMP 3 is not installed (Debian 12 ships GIMP 2.10)"
-)
+@pytest.mark.parametrize("where", ["this machine", "debian 13 root"])
 def test_gimp_console_runs_the_plugin_and_matches_the_filter(
-    stylize: Filter, tmp_path: Path
+    where: str, stylize: Filter, style_model: Path, tmp_path: Path
 ) -> None:
-    try:
-        gimp_installer.install(InstallOptions(plugin_dir=tmp_path / "gimp3" / "plug-ins"))
-    except StylePluginError as exc:
-        pytest.skip(f"GIMP's Python differs from this environment's: {exc}")
-    source = tmp_path / "photo.png"
-    image = rgba_photo(source)
-    box = (8, 6, 30, 24)  # x, y, width, height of the selection case
-    cases = [
-        {"source": str(source), "target": str(tmp_path / "whole.png"), "selection": None},
-        {"source": str(source), "target": str(tmp_path / "box.png"), "selection": box},
-    ]
-    arguments = {bridge.argument_name(name): value for name, value in VALUES.items()}
-    outcome, log = run_gimp(tmp_path, cases, arguments)
-    assert outcome == {case["target"]: "ok" for case in cases}, log
+    """The real GIMP 3 runs plug-in-style-plugin-stylize non-interactively on an RGBA and an
+    RGB image and on a selection: the result is the filter's (within one level), stylized,
+    and the transparency is the image's own."""
+    with gimp_place(where, tmp_path) as place:
+        install_plugin(place, where)
+        (place.work / "models").mkdir()
+        shutil.copy(style_model, place.work / "models" / style_model.name)
+        image = rgba_photo(place.work / "photo.png")
+        image.convert("RGB").save(place.work / "photo-rgb.png")
+        box = (8, 6, 30, 24)  # x, y, width, height of the selection case
+        cases = [
+            {"source": "photo.png", "target": "whole.png", "selection": None},
+            {"source": "photo-rgb.png", "target": "rgb.png", "selection": None},
+            {"source": "photo.png", "target": "box.png", "selection": box},
+        ]
+        for case in cases:
+            case.update(source=place.path(case["source"]), target=place.path(case["target"]))
+        arguments = {bridge.argument_name(name): value for name, value in VALUES.items()}
+        outcome, log = run_gimp(place, cases, arguments)
+        assert outcome == {case["target"]: "ok" for case in cases}, log
+        assert "cuda" not in log.lower(), log  # onnxruntime-gpu's loader noise stays out
+        results = {
+            name: np.asarray(Image.open(place.work / name).convert("RGBA"), dtype=np.int16)
+            for name in ("whole.png", "rgb.png", "box.png")
+        }
 
-    whole = np.asarray(Image.open(tmp_path / "whole.png").convert("RGBA"), dtype=np.int16)
+    source = np.asarray(image, dtype=np.int16)
     expected = np.asarray(stylize.apply(image, VALUES), dtype=np.int16)
-    assert np.abs(whole - expected).max() <= 1, log
+    assert np.abs(results["whole.png"] - expected).max() <= 1, log
+    np.testing.assert_array_equal(results["whole.png"][..., 3], source[..., 3])
+    assert np.abs(results["whole.png"] - source)[..., :3].mean() > 5  # really stylized
+
+    rgb = image.convert("RGB")
+    expected_rgb = np.asarray(stylize.apply(rgb, VALUES).convert("RGBA"), dtype=np.int16)
+    assert np.abs(results["rgb.png"] - expected_rgb).max() <= 1, log
 
     x, y, w, h = box
-    in_box = np.asarray(image, dtype=np.int16).copy()
+    in_box = source.copy()
     in_box[y : y + h, x : x + w] = np.asarray(
         stylize.apply(image.crop((x, y, x + w, y + h)), VALUES)
     )
-    boxed = np.asarray(Image.open(tmp_path / "box.png").convert("RGBA"), dtype=np.int16)
-    assert np.abs(boxed - in_box).max() <= 1, log
+    assert np.abs(results["box.png"] - in_box).max() <= 1, log
