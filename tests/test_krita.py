@@ -32,11 +32,13 @@ from hooks.hosts.environment import RECORD_FILE
 from hooks.hosts.krita import installer
 from hooks.hosts.krita.installer import CONFIG_KEY, PLUGIN, VENV, install, set_config_value
 from hooks.hosts.krita.pixels import (
+    LayerFormat,
     apply_filter_to_pixels,
-    bgra_to_rgba,
     filter_layer_bytes,
+    layer_format,
+    linear_to_srgb,
     mask_from_bytes,
-    rgba_to_bgra,
+    srgb_to_linear,
     unsupported_reason,
 )
 from style_plugin.errors import StylePluginError
@@ -106,36 +108,80 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 # Pixels
 
 
+U8 = LayerFormat("RGBA", "U8")
+
+
 def test_bgra_bytes_become_rgba_and_back():
     data = bytes([10, 20, 30, 40, 1, 2, 3, 255])  # two pixels: B, G, R, A
-    rgba = bgra_to_rgba(data, 2, 1)
+    rgba, alpha = U8.decode(data, 2, 1)
     assert rgba.tolist() == [[[30, 20, 10, 40], [3, 2, 1, 255]]]
-    assert rgba_to_bgra(rgba) == data
+    assert U8.encode(rgba[..., :3], alpha) == data
 
 
 def test_16_bit_channels_are_native_words():
     words = np.array([[[1000, 2000, 3000, 65535]]], dtype=np.uint16)  # B, G, R, A
-    rgba = bgra_to_rgba(words.tobytes(), 1, 1, "U16")
+    fmt = LayerFormat("RGBA", "U16")
+    rgba, alpha = fmt.decode(words.tobytes(), 1, 1)
     assert rgba.dtype == np.uint16
     assert rgba.tolist() == [[[3000, 2000, 1000, 65535]]]
-    assert rgba_to_bgra(rgba) == words.tobytes()
+    assert fmt.encode(rgba[..., :3], alpha) == words.tobytes()
 
 
 def test_wrong_sizes_are_errors():
     with pytest.raises(ValueError, match="expected 32 bytes"):
-        bgra_to_rgba(bytes(31), 2, 4)
+        U8.decode(bytes(31), 2, 4)
     with pytest.raises(ValueError, match="selection bytes"):
         mask_from_bytes(bytes(7), 2, 4)
-    with pytest.raises(ValueError, match="HxWx4"):
-        rgba_to_bgra(np.zeros((2, 2, 3), np.uint8))
 
 
-def test_only_8_and_16_bit_rgba_layers_are_taken():
-    assert unsupported_reason("RGBA", "U8") is None
-    assert unsupported_reason("RGBA", "U16") is None
-    assert "F32" in unsupported_reason("RGBA", "F32")
-    assert "Convert Image Color Space" in unsupported_reason("RGBA", "F16")
+def test_rgb_and_gray_layers_of_every_depth_are_taken_other_models_refused():
+    for model in ("RGBA", "GRAYA"):
+        for depth in ("U8", "U16", "F16", "F32"):
+            assert unsupported_reason(model, depth) is None
     assert "CMYKA" in unsupported_reason("CMYKA", "U8")
+    assert "Convert Image Color Space" in unsupported_reason("LABA", "U16")
+    assert "F64" in unsupported_reason("RGBA", "F64")
+    assert layer_format("RGBA", "F32", "sRGB-elle-V2-g10.icc").linear
+    assert layer_format("RGBA", "F16", "scRGB (linear)").linear
+    assert not layer_format("RGBA", "F32", "sRGB-elle-V2-srgbtrc.icc").linear
+    assert not layer_format("RGBA", "U16", "sRGB-elle-V2-g10.icc").linear  # integers: as stored
+    with pytest.raises(ValueError, match="CMYKA"):
+        layer_format("CMYKA", "U8")
+
+
+def test_srgb_transfer_functions_are_inverse():
+    values = np.linspace(0, 1, 1001)
+    np.testing.assert_allclose(linear_to_srgb(srgb_to_linear(values)), values, atol=1e-12)
+    assert linear_to_srgb(np.array([0.18]))[0] == pytest.approx(0.4614, abs=1e-4)
+
+
+@pytest.mark.parametrize("depth", ["F16", "F32"])
+def test_float_linear_layers_go_through_without_banding(depth: str):
+    """A smooth linear gradient keeps thousands of levels through decode and encode (the
+    filter's 16-bit integers), and float alpha comes back exactly."""
+    fmt = layer_format("RGBA", depth, "sRGB-elle-V2-g10.icc")
+    width = 4096
+    ramp = np.linspace(0, 1, width)
+    pixels = np.stack([ramp, ramp**2, 1 - ramp, np.linspace(1, 0.25, width)], axis=-1)
+    data = pixels[None].astype(fmt.dtype).tobytes()
+    working, alpha = fmt.decode(data, width, 1)
+    assert working.dtype == np.uint16
+    assert len(np.unique(working[..., 0])) > 3000  # an 8-bit path would leave 256
+    back = np.frombuffer(fmt.encode(working[..., :3], alpha), dtype=fmt.dtype).reshape(1, width, 4)
+    stored = pixels[None].astype(fmt.dtype)
+    np.testing.assert_array_equal(back[..., 3], stored[..., 3])
+    np.testing.assert_allclose(
+        back[..., :3], stored[..., :3], atol=2e-3 if depth == "F16" else 1e-4
+    )
+
+
+def test_gray_layers_are_filtered_as_rgb_and_come_back_as_luma():
+    fmt = LayerFormat("GRAYA", "U8")
+    gray = np.array([[[0, 255], [100, 128], [255, 0]]], dtype=np.uint8)  # gray, alpha
+    data = filter_layer_bytes(InvertFilter(), gray.tobytes(), 3, 1, fmt)
+    np.testing.assert_array_equal(
+        np.frombuffer(data, np.uint8).reshape(1, 3, 2), [[[255, 255], [155, 128], [0, 0]]]
+    )
 
 
 def test_filter_result_keeps_alpha_exactly(stylize: Filter):
@@ -185,11 +231,10 @@ def test_layer_bytes_in_layer_bytes_out():
     rgba = sample_pixels()
     height, width = rgba.shape[:2]
     selection = np.full((height, width), 200, np.uint8)
-    data = filter_layer_bytes(
-        InvertFilter(), rgba_to_bgra(rgba), width, height, "U8", {}, selection.tobytes()
-    )
+    data = U8.encode(rgba[..., :3], rgba[..., 3])
+    result = filter_layer_bytes(InvertFilter(), data, width, height, U8, {}, selection.tobytes())
     expected = apply_filter_to_pixels(InvertFilter(), rgba, {}, selection)
-    np.testing.assert_array_equal(bgra_to_rgba(data, width, height), expected)
+    np.testing.assert_array_equal(U8.decode(result, width, height)[0], expected)
 
 
 # ---------------------------------------------------------------------------------------
@@ -589,8 +634,16 @@ def __main__(args):
             document = Krita.instance().openDocument(config["input"])
             document.setBatchmode(True)
             node = document.rootNode().childNodes()[0]
-            if case.get("depth"):
-                node.setColorSpace("RGBA", case["depth"], node.colorProfile())
+            if case.get("space"):
+                model, depth, profile = case["space"]
+                if not profile:  # the sRGB-curve one where there is one, as Krita defaults
+                    profiles = Krita.instance().profiles(model, depth)
+                    profile = ([p for p in profiles if "srgbtrc" in p] + profiles)[0]
+                if not node.setColorSpace(model, depth, profile):
+                    raise RuntimeError(f"Krita could not convert the layer to {case['space']}")
+            w, h = document.width(), document.height()
+            space = [node.colorModel(), node.colorDepth(), node.colorProfile()]
+            converted = bytes(node.pixelData(0, 0, w, h)).hex()
             if case.get("selection"):
                 selection = Selection()
                 selection.select(*case["selection"])
@@ -598,11 +651,12 @@ def __main__(args):
             stylize = hooks.get_filter("stylize")
             preview = preview_image(stylize, read_layer(document, node), case["params"])
             layer = stylize_layer(document, node, stylize, case["params"])
-            w, h = document.width(), document.height()
             report[case["name"]] = {
                 "layers": [child.name() for child in document.rootNode().childNodes()],
-                "depth": layer.colorDepth(),
+                "space": space,
+                "result_space": [layer.colorModel(), layer.colorDepth(), layer.colorProfile()],
                 "preview": [preview.width(), preview.height()],
+                "input": converted,
                 "pixels": bytes(layer.pixelData(0, 0, w, h)).hex(),
             }
             node.setVisible(False)
@@ -698,8 +752,12 @@ def test_kritarunner_runs_the_plugin_code(
     cases = [
         {"name": "layer", "params": params},
         {"name": "half-selected", "params": params, "selection": [8, 2, 20, 24, 128]},
-        {"name": "16-bit", "params": params, "depth": "U16"},
-        {"name": "float", "params": params, "depth": "F32"},
+        {"name": "16-bit", "params": params, "space": ["RGBA", "U16", ""]},
+        {"name": "float", "params": params, "space": ["RGBA", "F32", "sRGB-elle-V2-g10.icc"]},
+        {"name": "half-float", "params": params, "space": ["RGBA", "F16", "sRGB-elle-V2-g10.icc"]},
+        {"name": "gray", "params": params, "space": ["GRAYA", "U8", ""]},
+        {"name": "gray-16", "params": params, "space": ["GRAYA", "U16", ""]},
+        {"name": "cmyk", "params": params, "space": ["CMYKA", "U8", ""]},
     ]
     for case in cases:
         case["output"] = str(tmp_path / f"{case['name']}.png")
@@ -714,7 +772,7 @@ def test_kritarunner_runs_the_plugin_code(
     layer = report["layer"]
     assert layer.get("error") is None, layer.get("error")
     assert layer["layers"] == ["Background", "Background (Stylize: The Scream)"]
-    assert_matches_filter(bgra_to_rgba(bytes.fromhex(layer["pixels"]), width, height), stylized)
+    assert_matches_filter(U8.decode(bytes.fromhex(layer["pixels"]), width, height)[0], stylized)
     assert_matches_filter(np.asarray(Image.open(cases[0]["output"])), stylized)
 
     x, y, w, h, value = cases[1]["selection"]
@@ -724,18 +782,41 @@ def test_kritarunner_runs_the_plugin_code(
     expected[y : y + h, x : x + w, 3] = (crop[..., 3].astype(int) * value + 127) // 255
     half = report["half-selected"]
     assert half.get("error") is None, half.get("error")
-    assert_matches_filter(bgra_to_rgba(bytes.fromhex(half["pixels"]), width, height), expected)
+    assert_matches_filter(U8.decode(bytes.fromhex(half["pixels"]), width, height)[0], expected)
     assert half["preview"] == [w, h] and report["layer"]["preview"] == [width, height]
 
-    deep = report["16-bit"]
-    assert deep.get("error") is None, deep.get("error")
-    assert deep["depth"] == "U16" and deep["preview"] == [width, height]
-    pixels = bgra_to_rgba(bytes.fromhex(deep["pixels"]), width, height, "U16")
-    np.testing.assert_array_equal(pixels[..., 3], source[..., 3].astype(np.uint16) * 257)
-    assert_matches_filter((pixels // 257).astype(np.uint8), stylized)
+    # Every other layer type: the result layer has the layer's colour space, its alpha is the
+    # layer's own exactly, and its colours are the filter's on the layer's pixels as Krita
+    # converted them, within a level (of 8 bits).
+    for name, model, depth, linear in [
+        ("16-bit", "RGBA", "U16", False),
+        ("float", "RGBA", "F32", True),
+        ("half-float", "RGBA", "F16", True),
+        ("gray", "GRAYA", "U8", False),
+        ("gray-16", "GRAYA", "U16", False),
+    ]:
+        case = report[name]
+        assert case.get("error") is None, (name, case.get("error"))
+        assert case["space"][:2] == [model, depth] and case["result_space"] == case["space"]
+        fmt = layer_format(*case["space"])
+        assert fmt.linear == linear, case["space"]
+        data = bytes.fromhex(case["input"])
+        expected = filter_layer_bytes(stylize, data, width, height, fmt, params)
+        result = bytes.fromhex(case["pixels"])
+        channels = 2 if model == "GRAYA" else 4
+        stored = np.frombuffer(result, fmt.dtype).reshape(height, width, channels)
+        wanted = np.frombuffer(expected, fmt.dtype).reshape(height, width, channels)
+        np.testing.assert_array_equal(stored[..., -1], wanted[..., -1], err_msg=name)
+        got, want = fmt.decode(result, width, height)[0], fmt.decode(expected, width, height)[0]
+        level = 1 if got.dtype == np.uint8 else 257
+        visible = want[..., 3] > 0
+        difference = np.abs(got[..., :3].astype(int) - want[..., :3].astype(int))
+        assert difference[visible].max(initial=0) <= level + 1, name
+        assert case["preview"] == [width, height], name
 
-    assert "Cannot stylize 'Background'" in report["float"]["error"]
-    assert "F32" in report["float"]["error"]
+    assert "Cannot stylize 'Background'" in report["cmyk"]["error"]
+    assert "CMYKA" in report["cmyk"]["error"]
+    assert "Convert Image Color Space" in report["cmyk"]["error"]
 
     formats = report["text_formats"]
     assert formats["plain"]["<u>Style</u>"] and formats["plain"]["<i>rich?</i>"], formats

@@ -32,7 +32,7 @@ from PyQt5.QtWidgets import QApplication, QMessageBox, QWidget
 import hooks
 from hooks.filters import Filter
 from hooks.hosts.krita.new_style import NewStyleDialog, StyleTraining
-from hooks.hosts.krita.pixels import bgra_to_rgba, filter_layer_bytes, unsupported_reason
+from hooks.hosts.krita.pixels import LayerFormat, filter_layer_bytes, layer_format
 from hooks.hosts.krita.ui import PREVIEW_SIDE, FilterDialog, rgba_to_qimage, run_with_progress
 from hooks.hosts.new_style import snapshot_painting_path
 from style_plugin.errors import Cancelled, StylePluginError
@@ -74,8 +74,8 @@ class LayerJob:
     """What the filter needs from a layer, read on Krita's GUI thread.
 
     `x`, `y`, `width`, `height`: the block of the layer to filter (its content within the
-    canvas, cut to the selection's bounding box when there is a selection); `depth`: Krita's
-    channel depth id; `pixels`: the block's B, G, R, A bytes; `selection`: one byte a pixel
+    canvas, cut to the selection's bounding box when there is a selection); `fmt`: the
+    layer's pixel format; `pixels`: the block's bytes in it; `selection`: one byte a pixel
     (0..255) over the same block, or None without a selection.
     """
 
@@ -83,7 +83,7 @@ class LayerJob:
     y: int
     width: int
     height: int
-    depth: str
+    fmt: LayerFormat
     pixels: bytes
     selection: bytes | None
 
@@ -104,9 +104,10 @@ def read_layer(document: Document, node: Node | None) -> LayerJob:
         raise LayerError("Select a paint layer: Stylize works on a paint layer's pixels.")
     if node.locked():
         raise LayerError(f"The layer {node.name()!r} is locked; unlock it first.")
-    reason = unsupported_reason(node.colorModel(), node.colorDepth())
-    if reason:
-        raise LayerError(f"Cannot stylize {node.name()!r}: {reason}")
+    try:
+        fmt = layer_format(node.colorModel(), node.colorDepth(), node.colorProfile())
+    except ValueError as exc:
+        raise LayerError(f"Cannot stylize {node.name()!r}: {exc}") from None
     document.waitForDone()
     bounds = node.bounds()
     block = _intersect(
@@ -127,7 +128,7 @@ def read_layer(document: Document, node: Node | None) -> LayerJob:
         y,
         width,
         height,
-        node.colorDepth(),
+        fmt,
         bytes(node.pixelData(x, y, width, height)),
         None if selection is None else bytes(selection.pixelData(x, y, width, height)),
     )
@@ -186,7 +187,7 @@ def apply_job(
             job.pixels,
             job.width,
             job.height,
-            job.depth,
+            job.fmt,
             params,
             job.selection,
             progress=progress,
@@ -211,8 +212,8 @@ def stylize_layer(
 
 def preview_image(filter: Filter, job: LayerJob, values: dict[str, Any]) -> QImage:
     """The filter's preview of the job's block (scaled down), transparent where not selected."""
-    rgba = bgra_to_rgba(job.pixels, job.width, job.height, job.depth)
-    if rgba.dtype != np.uint8:  # 16-bit: the preview is 8-bit
+    rgba, _ = job.fmt.decode(job.pixels, job.width, job.height)
+    if rgba.dtype != np.uint8:  # deeper layers: the preview is 8-bit
         rgba = ((rgba.astype(np.uint32) + 128) // 257).astype(np.uint8)
     if job.selection is not None:
         mask = np.frombuffer(job.selection, dtype=np.uint8).reshape(job.height, job.width)
