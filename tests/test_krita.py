@@ -623,7 +623,7 @@ import traceback
 def __main__(args):
     config = json.loads(args[0])
     report = {}
-    import style_plugin_krita  # noqa: F401  (the installed plug-in: puts the package on sys.path)
+    import style_plugin_krita  # the installed plug-in: puts the package on sys.path
     from krita import InfoObject, Krita, Selection
 
     import hooks
@@ -650,7 +650,10 @@ def __main__(args):
                 document.setSelection(selection)
             stylize = hooks.get_filter("stylize")
             preview = preview_image(stylize, read_layer(document, node), case["params"])
-            layer = stylize_layer(document, node, stylize, case["params"])
+            if case.get("scripter"):  # the documented entry point for Krita's Scripter
+                layer = style_plugin_krita.stylize(document, node, **case["params"])
+            else:
+                layer = stylize_layer(document, node, stylize, case["params"])
             report[case["name"]] = {
                 "layers": [child.name() for child in document.rootNode().childNodes()],
                 "space": space,
@@ -758,6 +761,7 @@ def test_kritarunner_runs_the_plugin_code(
         {"name": "gray", "params": params, "space": ["GRAYA", "U8", ""]},
         {"name": "gray-16", "params": params, "space": ["GRAYA", "U16", ""]},
         {"name": "cmyk", "params": params, "space": ["CMYKA", "U8", ""]},
+        {"name": "scripter", "params": params, "scripter": True},
     ]
     for case in cases:
         case["output"] = str(tmp_path / f"{case['name']}.png")
@@ -774,6 +778,9 @@ def test_kritarunner_runs_the_plugin_code(
     assert layer["layers"] == ["Background", "Background (Stylize: The Scream)"]
     assert_matches_filter(U8.decode(bytes.fromhex(layer["pixels"]), width, height)[0], stylized)
     assert_matches_filter(np.asarray(Image.open(cases[0]["output"])), stylized)
+    scripted = report["scripter"]
+    assert scripted.get("error") is None, scripted.get("error")
+    assert scripted["pixels"] == layer["pixels"] and scripted["layers"] == layer["layers"]
 
     x, y, w, h, value = cases[1]["selection"]
     crop = source[y : y + h, x : x + w]

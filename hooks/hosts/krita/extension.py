@@ -51,6 +51,7 @@ __all__ = [
     "result_name",
     "run_inline",
     "save_open_image",
+    "stylize_in_script",
     "stylize_layer",
 ]
 
@@ -208,6 +209,21 @@ def stylize_layer(
     """The whole action without the dialog: filter `node` (within the document's selection,
     if any) with `params` and return the new layer holding the result."""
     return apply_job(document, node, read_layer(document, node), filter, dict(params or {}), run)
+
+
+def stylize_in_script(
+    document: Document | None = None, node: Node | None = None, **params: Any
+) -> Node:
+    """Krita's Scripter and other scripts: stylize `node` of `document` (default: the active
+    ones), within the document's selection if any, with the Stylize filter's `params`
+    (style, strength, preserve_colors, scale, max_side; the rest default), and return the new
+    layer. Errors raise LayerError or StylePluginError with the reason."""
+    app = Krita.instance()
+    document = document or app.activeDocument()
+    if document is None:
+        raise LayerError("Open an image first.")
+    node = node or document.activeNode()
+    return stylize_layer(document, node, hooks.get_filter(StylizeExtension.filter_name), params)
 
 
 def preview_image(filter: Filter, job: LayerJob, values: dict[str, Any]) -> QImage:

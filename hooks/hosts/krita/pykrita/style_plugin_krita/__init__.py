@@ -54,6 +54,22 @@ class Unavailable(Extension):
         QMessageBox.warning(None, "Stylize", self.reason)
 
 
+def stylize(document: Any = None, node: Any = None, **params: Any) -> Any:
+    """For Krita's Scripter: stylize a layer and return the new layer holding the result.
+
+        from style_plugin_krita import stylize
+        stylize(style="great-wave", strength=0.8)            # the active layer
+        for doc in Krita.instance().documents():
+            stylize(doc, doc.rootNode().childNodes()[0], style="starry-night", scale=2)
+
+    `document`, `node`: default the active ones; `params`: the Stylize filter's (style,
+    strength, preserve_colors, scale, max_side). One undo step each, as the menu's.
+    """
+    from hooks.hosts.krita.extension import stylize_in_script
+
+    return stylize_in_script(document, node, **params)
+
+
 def load() -> None:
     """Register the Stylize extension, or the stand-in that explains what is wrong."""
     reinstall = "Run `style-plugin install krita` again, then restart Krita."
