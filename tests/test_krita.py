@@ -866,7 +866,7 @@ import traceback
 
 from krita import Extension, InfoObject, Krita
 from PyQt5.QtCore import QTimer
-from PyQt5.QtWidgets import QApplication, QComboBox, QDoubleSpinBox, QLabel, QPushButton
+from PyQt5.QtWidgets import QApplication, QComboBox, QDoubleSpinBox, QLabel
 
 CONFIG = json.loads(os.environ["STYLIZE_DRIVER"])
 REPORT = {"steps": []}
@@ -893,11 +893,24 @@ def fill_dialog(attempt=0):
         combo = dialog.findChild(QComboBox, "style")
         combo.setCurrentIndex(combo.findData(CONFIG["params"]["style"]))
         dialog.findChild(QDoubleSpinBox, "strength").setValue(CONFIG["params"]["strength"])
-        dialog.findChild(QPushButton, "preview_button").click()
+        first = dialog.previewed  # the preview made when the dialog opened, if it came yet
+        note("dialog", first_preview=first, style_labels=[combo.itemText(i) for i in range(combo.count())])
+        QTimer.singleShot(100, lambda: wait_for_preview(dialog))  # no Preview button pressed
+    except Exception:
+        note("dialog failed", error=traceback.format_exc())
+        dialog.reject()
+
+
+def wait_for_preview(dialog, attempt=0):
+    """Accept once the preview shows the values set (it follows them by itself)."""
+    try:
+        if dialog.previewed != dialog.values() and attempt < 100:
+            QTimer.singleShot(100, lambda: wait_for_preview(dialog, attempt + 1))
+            return
         preview = dialog.findChild(QLabel, "preview").pixmap()
         note(
-            "dialog",
-            style_labels=[combo.itemText(i) for i in range(combo.count())],
+            "previewed",
+            previewed=dialog.previewed,
             preview_size=None if preview is None else [preview.width(), preview.height()],
             values=dialog.values(),
         )
@@ -938,7 +951,9 @@ def run(attempt=0):
         document.setBatchmode(True)
         exported = document.exportImage(CONFIG["output"], InfoObject())
         original.setVisible(True)
-        note("exported", exported=exported, result=result.name())
+        w, h = document.width(), document.height()
+        note("exported", exported=exported, result=result.name(),
+             result_pixels=bytes(result.pixelData(0, 0, w, h)).hex())
         QTimer.singleShot(500, lambda: undo(document))
     except Exception:
         finish(traceback.format_exc())
@@ -948,7 +963,34 @@ def undo(document):
     action = Krita.instance().action("edit_undo")
     note("undo", undo=action.text())
     action.trigger()
-    QTimer.singleShot(1000, lambda: finish(None, layers_after_undo=layer_names(document)))
+    QTimer.singleShot(1000, lambda: again(document))
+
+
+def again(document):
+    """Tools > Scripts > Stylize Again: the last settings, no dialog."""
+    try:
+        note("again", layers_after_undo=layer_names(document))
+        app = Krita.instance()
+        app.action("style_plugin_stylize_again").trigger()
+        document.waitForDone()
+        result = document.rootNode().childNodes()[-1]
+        w, h = document.width(), document.height()
+        scripts = [
+            item.text()
+            for menu in app.activeWindow().qwindow().menuBar().actions()
+            if menu.menu() and menu.text().replace("&", "") == "Tools"
+            for sub in menu.menu().actions()
+            if sub.menu() and sub.text().replace("&", "") == "Scripts"
+            for item in sub.menu().actions()
+        ]
+        QTimer.singleShot(1000, lambda: finish(
+            None,
+            layers_after_again=layer_names(document),
+            again_pixels=bytes(result.pixelData(0, 0, w, h)).hex(),
+            scripts_menu=scripts,
+        ))
+    except Exception:
+        finish(traceback.format_exc())
 
 
 def finish(error, **data):
@@ -999,7 +1041,9 @@ def test_krita_runs_the_installed_action_and_undoes_it(
     assert report_path.exists(), log[-3000:]
     report = json.loads(report_path.read_text())
     assert report["error"] is None, report["error"]
-    assert report["steps"] == ["start", "dialog", "applied", "exported", "undo", "done"]
+    assert report["steps"] == [
+        *["start", "dialog", "previewed", "applied", "exported", "undo", "again", "done"]
+    ]
     assert "Traceback" not in log and "ASSERT" not in log, log[-3000:]
     assert "Stylize…" in report["filter_menu"]
     bundled = {info.name: info.label for info in bundled_styles()}
@@ -1011,9 +1055,14 @@ def test_krita_runs_the_installed_action_and_undoes_it(
     expected = {**params, "preserve_colors": False, "scale": 1.0, "max_side": 0}
     assert report["values"] == expected
     assert report["preview_size"] and max(report["preview_size"]) == 320
+    assert report["previewed"] == expected  # the preview followed the values by itself
     assert report["layers_after"] == ["Background", "Background (Stylize: The Scream)"]
     assert report["undo"] == "Undo Add Layer"
     assert report["layers_after_undo"] == report["layers_before"] == ["Background"]
+    # Stylize Again: the same settings, no dialog, the same result
+    assert "Stylize Again" in report["scripts_menu"]
+    assert report["layers_after_again"] == report["layers_after"]
+    assert report["again_pixels"] == report["result_pixels"]
     stylized = np.asarray(stylize.apply(source, params).convert("RGBA"))
     assert_matches_filter(np.asarray(Image.open(output)), stylized)
     assert Image.open(tmp_path / "screen.png").size == (1280, 800)
@@ -1130,7 +1179,7 @@ def added(name):
 def after_added():
     dialog = STATE["dialog"]
     combo = dialog.findChild(QComboBox, "style")
-    note("added", selected=combo.currentData(), message=dialog.findChild(QLabel, "preview").text(),
+    note("added", selected=combo.currentData(), message=dialog.findChild(QLabel, "status").text(),
          labels_after=[combo.itemText(i) for i in range(combo.count())])
     ask(fill_cancelled)
 

@@ -16,6 +16,7 @@ dialog by `hooks.hosts.krita.ui`. This module is imported inside Krita's Python 
 
 from __future__ import annotations
 
+import json
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,12 +40,14 @@ from style_plugin.errors import Cancelled, StylePluginError
 
 __all__ = [
     "ACTION_ID",
+    "AGAIN_ACTION_ID",
     "NEW_STYLE_BUTTON",
     "LayerError",
     "LayerJob",
     "StylizeExtension",
     "add_result_layer",
     "apply_job",
+    "last_settings",
     "preview_image",
     "read_layer",
     "register",
@@ -62,6 +65,12 @@ Work = Callable[[Callable[[int, int], None], Callable[[], bool]], T]
 ACTION_ID = "style_plugin_stylize"
 #: Where the action appears: Krita's Filter menu.
 MENU_LOCATION = "filter"
+#: "Stylize Again": the last settings on the active layer, in Tools > Scripts.
+AGAIN_ACTION_ID = "style_plugin_stylize_again"
+AGAIN_MENU_LOCATION = "tools/scripts"
+#: Where Krita's settings (kritarc) keep the last settings: group and key.
+SETTINGS_GROUP = "style_plugin"
+LAST_SETTINGS = "last_stylize_settings"
 #: The object name of the Stylize dialog's "New style from an image…" button.
 NEW_STYLE_BUTTON = "new_style_button"
 
@@ -272,45 +281,68 @@ class StylizeExtension(Extension):
             training.stop()
 
     def createActions(self, window: Any) -> None:
-        """Krita calls this once per window: add the action to its Filter menu."""
+        """Krita calls this once per window: Filter > Stylize…, and Tools > Scripts > Stylize
+        Again (Settings > Configure Krita > Keyboard Shortcuts can bind a key to either)."""
         action = window.createAction(ACTION_ID, "Stylize…", MENU_LOCATION)
         action.triggered.connect(self.run)
+        again = window.createAction(AGAIN_ACTION_ID, "Stylize Again", AGAIN_MENU_LOCATION)
+        again.triggered.connect(self.run_again)
 
     def run(self) -> None:
         """The action: checks, the dialog, the filter with progress, the result layer."""
-        app = Krita.instance()
-        window = app.activeWindow()
+        self._guarded(self._run)
+
+    def run_again(self) -> None:
+        """Stylize the active layer with the last settings OK accepted (the dialog when none)."""
+        self._guarded(self._run_again)
+
+    def _guarded(self, action: Callable[[QWidget | None], None]) -> None:
+        """Run `action` with the window as parent; errors become a message, Cancel nothing."""
+        window = Krita.instance().activeWindow()
         parent = window.qwindow() if window is not None else None
         try:
-            document = app.activeDocument()
-            if document is None:
-                raise LayerError("Open an image first.")
-            node = document.activeNode()
-            job = read_layer(document, node)
-            filter = hooks.get_filter(self.filter_name)
-            dialog = FilterDialog(filter, partial(preview_image, filter, job), parent)
-            dialog.add_button(
-                NEW_STYLE_BUTTON,
-                "New style from an image…",
-                partial(self.new_style, dialog, partial(save_open_image, document)),
-            )
-            self.dialog = dialog
-            try:
-                accepted = dialog.exec_()
-            finally:
-                self.dialog = None
-                for training in self.trainings:  # their windows stay when the dialog goes
-                    training.attach(parent)
-            if not accepted:
-                return
-            run = partial(run_with_progress, parent, f"{filter.label}: {node.name()}")
-            apply_job(document, node, job, filter, dialog.values(), run)
+            action(parent)
         except Cancelled:
             return
         except StylePluginError as exc:
             _message(parent, QMessageBox.Warning, str(exc))
         except Exception:  # a bug: show it rather than let Krita swallow it
             _message(parent, QMessageBox.Critical, traceback.format_exc())
+
+    def _run(self, parent: QWidget | None) -> None:
+        document, node = _active()
+        job = read_layer(document, node)
+        filter = hooks.get_filter(self.filter_name)
+        dialog = FilterDialog(filter, partial(preview_image, filter, job), parent)
+        dialog.add_button(
+            NEW_STYLE_BUTTON,
+            "New style from an image…",
+            partial(self.new_style, dialog, partial(save_open_image, document)),
+        )
+        self.dialog = dialog
+        try:
+            accepted = dialog.exec_()
+        finally:
+            self.dialog = None
+            for training in self.trainings:  # their windows stay when the dialog goes
+                training.attach(parent)
+        if not accepted:
+            return
+        values = dialog.values()
+        run = partial(run_with_progress, parent, f"{filter.label}: {node.name()}")
+        apply_job(document, node, job, filter, values, run)
+        Krita.instance().writeSetting(SETTINGS_GROUP, LAST_SETTINGS, json.dumps(values))
+
+    def _run_again(self, parent: QWidget | None) -> None:
+        values = last_settings()
+        if values is None:
+            self._run(parent)
+            return
+        document, node = _active()
+        job = read_layer(document, node)
+        filter = hooks.get_filter(self.filter_name)
+        run = partial(run_with_progress, parent, f"{filter.label}: {node.name()}")
+        apply_job(document, node, job, filter, values, run)
 
     def new_style(self, dialog: FilterDialog, save_image: Callable[[str], Path]) -> None:
         """Ask for a painting and a name, then learn the style in a separate process."""
@@ -345,6 +377,24 @@ class StylizeExtension(Extension):
             self.dialog.show_message(f"The style “{label}” was added and is selected.")
         elif training.added:
             _notice(QMessageBox.Information, f"The style “{label}” was added: Filter > Stylize….")
+
+
+def _active() -> tuple[Document, Node]:
+    """The active document and its active layer."""
+    document = Krita.instance().activeDocument()
+    if document is None:
+        raise LayerError("Open an image first.")
+    return document, document.activeNode()
+
+
+def last_settings() -> dict[str, Any] | None:
+    """The Stylize settings OK last accepted (kept in Krita's settings), or None."""
+    text = Krita.instance().readSetting(SETTINGS_GROUP, LAST_SETTINGS, "")
+    try:
+        values = json.loads(text) if text else None
+    except ValueError:
+        return None
+    return values if isinstance(values, dict) else None
 
 
 def _notice(icon: QMessageBox.Icon, text: str) -> None:

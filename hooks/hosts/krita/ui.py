@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
-from PyQt5.QtCore import Qt
+from PyQt5.QtCore import Qt, QTimer
 from PyQt5.QtGui import QImage, QPixmap
 from PyQt5.QtWidgets import (
     QApplication,
@@ -39,22 +39,31 @@ from hooks.filters import Filter, Param
 from style_plugin.contract import printable
 from style_plugin.errors import Cancelled
 
-__all__ = ["FilterDialog", "ParamControl", "rgba_to_qimage", "run_with_progress"]
+__all__ = [
+    "PREVIEW_DELAY_MS",
+    "FilterDialog",
+    "ParamControl",
+    "rgba_to_qimage",
+    "run_with_progress",
+]
 
 T = TypeVar("T")
 
 #: The side of the preview image in the dialog, in pixels.
 PREVIEW_SIDE = 320
+#: How long the values must rest before the preview follows them (typing, dragging).
+PREVIEW_DELAY_MS = 400
 _SLIDER_TICKS = 1000
 
 
 @dataclass(frozen=True)
 class ParamControl:
-    """One parameter's widget and how to read its value back."""
+    """One parameter's widget, how to read its value back, and its signal of a change."""
 
     param: Param
     widget: QWidget
     read: Callable[[], Any]
+    changed: Any  # a bound Qt signal
 
 
 def _decimals(step: float | None) -> int:
@@ -92,7 +101,7 @@ def _float_control(param: Param) -> ParamControl:
         spin.valueChanged.connect(lambda value: slider.setValue(to_tick(value)))
         row.addWidget(slider, 1)
     row.addWidget(spin)
-    return ParamControl(param, box, spin.value)
+    return ParamControl(param, box, spin.value, spin.valueChanged)
 
 
 def _int_control(param: Param) -> ParamControl:
@@ -104,14 +113,14 @@ def _int_control(param: Param) -> ParamControl:
     )
     spin.setSingleStep(int(param.step or 1))
     spin.setValue(int(param.default))
-    return ParamControl(param, spin, spin.value)
+    return ParamControl(param, spin, spin.value, spin.valueChanged)
 
 
 def _choice_control(param: Param) -> ParamControl:
     combo = QComboBox()
     combo.setObjectName(param.name)
     _fill_choices(combo, param, param.default)
-    return ParamControl(param, combo, combo.currentData)
+    return ParamControl(param, combo, combo.currentData, combo.currentIndexChanged)
 
 
 def _fill_choices(combo: QComboBox, param: Param, selected: Any) -> None:
@@ -128,13 +137,13 @@ def _bool_control(param: Param) -> ParamControl:
     check = QCheckBox()
     check.setObjectName(param.name)
     check.setChecked(bool(param.default))
-    return ParamControl(param, check, check.isChecked)
+    return ParamControl(param, check, check.isChecked, check.toggled)
 
 
 def _string_control(param: Param) -> ParamControl:
     line = QLineEdit(str(param.default or ""))
     line.setObjectName(param.name)
-    return ParamControl(param, line, line.text)
+    return ParamControl(param, line, line.text, line.textChanged)
 
 
 _BUILDERS: dict[str, Callable[[Param], ParamControl]] = {
@@ -162,8 +171,9 @@ def rgba_to_qimage(rgba: np.ndarray) -> QImage:
 
 
 class FilterDialog(QDialog):
-    """Controls for every parameter of `filter` (label, tooltip, range, default), a Preview
-    button that shows `preview(values)` beside them, and OK / Cancel."""
+    """Controls for every parameter of `filter` (label, tooltip, range, default), beside them
+    `preview(values)`, which follows the values by itself once they rest for
+    PREVIEW_DELAY_MS (the Preview button runs it at once), and OK / Cancel."""
 
     def __init__(
         self,
@@ -176,12 +186,20 @@ class FilterDialog(QDialog):
         self.setWindowTitle(filter.label)
         self.filter = filter
         self._preview = preview
+        #: The values the preview shows (None before the first).
+        self.previewed: dict[str, Any] | None = None
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(PREVIEW_DELAY_MS)
+        self._timer.timeout.connect(self.show_preview)
         self.controls = [_BUILDERS[param.type](param) for param in filter.params()]
+        for control in self.controls:
+            control.changed.connect(lambda *_: self._timer.start())
         form = QFormLayout()
         for control in self.controls:
             control.widget.setToolTip(control.param.description)
             form.addRow(_plain_label(control.param.label), control.widget)
-        self.preview_label = _plain_label("Press Preview to see the result.")
+        self.preview_label = _plain_label("The preview follows the settings.")
         self.preview_label.setObjectName("preview")
         self.preview_label.setAlignment(Qt.AlignCenter)
         self.preview_label.setMinimumSize(PREVIEW_SIDE, PREVIEW_SIDE)
@@ -200,7 +218,12 @@ class FilterDialog(QDialog):
         side.addStretch(1)
         body = QHBoxLayout()
         body.addLayout(side)
-        body.addWidget(self.preview_label, 1)
+        self.status = _plain_label("")
+        self.status.setObjectName("status")
+        shown = QVBoxLayout()
+        shown.addWidget(self.preview_label, 1)
+        shown.addWidget(self.status)
+        body.addLayout(shown, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(body)
         layout.addWidget(buttons)
@@ -228,19 +251,28 @@ class FilterDialog(QDialog):
                 _fill_choices(control.widget, param, selected)
 
     def show_message(self, text: str) -> None:
-        """Show `text` where the preview goes (a note from the host, plain text)."""
-        self.preview_label.setText(text)
+        """Show `text` under the preview (a note from the host, plain text)."""
+        self.status.setText(text)
+
+    def showEvent(self, event: Any) -> None:
+        """The first preview comes by itself once the dialog is up."""
+        super().showEvent(event)
+        if self.previewed is None:
+            self._timer.start()
 
     def show_preview(self) -> None:
         """Run the preview with the current values and show it (or why it failed)."""
+        self._timer.stop()
+        values = self.values()
         QApplication.setOverrideCursor(Qt.WaitCursor)
         try:
-            image = self._preview(self.values())
+            image = self._preview(values)
         except Exception as exc:  # shown in the dialog: the user can change the values
             self.preview_label.setText(f"Preview failed: {exc}")
             return
         finally:
             QApplication.restoreOverrideCursor()
+        self.previewed = values
         self.preview_label.setPixmap(
             QPixmap.fromImage(image).scaled(
                 PREVIEW_SIDE, PREVIEW_SIDE, Qt.KeepAspectRatio, Qt.SmoothTransformation
