@@ -28,6 +28,7 @@ from hooks.hosts.gimp import bridge
 from hooks.hosts.gimp import installer as gimp_installer
 from style_plugin.errors import StylePluginError
 from tests import debian_root
+from tests.helpers import sample_photo
 from tests.host_helpers import fake_python, load_bootstrap
 from tests.synthetic import make_photo
 
@@ -908,3 +909,116 @@ def test_gimp_console_runs_the_plugin_and_matches_the_filter(
         stylize.apply(image.crop((x, y, x + w, y + h)), VALUES)
     )
     assert np.abs(results["box.png"] - in_box).max() <= 1, log
+
+
+DIALOG_SCRIPT = """\
+import json
+
+import gi
+gi.require_version("Gimp", "3.0")
+from gi.repository import Gimp, Gio
+
+settings = json.loads(open(SETTINGS).read())
+image = Gimp.file_load(Gimp.RunMode.NONINTERACTIVE, Gio.File.new_for_path(settings["source"]))
+Gimp.Display.new(image)
+Gimp.displays_flush()
+procedure = Gimp.get_pdb().lookup_procedure(settings["procedure"])
+config = procedure.create_config()
+config.set_property("run-mode", Gimp.RunMode.INTERACTIVE)  # the dialog, as from the menu
+config.set_property("image", image)
+config.set_core_object_array("drawables", [image.get_layers()[0]])
+result = procedure.run(config)
+outcome = {"status": result.index(0).value_name}
+Gimp.file_save(Gimp.RunMode.NONINTERACTIVE, image, Gio.File.new_for_path(settings["target"]), None)
+open(settings["outcome"], "w").write(json.dumps(outcome))
+quit = Gimp.get_pdb().lookup_procedure("gimp-quit")
+quit_config = quit.create_config()
+quit_config.set_property("force", True)
+quit.run(quit_config)
+"""
+
+GRAB_SCRIPT = """\
+import sys
+
+import gi
+gi.require_version("Gdk", "3.0")
+from gi.repository import Gdk
+
+window = Gdk.get_default_root_window()
+pixbuf = Gdk.pixbuf_get_from_window(window, 0, 0, window.get_width(), window.get_height())
+pixbuf.savev(sys.argv[1], "png", [], [])
+"""
+
+# Under Xvfb: GIMP starts and opens the dialog; once its window is up, a screenshot, then
+# Return (OK) is typed into it; GIMP then filters, saves and quits by itself.
+DIALOG_DRIVER = """\
+W=$1
+gimp-3.0 --no-splash --batch-interpreter python-fu-eval \\
+    -b "SETTINGS = '$W/settings.json'; exec(open('$W/dialog.py').read())" >"$W/gimp.log" 2>&1 &
+gimp=$!
+window=
+for _ in $(seq 240); do
+    window=$(xdotool search --name '^Stylize' 2>/dev/null | head -1)
+    [ -n "$window" ] && break
+    sleep 0.5
+done
+if [ -z "$window" ]; then echo "no Stylize dialog appeared"; kill -9 $gimp; exit 3; fi
+echo "dialog: $(xdotool getwindowname "$window")"
+sleep 3  # let it draw
+python3 "$W/grab.py" "$W/screen.png"
+xdotool windowfocus --sync "$window"
+xdotool key Return
+for _ in $(seq 240); do kill -0 $gimp 2>/dev/null || break; sleep 0.5; done
+kill -9 $gimp 2>/dev/null
+exit 0
+"""
+
+
+def test_gimp_dialog_opens_from_the_menu_and_ok_filters_the_layer(tmp_path: Path) -> None:
+    """The whole interactive path in the real GIMP 3 under Xvfb (Debian 13 root): the
+    procedure's dialog opens, is photographed (docs/images/gimp-stylize.png comes from this
+    run), and OK filters the layer with the dialog's values, keeping its transparency."""
+    with gimp_place("debian 13 root", tmp_path) as place:
+        install_plugin(place, "debian 13 root")
+        image = sample_photo(320, 213).convert("RGBA")  # the package's cat, with a hole
+        image.paste((0, 0, 0, 0), (220, 20, 300, 80))
+        image.save(place.work / "photo.png")
+        (place.work / "dialog.py").write_text(DIALOG_SCRIPT)
+        (place.work / "grab.py").write_text(GRAB_SCRIPT)
+        (place.work / "driver.sh").write_text(DIALOG_DRIVER)
+        settings = {
+            "procedure": bridge.PROCEDURE_NAME,
+            "source": place.path("photo.png"),
+            "target": place.path("result.png"),
+            "outcome": place.path("outcome.json"),
+        }
+        (place.work / "settings.json").write_text(json.dumps(settings))
+        env = {
+            "HOME": place.path("home"),
+            "GIMP3_DIRECTORY": place.path("gimp3"),
+            "STYLE_PLUGIN_OFFLINE": "1",
+            "STYLE_PLUGIN_MODELS_DIR": place.path("models"),
+        }
+        xvfb = ["xvfb-run", "-a", "-s", "-screen 0 1280x800x24"]
+        done = subprocess.run(
+            place.command([*xvfb, "bash", place.path("driver.sh"), place.seen_as], env),
+            capture_output=True,
+            text=True,
+            timeout=GIMP_TIMEOUT_S,
+            check=False,
+        )
+        gimp_log = (
+            (place.work / "gimp.log").read_text() if (place.work / "gimp.log").exists() else ""
+        )
+        log = f"exit {done.returncode}\n{done.stdout}\n{done.stderr}\n{gimp_log}"
+        assert done.returncode == 0 and "dialog: Stylize" in done.stdout, log
+        outcome = json.loads((place.work / "outcome.json").read_text())
+        assert outcome == {"status": "GIMP_PDB_SUCCESS"}, log
+        result = np.asarray(Image.open(place.work / "result.png").convert("RGBA"), np.int16)
+        screen = Image.open(place.work / "screen.png")
+        screen.load()
+        shutil.copy(place.work / "screen.png", tmp_path / "gimp-stylize.png")
+    source = np.asarray(image, dtype=np.int16)
+    np.testing.assert_array_equal(result[..., 3], source[..., 3])
+    assert np.abs(result - source)[..., :3].mean() > 5  # stylized with the dialog's values
+    assert screen.size == (1280, 800)
