@@ -913,6 +913,8 @@ def test_gimp_console_runs_the_plugin_and_matches_the_filter(
 
 DIALOG_SCRIPT = """\
 import json
+import os
+import time
 
 import gi
 gi.require_version("Gimp", "3.0")
@@ -931,6 +933,12 @@ result = procedure.run(config)
 outcome = {"status": result.index(0).value_name}
 Gimp.file_save(Gimp.RunMode.NONINTERACTIVE, image, Gio.File.new_for_path(settings["target"]), None)
 open(settings["outcome"], "w").write(json.dumps(outcome))
+open(settings["filtered"], "w").close()  # the driver now presses Ctrl+Z in the image window
+for _ in range(600):
+    if os.path.exists(settings["undone"]):
+        break
+    time.sleep(0.1)
+Gimp.file_save(Gimp.RunMode.NONINTERACTIVE, image, Gio.File.new_for_path(settings["after_undo"]), None)
 quit = Gimp.get_pdb().lookup_procedure("gimp-quit")
 quit_config = quit.create_config()
 quit_config.set_property("force", True)
@@ -950,7 +958,9 @@ pixbuf.savev(sys.argv[1], "png", [], [])
 """
 
 # Under Xvfb: GIMP starts and opens the dialog; once its window is up, a screenshot, then
-# Return (OK) is typed into it; GIMP then filters, saves and quits by itself.
+# Return (OK) is typed into it; once the result is saved, Ctrl+Z into the image window; the
+# script saves again and quits GIMP. (xdotool's title regex fails on GIMP's non-ASCII
+# titles in the C locale, so the image window is found by listing.)
 DIALOG_DRIVER = """\
 W=$1
 gimp-3.0 --no-splash --batch-interpreter python-fu-eval \\
@@ -968,6 +978,16 @@ sleep 3  # let it draw
 python3 "$W/grab.py" "$W/screen.png"
 xdotool windowfocus --sync "$window"
 xdotool key Return
+for _ in $(seq 240); do [ -e "$W/filtered" ] && break; sleep 0.5; done
+image=
+for w in $(xdotool search --onlyvisible --name '.' 2>/dev/null); do
+    case "$(xdotool getwindowname "$w")" in *'['*']'*) image=$w; break ;; esac  # "[Untitled]-1.0"
+done
+echo "image window: $(xdotool getwindowname "$image")"
+xdotool windowfocus --sync "$image"
+xdotool key ctrl+z
+sleep 2
+touch "$W/undone"
 for _ in $(seq 240); do kill -0 $gimp 2>/dev/null || break; sleep 0.5; done
 kill -9 $gimp 2>/dev/null
 exit 0
@@ -977,7 +997,8 @@ exit 0
 def test_gimp_dialog_opens_from_the_menu_and_ok_filters_the_layer(tmp_path: Path) -> None:
     """The whole interactive path in the real GIMP 3 under Xvfb (Debian 13 root): the
     procedure's dialog opens, is photographed (docs/images/gimp-stylize.png comes from this
-    run), and OK filters the layer with the dialog's values, keeping its transparency."""
+    run), OK filters the layer with the dialog's values, keeping its transparency, and one
+    Edit > Undo (Ctrl+Z) brings back the image exactly."""
     with gimp_place("debian 13 root", tmp_path) as place:
         install_plugin(place, "debian 13 root")
         image = sample_photo(320, 213).convert("RGBA")  # the package's cat, with a hole
@@ -991,6 +1012,9 @@ def test_gimp_dialog_opens_from_the_menu_and_ok_filters_the_layer(tmp_path: Path
             "source": place.path("photo.png"),
             "target": place.path("result.png"),
             "outcome": place.path("outcome.json"),
+            "filtered": place.path("filtered"),
+            "undone": place.path("undone"),
+            "after_undo": place.path("after-undo.png"),
         }
         (place.work / "settings.json").write_text(json.dumps(settings))
         env = {
@@ -1015,10 +1039,12 @@ def test_gimp_dialog_opens_from_the_menu_and_ok_filters_the_layer(tmp_path: Path
         outcome = json.loads((place.work / "outcome.json").read_text())
         assert outcome == {"status": "GIMP_PDB_SUCCESS"}, log
         result = np.asarray(Image.open(place.work / "result.png").convert("RGBA"), np.int16)
+        undone = np.asarray(Image.open(place.work / "after-undo.png").convert("RGBA"), np.int16)
         screen = Image.open(place.work / "screen.png")
         screen.load()
         shutil.copy(place.work / "screen.png", tmp_path / "gimp-stylize.png")
     source = np.asarray(image, dtype=np.int16)
     np.testing.assert_array_equal(result[..., 3], source[..., 3])
     assert np.abs(result - source)[..., :3].mean() > 5  # stylized with the dialog's values
+    np.testing.assert_array_equal(undone, source)  # one Edit > Undo (Ctrl+Z) removes it all
     assert screen.size == (1280, 800)
