@@ -155,8 +155,11 @@ def resolve_model(spec: str | None, what: str, tmp: Path) -> tuple[Path | None, 
     return out, f"{path} (exported on the fly)"
 
 
-def runtime_method(key: str, model_path: Path | None, why: str, threads: int) -> Method:
-    """A style model run through the runtime on CPU, timed per call after one warm-up."""
+def runtime_method(
+    key: str, model_path: Path | None, why: str, threads: int, strength: float = 1.0
+) -> Method:
+    """A style model run through the runtime on CPU at `strength`, timed per call after one
+    warm-up."""
     method = Method(key, METHOD_LABELS[key])
     if model_path is None:
         method.reason = why
@@ -174,10 +177,10 @@ def runtime_method(key: str, model_path: Path | None, why: str, threads: int) ->
 
     def run(rgb: np.ndarray, style: str) -> tuple[np.ndarray, float]:
         if style not in warmed:
-            stylizer.stylize_array(rgb, style)
+            stylizer.stylize_array(rgb, style, strength=strength)
             warmed.add(style)
         start = time.perf_counter()
-        out = stylizer.stylize_array(rgb, style)
+        out = stylizer.stylize_array(rgb, style, strength=strength)
         return out, time.perf_counter() - start
 
     method.run = run
@@ -188,6 +191,7 @@ def runtime_method(key: str, model_path: Path | None, why: str, threads: int) ->
         f"{why}: {model.preset} {model.precision}, styles {', '.join(model.style_names)}; "
         f"{summary.get('steps')} steps, adversarial weight {weights.get('adversarial')}, "
         f"provider {model.session.provider.used}"
+        + (f", strength {strength}" if strength != 1.0 else "")
     )
     method.model = model
     adversarial = weights.get("adversarial")
@@ -541,6 +545,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--cell", type=int, default=256, help="cell size of the pictures, px")
     parser.add_argument("--picture-rows", type=int, default=3, help="photos per picture")
     parser.add_argument("--threads", type=int, default=0, help="onnxruntime threads (0: all)")
+    parser.add_argument(
+        "--strength", type=float, default=1.0, help="ours at this strength (0..1), as --strength"
+    )
     parser.add_argument("--device", default="cpu", help="torch device of Gatys and the judges")
     args = parser.parse_args(argv)
 
@@ -563,7 +570,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         if key not in args.methods:
             continue
         path, why = resolve_model(spec, key, tmp)
-        methods.append(runtime_method(key, path, why, args.threads))
+        strength = args.strength if key == "ours" else 1.0
+        methods.append(runtime_method(key, path, why, args.threads, strength))
 
     # Styles: those of our model (else the baseline's, else the --styles given); paintings from
     # the models' training summaries, overridden by --styles.
