@@ -29,6 +29,7 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
+from hooks.hosts.krita.ui import plain_label
 from hooks.hosts.new_style import (
     NEW_STYLE_STEPS,
     NewStyleRequest,
@@ -47,13 +48,6 @@ __all__ = ["IMAGE_FILTER", "STOP_GRACE_MS", "NewStyleDialog", "StyleTraining"]
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp)"
 #: How long Cancel waits for the trainer to write its checkpoint before killing it.
 STOP_GRACE_MS = 60_000
-
-
-def _plain(text: str) -> QLabel:
-    label = QLabel(text)
-    label.setTextFormat(Qt.PlainText)
-    label.setWordWrap(True)
-    return label
 
 
 class NewStyleDialog(QDialog):
@@ -97,24 +91,25 @@ class NewStyleDialog(QDialog):
         self.steps.setRange(1, 100_000)
         self.steps.setValue(NEW_STYLE_STEPS)
         self.steps.setToolTip("Batches of four photo crops; more steps learn the style better.")
-        self.error = _plain("")
+        self.error = plain_label("")
         self.error.setObjectName("error")
         form = QFormLayout()
-        form.addRow(_plain("Painting"), row)
+        form.addRow(plain_label("Painting"), row)
         form.addRow(QLabel(""), self.use_open_image)
-        form.addRow(_plain("Name"), self.label)
-        form.addRow(_plain("Training steps"), self.steps)
+        form.addRow(plain_label("Name"), self.label)
+        form.addRow(plain_label("Training steps"), self.steps)
         buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(
-            _plain(
-                "The style is learnt in the background (about half an hour on a laptop's CPU "
-                f"at {NEW_STYLE_STEPS} steps, minutes on a GPU) and then appears in the Style "
-                "list. Cancel keeps what was learnt: the same name goes on from there."
-            )
+        intro = plain_label(
+            "The style is learnt in the background (about half an hour on a laptop's CPU "
+            f"at {NEW_STYLE_STEPS} steps, minutes on a GPU) and then appears in the Style "
+            "list. Cancel keeps what was learnt: the same name goes on from there."
         )
+        intro.setWordWrap(True)
+        self.error.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
         layout.addLayout(form)
         layout.addWidget(self.error)
         layout.addWidget(buttons)
@@ -169,7 +164,7 @@ class StyleTraining(QObject):
         self._stderr = b""
         self._closed = False
         self.window = QProgressDialog("", "Cancel", 0, 0)
-        self.window.setLabel(_plain(f"Preparing to learn “{request.label}”…"))
+        self.window.setLabel(plain_label(f"Preparing to learn “{request.label}”…"))
         self.window.setObjectName("style_plugin_training")
         self.window.setWindowTitle("New Style")
         self.window.setAutoClose(False)

@@ -43,6 +43,7 @@ __all__ = [
     "PREVIEW_DELAY_MS",
     "FilterDialog",
     "ParamControl",
+    "plain_label",
     "rgba_to_qimage",
     "run_with_progress",
 ]
@@ -155,7 +156,7 @@ _BUILDERS: dict[str, Callable[[Param], ParamControl]] = {
 }
 
 
-def _plain_label(text: str) -> QLabel:
+def plain_label(text: str) -> QLabel:
     """A label that shows `text` as it is: QLabel would take text that looks like HTML for
     rich text, and filter texts, style labels and errors may come from model files."""
     label = QLabel(text)
@@ -198,8 +199,8 @@ class FilterDialog(QDialog):
         form = QFormLayout()
         for control in self.controls:
             control.widget.setToolTip(control.param.description)
-            form.addRow(_plain_label(control.param.label), control.widget)
-        self.preview_label = _plain_label("The preview follows the settings.")
+            form.addRow(plain_label(control.param.label), control.widget)
+        self.preview_label = plain_label("The preview follows the settings.")
         self.preview_label.setObjectName("preview")
         self.preview_label.setAlignment(Qt.AlignCenter)
         self.preview_label.setMinimumSize(PREVIEW_SIDE, PREVIEW_SIDE)
@@ -212,13 +213,13 @@ class FilterDialog(QDialog):
         self._buttons = QVBoxLayout()
         self._buttons.addWidget(preview_button)
         side = QVBoxLayout()
-        side.addWidget(_plain_label(filter.description))
+        side.addWidget(plain_label(filter.description))
         side.addLayout(form)
         side.addLayout(self._buttons)
         side.addStretch(1)
         body = QHBoxLayout()
         body.addLayout(side)
-        self.status = _plain_label("")
+        self.status = plain_label("")
         self.status.setObjectName("status")
         shown = QVBoxLayout()
         shown.addWidget(self.preview_label, 1)
