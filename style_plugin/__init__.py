@@ -12,7 +12,9 @@ the user's model folder (style_plugin/runtime/store.py), whichever path imports 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from style_plugin.lazy import lazy_attributes
 
 __version__ = "0.1.0"
 __all__ = ["StyleModel", "Stylizer", "__version__", "load_model", "stylize"]
@@ -29,10 +31,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Import the public API on first access (PEP 562)."""
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'style_plugin' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)

@@ -40,7 +40,7 @@ def test_decoded_images_in_flight_stay_bounded(style_model, tmp_path, monkeypatc
     for i in range(12):
         make_photo(folder / f"p{i:02}.png", 24, 24, seed=i)
     live = {"decoded": 0, "peak": 0}
-    original_open, original_save = batch.open_image, batch.save_image
+    original_open, original_write = batch.open_image, batch.write_encoded
 
     lock = threading.Lock()  # decodes and saves run on several threads
 
@@ -51,15 +51,15 @@ def test_decoded_images_in_flight_stay_bounded(style_model, tmp_path, monkeypatc
             live["peak"] = max(live["peak"], live["decoded"])
         return image
 
-    def counting_save(*args, **kwargs):
+    def counting_write(*args, **kwargs):
         try:
-            return original_save(*args, **kwargs)
+            return original_write(*args, **kwargs)
         finally:
             with lock:
                 live["decoded"] -= 1
 
     monkeypatch.setattr(batch, "open_image", counting_open)
-    monkeypatch.setattr(batch, "save_image", counting_save)
+    monkeypatch.setattr(batch, "write_encoded", counting_write)
     options = BatchOptions(output=tmp_path / "out", jobs=2)
     job = stylize_job(Stylizer(style_model))
     report = run_batch(job, collect_inputs([str(folder)]), options)

@@ -12,7 +12,7 @@ are given the flags (and the advice) here. Every line that names a file goes out
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -25,14 +25,17 @@ from style_plugin.runtime.report import Problem, Reason
 
 if TYPE_CHECKING:
     from style_plugin.plugins import Registry
-    from style_plugin.runtime.jobs import ImageJob
     from style_plugin.runtime.options import BatchOptions
     from style_plugin.runtime.outputs import Plan
     from style_plugin.runtime.report import BatchReport
 
+#: An engine's batch run with its work bound: run(plans, options, events, verb=...) -> report.
+BatchRun = Callable[..., "BatchReport"]
+
 __all__ = [
     "AllowLargeOption",
     "BatchDisplay",
+    "BatchRun",
     "FormatOption",
     "InputsArgument",
     "JobsOption",
@@ -210,7 +213,7 @@ def plan_batch(inputs: list[str], recursive: bool, options: BatchOptions) -> Pla
 
 
 def run_planned(
-    job: ImageJob,
+    run: BatchRun,
     plans: Plan,
     options: BatchOptions,
     *,
@@ -219,16 +222,15 @@ def run_planned(
     steps: str = "tile",
     advice: Mapping[Problem, str] | None = None,
 ) -> None:
-    """Run a planned batch behind a `BatchDisplay` (planning's notes first), print its summary
-    line, and exit 1 when any item failed (130 on Ctrl-C, after the summary of what was
-    done). `advice` adds to `ADVICE` for the command's own flags."""
-    from style_plugin.runtime.batch import run_batch
-
+    """Run a planned batch with `run` (`run_batch` with its job bound, or another engine's
+    like function) behind a `BatchDisplay` (planning's notes first), print its summary line,
+    and exit 1 when any item failed (130 on Ctrl-C, after the summary of what was done).
+    `advice` adds to `ADVICE` for the command's own flags."""
     display = BatchDisplay(quiet, steps, {**ADVICE, **(advice or {})})
     for note in plans.notes:
         display.note(note)
     try:
-        report = run_batch(job, plans, options, events=display, verb=verb)
+        report = run(plans, options, display, verb=verb)
     except KeyboardInterrupt:
         if display.report is not None:
             typer.echo(f"interrupted: {display.report.summary()}", err=True)

@@ -187,8 +187,11 @@ def filter_images(
 
     Exit status: 0 when every image was filtered or skipped, 1 when any failed, 130 on Ctrl-C.
     """
+    import functools
+
     from hooks.filters import FilterError
     from style_plugin.plugins import get_filter
+    from style_plugin.runtime.batch import run_batch
 
     load_plugins(quiet)
     chosen = get_filter(name)
@@ -212,4 +215,5 @@ def filter_images(
     )
     plans = plan_batch(inputs, recursive, options)
     job = filter_job(chosen, params)
-    run_planned(job, plans, options, quiet=quiet, verb="filtered", steps="step")
+    run = functools.partial(run_batch, job)
+    run_planned(run, plans, options, quiet=quiet, verb="filtered", steps="step")

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from style_plugin.cli.app import DeviceOption, app, fail
 from style_plugin.cli.batch_options import (
     AllowLargeOption,
+    BatchRun,
     FormatOption,
     InputsArgument,
     JobsOption,
@@ -26,6 +28,9 @@ from style_plugin.cli.batch_options import (
     run_planned,
 )
 from style_plugin.contract import printable
+
+#: Where `stylize` runs its batch.
+ENGINES = ("local", "ray")
 
 
 @app.command()
@@ -102,17 +107,32 @@ def stylize(
     overwrite: OverwriteOption = False,
     jobs: JobsOption = 2,
     allow_large: AllowLargeOption = False,
+    engine: Annotated[
+        str,
+        typer.Option(
+            metavar="ENGINE",
+            help="local: this machine; ray: a Ray cluster's nodes, one image per task "
+            "(--threads CPUs each; needs the ray extra).",
+        ),
+    ] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ADDRESS",
+            help="With --engine ray: the cluster (auto, HOST:PORT or ray://HOST:PORT). "
+            "Default: RAY_ADDRESS, else a Ray started on this machine.",
+        ),
+    ] = None,
     quiet: QuietOption = False,
 ) -> None:
     """Stylize images, folders and glob patterns with a style model.
 
-    A bad file is reported and the rest go on.
+    A bad file is reported and the rest go on. With --engine ray the same files, names and rules apply; this machine reads the inputs and writes the outputs, the cluster does the work.
 
     Exit status: 0 when every image was stylized or skipped, 1 when any failed, 130 on Ctrl-C.
     """
     import math
 
-    from style_plugin.runtime.jobs import stylize_job
     from style_plugin.runtime.report import Problem
     from style_plugin.runtime.stylizer import Stylizer
 
@@ -122,6 +142,10 @@ def stylize(
         fail(f"--scale must be 0 (full resolution) or more, got {scale:g}")
     if max_side < 0:
         fail(f"--max-side must be a number of pixels, or 0 for full size; got {max_side}")
+    if engine not in ENGINES:
+        fail(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    if address is not None and engine != "ray":
+        fail("--address names a Ray cluster: pass --engine ray with it")
     options = make_options(
         output=output,
         output_format=output_format,
@@ -140,15 +164,35 @@ def stylize(
     chosen.style_weights(style)  # an unknown style fails here, listing the known ones
     plans = plan_batch(inputs, recursive, options)
     if not quiet:
-        line = f"{chosen.session.provider.describe()}; model: {chosen.path}"
-        typer.echo(printable(line), err=True)
-    job = stylize_job(
-        stylizer,
-        style,
-        strength=strength,
-        preserve_colors=preserve_colors,
-        scale=scale,
-        max_side=max_side or None,  # 0: full size, as in the Stylize filter and the hosts
-    )
+        where = f"Ray at {address or 'RAY_ADDRESS or this machine'}"
+        runs_on = where if engine == "ray" else chosen.session.provider.describe()
+        typer.echo(printable(f"{runs_on}; model: {chosen.path}"), err=True)
+    settings = {
+        "strength": strength,
+        "preserve_colors": preserve_colors,
+        "scale": scale,
+        "max_side": max_side or None,  # 0: full size, as in the Stylize filter and the hosts
+    }
+    if engine == "ray":
+        runtime = {"device": device, "threads": threads or 1, "exact_tiles": exact_tiles, **tiles}
+        run = _ray_run(chosen.path, style, {**settings, **runtime}, address)
+    else:
+        from style_plugin.runtime.batch import run_batch
+        from style_plugin.runtime.jobs import stylize_job
+
+        run = functools.partial(run_batch, stylize_job(stylizer, style, **settings))
     advice = {Problem.OUT_OF_MEMORY: " (try --max-side or a smaller --tile-size)"}
-    run_planned(job, plans, options, quiet=quiet, advice=advice)
+    run_planned(run, plans, options, quiet=quiet, advice=advice)
+
+
+def _ray_run(
+    model: Path, style: str | None, settings: dict[str, Any], address: str | None
+) -> BatchRun:
+    """The batch run on a Ray cluster, with the model and every setting shipped to it
+    (`threads`: CPUs per image, since tasks, not threads, fill the nodes)."""
+    from style_plugin.distributed import PortableJob, run_batch_on_ray
+    from style_plugin.distributed.cluster import import_ray
+
+    import_ray()  # without the extra: one line now, before any file is read
+    job = PortableJob.from_file(model, style=style, **settings)
+    return functools.partial(run_batch_on_ray, job, address=address)

@@ -4,8 +4,9 @@
 one thread (onnxruntime already uses every core), with at most about `jobs + 1` decoded
 images in memory. Inputs come from `inputs.collect_inputs`, outputs from
 `outputs.plan_outputs`; every item that cannot be done is reported with a one-line reason
-and the batch goes on; writes are atomic (`save_image`), so a failure or Ctrl-C never
-leaves a partial file.
+and the batch goes on; writes are atomic (`write_output`), so a failure or Ctrl-C never
+leaves a partial file. The Ray engine (style_plugin/distributed) keeps its books with the
+same `Ledger` and writes with the same `encode_output` / `write_output`.
 
 Only numpy, Pillow, the standard library and the runtime modules here: no torch.
 """
@@ -22,14 +23,27 @@ from pathlib import Path
 from PIL import Image
 
 from style_plugin.errors import Cancelled
-from style_plugin.runtime.images import SourceImage, open_image, save_image
+from style_plugin.runtime.images import (
+    SourceImage,
+    check_target,
+    encode_image,
+    open_image,
+    write_encoded,
+)
 from style_plugin.runtime.inputs import InputItem
 from style_plugin.runtime.jobs import ImageJob
 from style_plugin.runtime.options import BatchOptions
 from style_plugin.runtime.outputs import OPAQUE_FORMATS, PlannedItem, plan_outputs
 from style_plugin.runtime.report import BatchEvents, BatchReport, Problem, Reason, failure_reason
 
-__all__ = ["run_batch"]
+__all__ = [
+    "Ledger",
+    "encode_output",
+    "format_refusal",
+    "input_notes",
+    "run_batch",
+    "write_output",
+]
 
 
 def run_batch(
@@ -59,6 +73,79 @@ def run_batch(
     return _Runner(job, options, events or BatchEvents(), cancel, verb).run(plans)
 
 
+class Ledger:
+    """A batch's bookkeeping: each item's end goes into the report and out to the events."""
+
+    def __init__(self, events: BatchEvents, verb: str) -> None:
+        self.events = events
+        self.report = BatchReport(verb=verb)
+
+    def finish(self, plan: PlannedItem, status: str, detail: str) -> None:
+        """Record that `plan` is 'done', 'skipped' or 'failed' (`detail`: output or reason)."""
+        path = plan.item.path
+        if status == "failed":
+            self.report.failed.append((path, detail))
+        else:
+            assert plan.output is not None
+            outcome = self.report.done if status == "done" else self.report.skipped
+            outcome.append((path, plan.output))
+        self.events.finished(path, status, detail)
+
+    def fail(self, plan: PlannedItem, exc: BaseException) -> None:
+        """Record that `plan` failed with `exc`, as one line."""
+        self.finish(plan, "failed", failure_reason(exc, plan.item.path))
+
+    def settle(self, plan: PlannedItem) -> bool:
+        """Record a plan that needs no work (it cannot be done, or is skipped); False if it
+        does need work."""
+        if plan.error is not None:
+            self.finish(plan, "failed", plan.error)
+        elif plan.skip:
+            self.finish(plan, "skipped", str(plan.output))
+        else:
+            return False
+        return True
+
+    def note(self, path: Path, notes: Sequence[str]) -> None:
+        """Tell and keep what is worth knowing about one input besides its result."""
+        for note in notes:
+            message = f"{path}: {note}"
+            self.report.notes.append(message)
+            self.events.note(message)
+
+
+def input_notes(decoded: SourceImage, verb: str) -> list[str]:
+    """What to tell about one input besides its result: frames left out, Pillow's warnings."""
+    notes = list(decoded.notes)
+    if decoded.frames_dropped:
+        count = decoded.frames_dropped + 1
+        notes.insert(0, f"{count} frames; {verb} the first only")
+    return notes
+
+
+def format_refusal(plan: PlannedItem, decoded: SourceImage) -> Reason | None:
+    """Why `plan`'s output format cannot hold `decoded` (transparency into JPEG), before any
+    work is spent on it; None when it can."""
+    if plan.format in OPAQUE_FORMATS and not decoded.opaque:
+        return Reason(f"{plan.format} cannot store its transparency", Problem.TRANSPARENCY_LOST)
+    return None
+
+
+def encode_output(image: Image.Image, plan: PlannedItem, options: BatchOptions) -> bytes:
+    """The bytes of `plan`'s output file holding `image` (its format; quality where it has one)."""
+    assert plan.output is not None and plan.format is not None
+    quality = options.quality if plan.format in ("JPEG", "WEBP") else None
+    return encode_image(image, plan.format, quality=quality, name=plan.output)
+
+
+def write_output(data: bytes, plan: PlannedItem, options: BatchOptions) -> Path:
+    """Write `plan`'s output atomically: never onto its input, nor onto an existing file
+    unless `options.overwrite`."""
+    assert plan.output is not None
+    check_target(plan.output, plan.item.path, options.overwrite)
+    return write_encoded(data, plan.output, overwrite=options.overwrite)
+
+
 class _Failed:
     """A decode that did not work, carried from a worker thread to the main loop."""
 
@@ -83,7 +170,8 @@ class _Runner:
         self.cancel = cancel
         self.limit = options.jobs + 1  # images decoded or being saved at once
         self.stop = threading.Event()
-        self.report = BatchReport(verb=verb)
+        self.ledger = Ledger(events, verb)
+        self.report = self.ledger.report
         self.started = time.perf_counter()
 
     def cancelled(self) -> bool:
@@ -105,41 +193,19 @@ class _Runner:
         except Exception as exc:  # reported per item; the batch goes on
             return _Failed(exc)
 
-    def _encode(self, plan: PlannedItem, image: Image.Image, source: SourceImage) -> Path:
-        assert plan.output is not None
-        quality = self.options.quality if plan.format in ("JPEG", "WEBP") else None
-        return save_image(
-            image,
-            plan.output,
-            source=source,
-            format=plan.format,
-            quality=quality,
-            overwrite=self.options.overwrite,
-        )
+    def _encode(self, plan: PlannedItem, image: Image.Image) -> Path:
+        return write_output(encode_output(image, plan, self.options), plan, self.options)
 
     # main thread ---------------------------------------------------------------------------
-
-    def finish(self, plan: PlannedItem, status: str, detail: str) -> None:
-        path = plan.item.path
-        if status == "failed":
-            self.report.failed.append((path, detail))
-        else:
-            assert plan.output is not None
-            outcome = self.report.done if status == "done" else self.report.skipped
-            outcome.append((path, plan.output))
-        self.events.finished(path, status, detail)
-
-    def fail(self, plan: PlannedItem, exc: BaseException) -> None:
-        self.finish(plan, "failed", failure_reason(exc, plan.item.path))
 
     def saved(self, plan: PlannedItem, future: Future) -> None:
         """Report a finished save: done, or failed with its reason."""
         try:
             future.result()
         except Exception as exc:
-            self.fail(plan, exc)
+            self.ledger.fail(plan, exc)
         else:
-            self.finish(plan, "done", str(plan.output))
+            self.ledger.finish(plan, "done", str(plan.output))
 
     def collect_saves(self, saving: dict[Future, PlannedItem], block: bool) -> None:
         if not saving:
@@ -165,11 +231,7 @@ class _Runner:
         items that failed or are skipped before any work are reported as they come up."""
         while queue and len(pending) + len(saving) < self.limit and not self.cancelled():
             plan = queue.popleft()
-            if plan.error is not None:
-                self.finish(plan, "failed", plan.error)
-            elif plan.skip:
-                self.finish(plan, "skipped", str(plan.output))
-            else:
+            if not self.ledger.settle(plan):
                 pending.append((plan, pool.submit(self._decode, plan)))
 
     def run(self, plans: list[PlannedItem]) -> BatchReport:
@@ -197,14 +259,6 @@ class _Runner:
             self.events.end(self.report)
         return self.report
 
-    def notes_on(self, decoded: SourceImage) -> list[str]:
-        """What to tell about one input besides its result: frames left out, Pillow's warnings."""
-        notes = list(decoded.notes)
-        if decoded.frames_dropped:
-            count = decoded.frames_dropped + 1
-            notes.insert(0, f"{count} frames; {self.report.verb} the first only")
-        return notes
-
     def work(
         self,
         plan: PlannedItem,
@@ -216,16 +270,13 @@ class _Runner:
         if decoded is None:  # stopped before decoding
             return
         if isinstance(decoded, _Failed):
-            self.fail(plan, decoded.exc)
+            self.ledger.fail(plan, decoded.exc)
             return
         path = plan.item.path
-        for note in self.notes_on(decoded):
-            message = f"{path}: {note}"
-            self.report.notes.append(message)
-            self.events.note(message)
-        if plan.format in OPAQUE_FORMATS and not decoded.opaque:  # fail before the work
-            why = f"{plan.format} cannot store its transparency"
-            self.finish(plan, "failed", Reason(why, Problem.TRANSPARENCY_LOST))
+        self.ledger.note(path, input_notes(decoded, self.report.verb))
+        refusal = format_refusal(plan, decoded)
+        if refusal is not None:
+            self.ledger.finish(plan, "failed", refusal)
             return
         self.events.working(path)
         try:
@@ -235,6 +286,6 @@ class _Runner:
             self.stop.set()
             return
         except Exception as exc:
-            self.fail(plan, exc)
+            self.ledger.fail(plan, exc)
             return
-        saving[pool.submit(self._encode, plan, image, decoded)] = plan
+        saving[pool.submit(self._encode, plan, image)] = plan

@@ -4,6 +4,7 @@ A style model consumes RGB in [0, 1]. `open_image` turns a file, a PIL image or 
 into a `SourceImage` (RGB at the source's bit depth, the exact alpha, what kind of image it was,
 its ICC profile / DPI / EXIF); `restore` turns the model's RGB back into an image of the input's
 kind with the alpha re-attached; `save_image` writes it atomically in the format asked for.
+`open_image_bytes` and `encode_image` do the same for bytes that travel between machines.
 Files are opened only in `READ_FORMATS`: Pillow's own sniffing would hand an EPS named .png to
 Ghostscript.
 
@@ -187,6 +188,20 @@ def open_image(
 
 def _read_file(path: Path, allow_large: bool) -> SourceImage:
     """Decode an image file, turning each way it can fail into one clear ImageError."""
+    with _open_file(path) as handle:
+        return _decode_file(handle, path, allow_large, path)
+
+
+def read_image_bytes(path: str | os.PathLike[str]) -> bytes:
+    """An image file's bytes, undecoded (for `open_image_bytes` elsewhere), with the checks
+    and errors of `open_image`."""
+    path = Path(path)
+    with _open_file(path) as handle:
+        return handle.read()
+
+
+def _open_file(path: Path) -> BinaryIO:
+    """Open a regular, non-empty file for reading; ImageError saying why not otherwise."""
     if not path.exists():
         raise ImageError(f"no such file: {path}")
     if path.is_dir():
@@ -196,23 +211,40 @@ def _read_file(path: Path, allow_large: bool) -> SourceImage:
     if path.stat().st_size == 0:
         raise ImageError(f"{path} is empty (0 bytes)")
     try:
-        handle = path.open("rb")
+        return path.open("rb")
     except OSError as exc:
         raise ImageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
+def open_image_bytes(data: bytes, name: str | Path, *, allow_large: bool = False) -> SourceImage:
+    """Decode an image file's bytes exactly as `open_image` decodes the file itself.
+
+    For work shipped to another machine (the Ray engine): `name` is the file's path on the
+    machine that read it, for messages and the format sniffing of `open_readable`; the
+    result's `path` stays None, since no file here holds it.
+    """
+    name = Path(name)
+    if not data:
+        raise ImageError(f"{name} is empty (0 bytes)")
+    return _decode_file(BytesIO(data), name, allow_large, None)
+
+
+def _decode_file(handle: BinaryIO, name: Path, allow_large: bool, path: Path | None) -> SourceImage:
+    """Decode an opened image file named `name` (`path`: the file on this machine, if any)."""
     notes: list[str] = []
-    with handle, _decoding(str(path), allow_large, notes):
+    with _decoding(str(name), allow_large, notes):
         try:
-            opened = open_readable(handle, path)
+            opened = open_readable(handle, name)
         except UnidentifiedImageError:
-            raise ImageError(f"{path} is not an image Pillow can read") from None
+            raise ImageError(f"{name} is not an image Pillow can read") from None
         except _DECODE_ERRORS as exc:
-            raise ImageError(f"{path} is truncated or corrupt: {_reason(exc)}") from exc
+            raise ImageError(f"{name} is truncated or corrupt: {_reason(exc)}") from exc
         with opened:  # closing destroys the pixels: convert them first
-            frame, dropped = _decode(opened, str(path), in_place=True)
+            frame, dropped = _decode(opened, str(name), in_place=True)
             return _from_pil(
                 frame,
                 mode=opened.mode,
-                name=str(path),
+                name=str(name),
                 format=opened.format,
                 path=path,
                 dropped=dropped,
@@ -520,29 +552,56 @@ def save_image(
     """Write `image` atomically to `target` and return the path; ImageError if it cannot.
 
     The format comes from `format` or the suffix. Never writes onto `source.path`, nor onto an
-    existing file unless `overwrite`. The ICC profile, DPI and EXIF in `image.info` are saved
-    where the format holds them. Modes are adapted to the format: 16-bit / float grey becomes
-    8-bit except in PNG (16-bit) and TIFF; JPEG drops a fully opaque alpha and refuses real
-    transparency. `quality` applies to JPEG (default 95) and WebP (default Pillow's).
+    existing file unless `overwrite`. What is written is `encode_image`'s bytes.
     """
     target = Path(target)
+    fmt = _format_for(target, format)
+    check_target(target, source.path if source is not None else None, overwrite)
+    data = encode_image(image, fmt, quality=quality, name=target)
+    return write_encoded(data, target, overwrite=overwrite)
+
+
+def encode_image(
+    image: Image.Image, fmt: str, *, quality: int | None = None, name: str | Path = "the image"
+) -> bytes:
+    """The file bytes of `image` in Pillow format `fmt`; ImageError if it cannot be written so.
+
+    The ICC profile, DPI and EXIF in `image.info` are kept where the format holds them. Modes
+    are adapted to the format: 16-bit / float grey becomes 8-bit except in PNG (16-bit) and
+    TIFF; JPEG drops a fully opaque alpha and refuses real transparency. `quality` applies to
+    JPEG (default 95) and WebP (default Pillow's). `name` is the target, for messages.
+    """
     if quality is not None and not 1 <= quality <= 100:
         raise ValueError(f"quality must be within 1..100, got {quality}")
-    fmt = _format_for(target, format)
-    if source is not None and source.path is not None and _same_file(target, source.path):
-        raise ImageError(f"refusing to write onto the input {source.path}")
+    image = _adapt(image, fmt, name)
+    buffer = BytesIO()
+    try:
+        image.save(buffer, format=fmt, **_save_params(image, fmt, quality))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ImageError(f"cannot write {name} as {fmt}: {_reason(exc)}") from exc
+    return buffer.getvalue()
+
+
+def check_target(target: Path, input_path: Path | None, overwrite: bool) -> None:
+    """ImageError unless `target` may be written: not the input, not a folder, not an
+    existing file (unless `overwrite`)."""
+    if input_path is not None and _same_file(target, input_path):
+        raise ImageError(f"refusing to write onto the input {input_path}")
     if target.is_dir():
         raise ImageError(f"{target} is a directory")
     if target.exists() and not overwrite:
         raise ImageError(f"{target} exists; pass --overwrite to replace it")
-    image = _adapt(image, fmt, target)
+
+
+def write_encoded(data: bytes, target: Path, *, overwrite: bool = False) -> Path:
+    """Write encoded image bytes to `target` atomically (all or nothing) and return it."""
     try:
         with atomic_path(target, overwrite=overwrite) as tmp:
-            image.save(tmp, format=fmt, **_save_params(image, fmt, quality))
+            tmp.write_bytes(data)
     except FileExistsError:
         raise ImageError(f"{target} exists; pass --overwrite to replace it") from None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ImageError(f"cannot write {target} as {fmt}: {_reason(exc)}") from exc
+    except OSError as exc:
+        raise ImageError(f"cannot write {target}: {_reason(exc)}") from exc
     return target
 
 
@@ -576,7 +635,7 @@ def _same_file(target: Path, source: Path) -> bool:
         return False
 
 
-def _adapt(image: Image.Image, fmt: str, target: Path) -> Image.Image:
+def _adapt(image: Image.Image, fmt: str, target: str | Path) -> Image.Image:
     """Convert `image` to a mode `fmt` can hold (see `save_image`)."""
     if image.mode in ("I", "F") and fmt == "PNG":
         return _grey_as(image, np.uint16)
