@@ -103,6 +103,20 @@ def test_ray_engine_writes_what_the_local_engine_writes_across_two_nodes(
     assert f"{4 + FRAMES} images stylized on 2 nodes" in on_ray.stderr, on_ray.stderr
     assert "Ray at 127.0.0.1:" in on_ray.stderr
 
+    # A rerun after a crash: --skip-existing does only what is left; without it, nothing
+    # existing is replaced.
+    (tmp_path / "ray" / "frames" / "03.png").unlink()
+    rerun = ["-o", tmp_path / "ray/", *common, "--engine", "ray", "--address", cluster.address]
+    again = stylize(inputs, *rerun, "--skip-existing", cwd=tmp_path)
+    assert again.stdout.startswith("stylized 1 image in"), again.stdout
+    assert f"skipped {4 + FRAMES - 1}; failed 1" in again.stdout
+    assert "1 image stylized on 1 node" in again.stderr
+    assert files_in(tmp_path / "ray") == files_in(tmp_path / "local")
+    refused = stylize(inputs, *rerun, cwd=tmp_path)
+    assert refused.returncode == 1 and refused.stdout.startswith("stylized 0 images")
+    assert f"failed {4 + FRAMES + 1}" in refused.stdout
+    assert files_in(tmp_path / "ray") == files_in(tmp_path / "local")
+
 
 def running_image_tasks() -> list[int]:
     """PIDs of the Ray workers on this machine that are running an image now."""

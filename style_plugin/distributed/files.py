@@ -193,5 +193,6 @@ def _node_line(nodes: Counter[str], verb: str) -> str:
     """'8 images stylized on 2 nodes (5 on 1a2b3c4d, 3 on 5e6f7a8b)'."""
     total = sum(nodes.values())
     shares = ", ".join(f"{count} on {node[:8]}" for node, count in nodes.most_common())
+    images = f"{total} image{'' if total == 1 else 's'}"
     count = len(nodes)
-    return f"{total} images {verb} on {count} node{'' if count == 1 else 's'} ({shares})"
+    return f"{images} {verb} on {count} node{'' if count == 1 else 's'} ({shares})"
