@@ -13,7 +13,7 @@ from hooks.filters import Choice, Filter, Param, Progress
 from style_plugin.contract import printable
 from style_plugin.runtime.scale import DEFAULT_SCALE, working_size
 from style_plugin.runtime.store import list_styles
-from style_plugin.runtime.stylizer import Stylizer
+from style_plugin.runtime.stylizer import DEFAULT_STRENGTH, Stylizer
 
 __all__ = ["PREVIEW_WORK_SIDE", "StylizeFilter"]
 
@@ -55,8 +55,8 @@ class StylizeFilter(Filter):
                 "strength",
                 "Strength",
                 "float",
-                1.0,
-                "0 keeps the original, 1 applies the full style.",
+                DEFAULT_STRENGTH,
+                "0 keeps the original, 1 applies the model's output alone.",
                 minimum=0.0,
                 maximum=1.0,
                 step=0.05,

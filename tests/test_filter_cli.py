@@ -24,7 +24,7 @@ def test_filters_lists_the_stylize_filter(installed, capsys):
     code, out, _ = run_cli(capsys, "filters")
     assert code == 0
     assert "stylize - Stylize (from style-plugin)" in out
-    assert "strength=FLOAT          0..1, default 1.0; " in out
+    assert "strength=FLOAT          0..1, default 0.8; " in out
 
 
 def test_filter_stylize_gives_what_stylize_gives(installed, tmp_path, capsys):

@@ -477,14 +477,17 @@ class FakeChoice:
 
 
 class FakeBuffer:
-    """A GEGL buffer over a float RGBA array (get/set in `PIXEL_FORMAT` only)."""
+    """A GEGL buffer over a float RGBA array (get/set in `PIXEL_FORMAT` only; `get` at another
+    scale samples the nearest pixels, its rectangle in scaled coordinates as GEGL's is)."""
 
     def __init__(self, pixels: np.ndarray) -> None:
         self.pixels = pixels
 
     def get(self, rect, scale, format_name, abyss):
-        assert (scale, format_name) == (1.0, bridge.PIXEL_FORMAT)
-        return self.pixels[rect.y : rect.y + rect.height, rect.x : rect.x + rect.width].tobytes()
+        assert format_name == bridge.PIXEL_FORMAT
+        rows = ((np.arange(rect.height) + rect.y) / scale).astype(int)
+        columns = ((np.arange(rect.width) + rect.x) / scale).astype(int)
+        return self.pixels[np.ix_(rows, columns)].tobytes()
 
     def set(self, rect, format_name, data):
         assert format_name == bridge.PIXEL_FORMAT
@@ -538,12 +541,56 @@ class FakeImage:
         self.undo.append("end")
 
 
-class FakeGimp:
-    """Module-shaped stand-ins for gi and gi.repository's Gimp, GimpUi, Gegl, GLib, GObject."""
+class FakeConfig:
+    """A procedure config holding `values` (GIMP argument names); set_property emits notify."""
 
-    def __init__(self, dialog_answer: bool = True) -> None:
+    def __init__(self, values: dict) -> None:
+        self.values, self.handlers = dict(values), []
+
+    def get_property(self, name):
+        return self.values[name]
+
+    def set_property(self, name, value):
+        self.values[name] = value
+        for handler in self.handlers:
+            handler(self, name)
+
+    def connect(self, signal, handler):
+        assert signal == "notify"
+        self.handlers.append(handler)
+
+
+class FakeWidget:
+    """A Gtk or GimpUi widget: a preview area records what it draws, a check box its state
+    and handlers; layout calls do nothing."""
+
+    def __init__(self, *args, active: bool = True, **properties) -> None:
+        self.active, self.drawn, self.handlers = active, [], {}
+
+    def connect(self, signal, handler):
+        self.handlers[signal] = handler
+
+    def draw(self, x, y, width, height, image_type, data, rowstride):
+        assert (x, y, image_type, rowstride) == (0, 0, "rgba", width * 4)
+        self.drawn.append(np.frombuffer(data, np.uint8).reshape(height, width, 4))
+
+    def get_active(self):
+        return self.active
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: None
+
+
+class FakeGimp:
+    """Module-shaped stand-ins for gi and gi.repository's Gimp, GimpUi, Gegl, GLib, GObject,
+    Gtk. `while_open(fake)` runs while the dialog is up; `run_timeouts()` fires GLib's."""
+
+    def __init__(self, dialog_answer: bool = True, while_open: Callable | None = None) -> None:
         self.progress: list[float] = []
         self.dialogs: list[str] = []
+        self.timeouts: dict[int, Callable[[], bool]] = {}
+        self.areas: list[FakeWidget] = []
+        self.toggles: list[FakeWidget] = []
         enum = SimpleNamespace
         gimp = ModuleType("Gimp")
         gimp.PlugIn = type("PlugIn", (), {"__gtype__": "PlugIn"})
@@ -552,6 +599,7 @@ class FakeGimp:
         gimp.PDBProcType = enum(PLUGIN="plugin")
         gimp.ProcedureSensitivityMask = enum(DRAWABLE="drawable")
         gimp.RunMode = enum(INTERACTIVE="interactive", NONINTERACTIVE="noninteractive")
+        gimp.ImageType = enum(RGBA_IMAGE="rgba")
         gimp.PDBStatusType = enum(
             SUCCESS="success",
             CANCEL="cancel",
@@ -566,13 +614,30 @@ class FakeGimp:
 
         def dialog(procedure, config):
             self.dialogs.append(procedure.name)
+
+            def run():
+                if while_open:
+                    while_open(self)
+                return dialog_answer
+
             return SimpleNamespace(
-                fill=lambda names: None, run=lambda: dialog_answer, destroy=lambda: None
+                fill=lambda names: None,
+                get_content_area=FakeWidget,
+                run=run,
+                destroy=lambda: None,
             )
+
+        def widget(made: list[FakeWidget]) -> Callable[..., FakeWidget]:
+            def make(*args, **properties):
+                made.append(FakeWidget(*args, **properties))
+                return made[-1]
+
+            return make
 
         gimp_ui = ModuleType("GimpUi")
         gimp_ui.init = lambda binary: None
         gimp_ui.ProcedureDialog = dialog
+        gimp_ui.PreviewArea = widget(self.areas)
         gegl = ModuleType("Gegl")
         gegl.init = lambda argv: None
         gegl.Rectangle = SimpleNamespace(
@@ -581,8 +646,15 @@ class FakeGimp:
         gegl.AbyssPolicy = enum(CLAMP="clamp")
         glib = ModuleType("GLib")
         glib.Error = lambda message=None: SimpleNamespace(message=message)
+        glib.timeout_add = self.timeout_add
+        glib.source_remove = lambda source: self.timeouts.pop(source) is not None
         gobject = ModuleType("GObject")
         gobject.ParamFlags = enum(READWRITE="readwrite")
+        gtk = ModuleType("Gtk")
+        gtk.Box = gtk.Label = FakeWidget
+        gtk.CheckButton = widget(self.toggles)
+        gtk.Align = enum(CENTER="center")
+        gtk.Orientation = enum(VERTICAL="vertical")
         self.repository = ModuleType("gi.repository")
         for name, module in [
             ("Gimp", gimp),
@@ -590,11 +662,24 @@ class FakeGimp:
             ("Gegl", gegl),
             ("GLib", glib),
             ("GObject", gobject),
+            ("Gtk", gtk),
         ]:
             setattr(self.repository, name, module)
         self.gi = ModuleType("gi")
         self.gi.require_version = lambda name, version: None
         self.gi.repository = self.repository
+
+    def timeout_add(self, interval_ms: int, callback: Callable[[], bool]) -> int:
+        """GLib.timeout_add: kept until `run_timeouts` fires it (or it is removed)."""
+        source = max(self.timeouts, default=0) + 1
+        self.timeouts[source] = callback
+        return source
+
+    def run_timeouts(self) -> None:
+        """Fire the waiting timeouts once, as GLib's main loop does when their time comes."""
+        waiting, self.timeouts = self.timeouts, {}
+        for callback in waiting.values():
+            callback()
 
 
 @pytest.fixture
@@ -628,9 +713,9 @@ def registered_procedure(script: ModuleType) -> FakeProcedure:
     return plug_in.do_create_procedure(name)
 
 
-def config_of(values: dict) -> SimpleNamespace:
-    """A procedure config holding `values` (GIMP argument names)."""
-    return SimpleNamespace(get_property=values.__getitem__)
+def config_of(values: dict) -> FakeConfig:
+    """A procedure config holding the filter's `values` (filter parameter names)."""
+    return FakeConfig({bridge.argument_name(name): value for name, value in values.items()})
 
 
 def test_script_registers_the_procedure_from_the_schema(stylize: Filter, load_plugin) -> None:
@@ -647,7 +732,7 @@ def test_script_registers_the_procedure_from_the_schema(stylize: Filter, load_pl
             [("starry-night", 0, "Starry Night"), ("the_scream", 1, "The Scream")],
             "starry-night",
         ),
-        ("double", "strength", "Strength", 0.0, 1.0, 1.0),
+        ("double", "strength", "Strength", 0.0, 1.0, 0.8),
         ("boolean", "preserve-colors", "Preserve colours", False),
         ("double", "scale", "Stroke scale", 0.0, 8.0, 1.0),
         ("int", "max-side", "Maximum side", 0, 65536, 0),
@@ -662,7 +747,7 @@ def test_script_filters_the_selection_as_one_undo_step(
     image = rgba_photo(tmp_path / "photo.png")
     pixels = bridge.pixels_from_bytes(gegl_bytes(image), *image.size).copy()
     drawable = FakeDrawable(pixels, box=(8, 6, 30, 24))
-    config = config_of({bridge.argument_name(name): value for name, value in VALUES.items()})
+    config = config_of(VALUES)
     gimp_image = FakeImage()
     status = procedure.run(procedure, "noninteractive", gimp_image, [drawable], config, None)
     assert status == ("success", None)
@@ -681,10 +766,53 @@ def test_script_asks_interactively_and_a_cancel_changes_nothing(
     procedure = registered_procedure(load_plugin(fake))
     pixels = np.full((4, 5, 4), 0.5, np.float32)
     drawable = FakeDrawable(pixels, box=None)
-    status = procedure.run(procedure, "interactive", FakeImage(), [drawable], None, None)
+    config = config_of(VALUES)
+    status = procedure.run(procedure, "interactive", FakeImage(), [drawable], config, None)
     assert status == ("cancel", None)
     assert fake.dialogs == [bridge.PROCEDURE_NAME]
     assert np.all(pixels == 0.5)
+
+
+def test_script_dialog_previews_the_region_and_follows_the_settings(
+    stylize: Filter, load_plugin
+) -> None:
+    """The dialog shows the filter's preview of the selection's box for its values (the
+    filter's own `preview` of the box), redraws it once a value changes, and shows the box as
+    it is while Preview is off; Cancel still changes nothing."""
+    source = np.asarray(sample_photo(400, 300).convert("RGBA"))
+    pixels = source.astype(np.float32) / np.float32(255.0)
+    box = (40, 30, 360, 240)  # x, y, width, height: previewed at 320 x 213
+    config = config_of(VALUES)
+
+    def while_open(fake: FakeGimp) -> None:
+        fake.run_timeouts()
+        config.set_property("strength", 0.3)
+        config.set_property("style", "starry-night")  # one redraw for both: debounced
+        fake.run_timeouts()
+        [toggle] = fake.toggles
+        toggle.active = False
+        toggle.handlers["toggled"](toggle)
+        fake.run_timeouts()
+
+    fake = FakeGimp(dialog_answer=False, while_open=while_open)
+    procedure = registered_procedure(load_plugin(fake))
+    drawable = FakeDrawable(pixels, box=box)
+    status = procedure.run(procedure, "interactive", FakeImage(), [drawable], config, None)
+    assert status == ("cancel", None)
+    assert np.array_equal(drawable.pixels, pixels)
+    [area] = fake.areas
+    first, second, unfiltered = area.drawn
+    assert first.shape == second.shape == unfiltered.shape == (213, 320, 4)
+    x, y, w, h = box
+    region = Image.fromarray(source[y : y + h, x : x + w])
+    expected = stylize.preview(region.convert("RGB"), VALUES, max_side=320)
+    expected = np.asarray(expected.convert("RGB").resize((320, 213), Image.Resampling.LANCZOS))
+    assert np.abs(first[..., :3].astype(int) - expected).max() <= 2
+    shown = np.asarray(region.resize((320, 213)), dtype=int)
+    assert np.abs(first.astype(int) - shown)[..., :3].mean() > 5  # really stylized
+    assert np.abs(second.astype(int) - first).mean() > 3  # followed the new settings
+    assert np.abs(unfiltered.astype(int) - shown).max() <= 1
+    assert np.array_equal(first[..., 3], unfiltered[..., 3])
 
 
 def test_script_wants_exactly_one_layer(stylize: Filter, load_plugin) -> None:
@@ -699,15 +827,7 @@ def test_script_wants_exactly_one_layer(stylize: Filter, load_plugin) -> None:
 def test_script_reports_filter_errors_to_gimp(stylize: Filter, load_plugin) -> None:
     procedure = registered_procedure(load_plugin(FakeGimp()))
     layer = FakeDrawable(np.zeros((8, 8, 4), np.float32), box=None)
-    config = config_of(
-        {
-            "style": "no-such-style",
-            "strength": 1.0,
-            "preserve-colors": False,
-            "scale": 1.0,
-            "max-side": 0,
-        }
-    )
+    config = config_of({**VALUES, "style": "no-such-style"})
     image = FakeImage()
     status, message = procedure.run(procedure, "noninteractive", image, [layer], config, None)
     assert status == "execution-error" and "no-such-style" in message
@@ -994,10 +1114,18 @@ exit 0
 """
 
 
+#: The screen's top-left corner, where the dialog opens without a window manager, with some
+#: of GIMP's window: (left, top, right, bottom).
+DIALOG_CORNER = (0, 0, 800, 606)
+#: Where the dialog's preview is in that corner (above the settings).
+PREVIEW_CORNER = (0, 0, 400, 230)
+
+
 def test_gimp_dialog_opens_from_the_menu_and_ok_filters_the_layer(tmp_path: Path) -> None:
     """The whole interactive path in the real GIMP 3 under Xvfb (Debian 13 root): the
-    procedure's dialog opens, is photographed (docs/images/gimp-stylize.png comes from this
-    run), OK filters the layer with the dialog's values, keeping its transparency, and one
+    procedure's dialog opens with its preview drawn, is photographed (its corner of the
+    screen, saved as gimp-stylize.png in the test's folder, is docs/images/gimp-stylize.png),
+    OK filters the layer with the dialog's values, keeping its transparency, and one
     Edit > Undo (Ctrl+Z) brings back the image exactly."""
     with gimp_place("debian 13 root", tmp_path) as place:
         install_plugin(place, "debian 13 root")
@@ -1042,9 +1170,11 @@ def test_gimp_dialog_opens_from_the_menu_and_ok_filters_the_layer(tmp_path: Path
         undone = np.asarray(Image.open(place.work / "after-undo.png").convert("RGBA"), np.int16)
         screen = Image.open(place.work / "screen.png")
         screen.load()
-        shutil.copy(place.work / "screen.png", tmp_path / "gimp-stylize.png")
+        screen.crop(DIALOG_CORNER).save(tmp_path / "gimp-stylize.png")
     source = np.asarray(image, dtype=np.int16)
     np.testing.assert_array_equal(result[..., 3], source[..., 3])
     assert np.abs(result - source)[..., :3].mean() > 5  # stylized with the dialog's values
     np.testing.assert_array_equal(undone, source)  # one Edit > Undo (Ctrl+Z) removes it all
     assert screen.size == (1280, 800)
+    top = np.asarray(screen.convert("RGB").crop(PREVIEW_CORNER), dtype=np.int16)
+    assert (top.max(axis=2) - top.min(axis=2)).mean() > 20  # colour where GIMP's UI is grey

@@ -50,13 +50,13 @@ def test_enlarging_in_bands_is_seamless_and_keeps_the_photos_detail(monkeypatch)
 def test_scale_sets_the_stroke_size_relative_to_the_image(style_model, tmp_path):
     stylizer = Stylizer(style_model, device="cpu")
     photo = np.asarray(Image.open(make_photo(tmp_path / "p.png", 1600, 1200, seed=3)))
-    default = stylizer.stylize_array(photo, "the_scream")
+    default = stylizer.stylize_array(photo, "the_scream", strength=1.0)  # the model alone
     assert default.shape == photo.shape and default.dtype == np.uint8
     # The generator saw the photo at 1024 px; the photo's finer detail was added back.
     small = shrink(photo, (768, 1024))
-    painted = stylizer.stylize_array(small, "the_scream", scale=0)
+    painted = stylizer.stylize_array(small, "the_scream", strength=1.0, scale=0)
     assert np.array_equal(default, enlarge_with_detail(photo, small, painted))
-    full = stylizer.stylize_array(photo, "the_scream", scale=0)
+    full = stylizer.stylize_array(photo, "the_scream", strength=1.0, scale=0)
     assert not np.array_equal(default, full)
     deep = (photo.astype(np.uint16) * 257).astype(np.uint16)
     assert stylizer.stylize_array(deep, "the_scream").dtype == np.uint16

@@ -23,7 +23,7 @@ def test_stylize_filter_schema_offers_the_installed_styles(installed):
     assert [(c.value, c.label) for c in style.choices] == labels
     assert style.type == "choice" and style.default == labels[0][0]
     assert strength == Param(
-        "strength", strength.label, "float", 1.0, strength.description, 0.0, 1.0, 0.05
+        "strength", strength.label, "float", 0.8, strength.description, 0.0, 1.0, 0.05
     )
     rest = [(param.name, param.type, param.default) for param in (preserve, scale, max_side)]
     assert rest == [
@@ -32,6 +32,25 @@ def test_stylize_filter_schema_offers_the_installed_styles(installed):
         ("max_side", "int", 0),
     ]
     assert (scale.minimum, scale.maximum) == (0.0, 8.0)
+
+
+def test_every_entry_point_has_the_same_default_strength() -> None:
+    import inspect
+
+    from style_plugin.cli.stylize import stylize as stylize_command
+    from style_plugin.runtime.jobs import stylize_job
+    from style_plugin.runtime.stylizer import DEFAULT_STRENGTH, stylize
+
+    (strength,) = [p for p in StylizeFilter(device="cpu").params() if p.name == "strength"]
+    defaults = {
+        "filter schema (Krita, GIMP, --param)": strength.default,
+        "CLI --strength": inspect.signature(stylize_command).parameters["strength"].default,
+        "style_plugin.stylize": inspect.signature(stylize).parameters["strength"].default,
+        "Stylizer.stylize": inspect.signature(Stylizer.stylize).parameters["strength"].default,
+        "stylize_job": inspect.signature(stylize_job).parameters["strength"].default,
+    }
+    assert defaults == dict.fromkeys(defaults, DEFAULT_STRENGTH)
+    assert DEFAULT_STRENGTH == 0.8
 
 
 def test_stylize_filter_matches_the_stylizer_and_can_be_cancelled(installed, tmp_path):

@@ -41,7 +41,7 @@ def test_styles_differ_and_a_mix_lies_between(style_model):
 def test_strength_blends_with_the_original(style_model):
     stylizer = Stylizer(style_model)
     photo = np.asarray(sample_photo())
-    full = stylizer.stylize_array(photo).astype(np.float32)
+    full = stylizer.stylize_array(photo, strength=1.0).astype(np.float32)
     assert np.array_equal(stylizer.stylize_array(photo, strength=0.0), photo)
     half = stylizer.stylize_array(photo, strength=0.5).astype(np.float32)
     np.testing.assert_allclose(half, (full + photo) / 2, atol=1.0)

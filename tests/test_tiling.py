@@ -78,7 +78,7 @@ def _naive_tiles(stylizer: Stylizer, rgb: np.ndarray, tile: int) -> np.ndarray:
     for y in range(0, rgb.shape[0], tile):
         for x in range(0, rgb.shape[1], tile):
             part = np.ascontiguousarray(rgb[y : y + tile, x : x + tile])
-            out[y : y + tile, x : x + tile] = stylizer.stylize_array(part)
+            out[y : y + tile, x : x + tile] = stylizer.stylize_array(part, strength=1.0)
     return out
 
 
@@ -99,7 +99,7 @@ def _tile_borders(length: int, tile: int, overlap: int) -> list[int]:
 def test_tiles_with_whole_image_statistics_match_the_untiled_result(style_model, photo):
     with Image.open(sample_photos_dir() / photo) as image:
         rgb = np.asarray(image.convert("RGB").resize((384, 256), Image.Resampling.BILINEAR))
-    untiled = Stylizer(style_model).stylize_array(rgb).astype(np.float32)
+    untiled = Stylizer(style_model).stylize_array(rgb, strength=1.0).astype(np.float32)
     model = load_model(style_model, device="cpu")
     real = model_run(model, model.style_weights(None))
     _, exact = real(to_batch(rgb), None)
@@ -206,10 +206,10 @@ def test_a_model_without_layer_outputs_tiles_with_the_thumbnail_alone(style_mode
 def test_downscaled_thumbnail_statistics_beat_naive_tiles(style_model):
     with Image.open(sample_photos_dir() / "coffee.jpg") as image:
         rgb = np.asarray(image.convert("RGB").resize((384, 256), Image.Resampling.BILINEAR))
-    untiled = Stylizer(style_model).stylize_array(rgb).astype(np.float32)
+    untiled = Stylizer(style_model).stylize_array(rgb, strength=1.0).astype(np.float32)
     stylizer = Stylizer(style_model, tile_size=128, overlap=32)
     stylizer.tiles = TileSettings(128, 32, thumbnail_side=128)  # 3x down
-    tiled = stylizer.stylize_array(rgb).astype(np.float32)
+    tiled = stylizer.stylize_array(rgb, strength=1.0).astype(np.float32)
     naive = _naive_tiles(Stylizer(style_model), rgb, 128).astype(np.float32)
     assert np.abs(tiled - untiled).mean() < 0.75 * np.abs(naive - untiled).mean()
 

@@ -49,8 +49,8 @@ def stylize(
     ] = None,
     strength: Annotated[
         float,
-        typer.Option(metavar="0..1", help="How much style: 0 none, 1 full."),
-    ] = 1.0,
+        typer.Option(metavar="0..1", help="How much style: 0 none, 1 the model's output alone."),
+    ] = 0.8,  # runtime.stylizer.DEFAULT_STRENGTH, written out: this module imports no runtime
     preserve_colors: Annotated[
         bool,
         typer.Option(

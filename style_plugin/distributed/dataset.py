@@ -17,7 +17,7 @@ from style_plugin.distributed.cluster import import_ray
 from style_plugin.distributed.portable import PortableJob
 from style_plugin.runtime.images import open_image
 from style_plugin.runtime.scale import DEFAULT_SCALE
-from style_plugin.runtime.stylizer import Style, Stylizer
+from style_plugin.runtime.stylizer import DEFAULT_STRENGTH, Style, Stylizer
 
 __all__ = ["stylize_dataset"]
 
@@ -27,7 +27,7 @@ def stylize_dataset(
     style: Style = None,
     *,
     model: str | Path | None = None,
-    strength: float = 1.0,
+    strength: float = DEFAULT_STRENGTH,
     preserve_colors: bool = False,
     scale: float = DEFAULT_SCALE,
     max_side: int | None = None,

@@ -20,7 +20,7 @@ from style_plugin.atomic import atomic_path
 from style_plugin.runtime.images import SourceImage
 from style_plugin.runtime.paths import user_cache_dir
 from style_plugin.runtime.scale import DEFAULT_SCALE
-from style_plugin.runtime.stylizer import Stylizer
+from style_plugin.runtime.stylizer import DEFAULT_STRENGTH, Stylizer
 from style_plugin.runtime.tiling import DEFAULT_TILE_SIZE
 
 __all__ = ["PortableJob"]
@@ -43,7 +43,7 @@ class PortableJob:
 
     model: bytes = field(repr=False)
     style: str | Mapping[str, float] | None = None
-    strength: float = 1.0
+    strength: float = DEFAULT_STRENGTH
     preserve_colors: bool = False
     scale: float = DEFAULT_SCALE
     max_side: int | None = None

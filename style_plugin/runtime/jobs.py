@@ -12,7 +12,7 @@ from PIL import Image
 
 from style_plugin.runtime.images import SourceImage
 from style_plugin.runtime.scale import DEFAULT_SCALE
-from style_plugin.runtime.stylizer import Style, Stylizer
+from style_plugin.runtime.stylizer import DEFAULT_STRENGTH, Style, Stylizer
 
 __all__ = ["ImageJob", "stylize_job"]
 
@@ -26,7 +26,7 @@ def stylize_job(
     stylizer: Stylizer,
     style: Style = None,
     *,
-    strength: float = 1.0,
+    strength: float = DEFAULT_STRENGTH,
     preserve_colors: bool = False,
     scale: float = DEFAULT_SCALE,
     max_side: int | None = None,

@@ -1,11 +1,13 @@
 """What the GIMP 3 plug-in needs that does not need GIMP: arguments from a filter's schema,
-pixels between GEGL's byte layout and the filter, progress fractions.
+pixels between GEGL's byte layout and the filter, the dialog's preview, progress fractions.
 
 The plug-in script (style-plugin-stylize/style-plugin-stylize.py) stays a thin layer over
 these functions, so everything here is tested without GIMP. It reads the selection's bounding
 box as non-premultiplied sRGB float RGBA (`PIXEL_FORMAT`), gives the filter 8-bit RGB (the
 filter's output is 8-bit RGB), and writes the result back in the same float format with the
-original alpha untouched, so alpha keeps the drawable's own precision.
+original alpha untouched, so alpha keeps the drawable's own precision. The preview is the
+filter's own `Filter.preview` (as Krita's dialog shows it) of the region read shrunk to what
+that preview works on, so its strokes have the size of the final result's.
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ import numpy as np
 from PIL import Image
 
 from hooks.filters import Filter, Param, Progress
+from hooks.stylize_filter import PREVIEW_WORK_SIDE
 from style_plugin.contract import printable
 
 __all__ = [
     "FILTER_NAME",
     "MENU_PATH",
     "PIXEL_FORMAT",
+    "PREVIEW_SIDE",
     "PROCEDURE_NAME",
     "Argument",
     "argument_for",
@@ -36,7 +40,11 @@ __all__ = [
     "menu_label",
     "pixels_from_bytes",
     "pixels_to_bytes",
+    "preview_read_scale",
+    "preview_region",
+    "preview_size",
     "progress_fraction",
+    "region_image",
     "stylize_region",
 ]
 
@@ -48,6 +56,8 @@ PROCEDURE_NAME = "plug-in-style-plugin-stylize"
 MENU_PATH = "<Image>/Filters/Artistic"
 #: The babl format pixels travel in: perceptual (sRGB) RGB, straight alpha, 32-bit float.
 PIXEL_FORMAT = "R'G'B'A float"
+#: The longest side of the preview in the dialog, in pixels (as in Krita's dialog).
+PREVIEW_SIDE = 320
 
 #: Argument names every GIMP image procedure already has.
 RESERVED_NAMES = frozenset({"run-mode", "image", "drawables"})
@@ -160,10 +170,15 @@ def pixels_from_bytes(data: bytes, width: int, height: int) -> np.ndarray:
     return np.frombuffer(data, dtype=np.float32).reshape(height, width, 4)
 
 
+def _to_8_bits(values: np.ndarray) -> np.ndarray:
+    """Float values in [0, 1] as 8-bit: rounded, values outside clipped, NaN as 0."""
+    values = np.nan_to_num(values, nan=0.0)
+    return np.rint(np.clip(values, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
 def filter_input(rgba: np.ndarray) -> np.ndarray:
     """The RGB the filter gets: 8-bit, rounded, values outside [0, 1] clipped."""
-    rgb = np.nan_to_num(rgba[..., :3], nan=0.0)
-    return np.rint(np.clip(rgb, 0.0, 1.0) * 255.0).astype(np.uint8)
+    return _to_8_bits(rgba[..., :3])
 
 
 def pixels_to_bytes(result: Image.Image, rgba: np.ndarray) -> bytes:
@@ -178,6 +193,34 @@ def pixels_to_bytes(result: Image.Image, rgba: np.ndarray) -> bytes:
         rgb_image = rgb_image.resize((width, height), Image.Resampling.LANCZOS)
     rgb = np.asarray(rgb_image, dtype=np.float32) / np.float32(255.0)
     return np.concatenate([rgb, rgba[..., 3:]], axis=2).astype(np.float32).tobytes()
+
+
+def preview_read_scale(width: int, height: int) -> float:
+    """The scale to read a region at for the preview: at most PREVIEW_WORK_SIDE a side, the
+    most the filter's preview works on, so a large layer is never read whole."""
+    return min(1.0, PREVIEW_WORK_SIDE / max(width, height, 1))
+
+
+def preview_size(width: int, height: int) -> tuple[int, int]:
+    """The preview's (width, height) for a region: its shape, at most PREVIEW_SIDE a side."""
+    scale = min(1.0, PREVIEW_SIDE / max(width, height, 1))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def region_image(data: bytes, width: int, height: int) -> Image.Image:
+    """A region read from GEGL in `PIXEL_FORMAT` as an 8-bit RGBA image."""
+    return Image.fromarray(_to_8_bits(pixels_from_bytes(data, width, height)), "RGBA")
+
+
+def preview_region(
+    filter_: Filter, region: Image.Image, size: tuple[int, int], values: dict[str, Any]
+) -> Image.Image:
+    """The filter's preview of `region` (read at `preview_read_scale`) at `size`, with the
+    region's own alpha: what the dialog shows for `values`."""
+    result = filter_.preview(region.convert("RGB"), values, max_side=PREVIEW_SIDE)
+    result = result.convert("RGB").resize(size, Image.Resampling.LANCZOS)
+    result.putalpha(region.getchannel("A").resize(size, Image.Resampling.LANCZOS))
+    return result
 
 
 def progress_fraction(done: int, total: int) -> float:

@@ -4,7 +4,8 @@
 Installed by `style-plugin install gimp`, which copies this folder into GIMP's plug-ins
 folder (GIMP 3 wants plug-ins/<name>/<name>.py) and records where style-plugin lives in the
 file beside it. The procedure's arguments, and so its dialog (GimpUi.ProcedureDialog builds
-one widget per argument), come from the filter's parameter schema; the filter runs on the
+one widget per argument), come from the filter's parameter schema; above them the dialog
+shows a preview of the filter's result for its current values. The filter runs on the
 selection's bounding box of the one selected layer, GIMP blends the result through the
 selection when it merges the shadow buffer, alpha is kept, and the whole run is one undo step.
 All that does not need GIMP lives in hooks/hosts/gimp/bridge.py.
@@ -23,14 +24,19 @@ import gi
 gi.require_version("Gimp", "3.0")
 gi.require_version("GimpUi", "3.0")
 gi.require_version("Gegl", "0.4")
-from gi.repository import Gegl, Gimp, GimpUi, GLib, GObject  # noqa: E402  (after require_version)
+gi.require_version("Gtk", "3.0")
+from gi.repository import Gegl, Gimp, GimpUi, GLib, GObject, Gtk  # noqa: E402
 
 if TYPE_CHECKING:
+    from PIL.Image import Image
+
     from hooks.filters import Filter
     from hooks.hosts.gimp.bridge import Argument
 
 PLUG_IN_BINARY = "style-plugin-stylize"
 HERE = Path(__file__).resolve().parent
+#: How long the dialog's values must rest before the preview follows them (typing, dragging).
+PREVIEW_DELAY_MS = 300
 
 
 @functools.cache
@@ -78,11 +84,92 @@ def failure(procedure: Gimp.Procedure, status: Gimp.PDBStatusType, message: str)
     return procedure.new_return_values(status, GLib.Error(message))
 
 
-def ask_user(procedure: Gimp.Procedure, config: Gimp.ProcedureConfig) -> bool:
-    """Show the dialog built from the procedure's arguments; False if the user cancelled."""
+def read_preview_region(bridge: ModuleType, drawable: Gimp.Drawable) -> Image | None:
+    """The selection's bounding box of `drawable`, read shrunk as the preview needs it (None
+    when the selection does not touch the drawable)."""
+    touched, x, y, width, height = drawable.mask_intersect()
+    if not touched:
+        return None
+    scale = bridge.preview_read_scale(width, height)
+    size = max(1, round(width * scale)), max(1, round(height * scale))
+    rect = Gegl.Rectangle.new(round(x * scale), round(y * scale), *size)
+    data = drawable.get_buffer().get(rect, scale, bridge.PIXEL_FORMAT, Gegl.AbyssPolicy.CLAMP)
+    return bridge.region_image(bytes(data), *size)
+
+
+class StylizePreview:
+    """The dialog's preview: the filter's preview of the region with the config's current
+    values, redrawn PREVIEW_DELAY_MS after they last changed; the region as it is while
+    Preview is off."""
+
+    def __init__(
+        self, filter_: Filter, bridge: ModuleType, region: Image, config: Gimp.ProcedureConfig
+    ) -> None:
+        self.filter_, self.bridge, self.region, self.config = filter_, bridge, region, config
+        self.size = bridge.preview_size(*region.size)
+        self.pending = 0  # the waiting redraw's GLib source id; 0 when none waits
+        self.area = GimpUi.PreviewArea()
+        self.area.set_size_request(*self.size)
+        self.area.set_halign(Gtk.Align.CENTER)
+        self.toggle = Gtk.CheckButton(label="_Preview", use_underline=True, active=True)
+        self.note = Gtk.Label()
+        self.box = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=6)
+        for widget in (self.area, self.toggle, self.note):
+            self.box.pack_start(widget, False, False, 0)
+        self.toggle.connect("toggled", self.schedule)
+        config.connect("notify", self.schedule)
+        self.schedule()
+
+    def schedule(self, *_signal_args: Any) -> None:
+        """Redraw once the values have rested for PREVIEW_DELAY_MS."""
+        if self.pending:
+            GLib.source_remove(self.pending)
+        self.pending = GLib.timeout_add(PREVIEW_DELAY_MS, self.refresh)
+
+    def refresh(self) -> bool:
+        """Draw the preview for the current values, or say why it failed; False ends the
+        timeout."""
+        from style_plugin.errors import StylePluginError  # importable once load_filter() ran
+
+        self.pending = 0
+        self.note.set_text("")
+        if not self.toggle.get_active():
+            self.show(self.region.resize(self.size))
+            return False
+        values = self.bridge.filter_values(
+            self.bridge.arguments_for(self.filter_), self.config.get_property
+        )
+        try:
+            self.show(self.bridge.preview_region(self.filter_, self.region, self.size, values))
+        except StylePluginError as exc:
+            self.note.set_text(f"Preview failed: {exc}")
+        return False
+
+    def show(self, image: Image) -> None:
+        """Draw `image` (8-bit RGBA of the preview's size) in the preview area."""
+        width, height = image.size
+        self.area.draw(0, 0, width, height, Gimp.ImageType.RGBA_IMAGE, image.tobytes(), width * 4)
+
+
+def ask_user(
+    procedure: Gimp.Procedure,
+    config: Gimp.ProcedureConfig,
+    filter_: Filter,
+    bridge: ModuleType,
+    drawable: Gimp.Drawable,
+) -> bool:
+    """Show the dialog built from the procedure's arguments, with the preview above them
+    when the selection touches the drawable; False if the user cancelled."""
     GimpUi.init(PLUG_IN_BINARY)
     dialog = GimpUi.ProcedureDialog(procedure=procedure, config=config)
     dialog.fill(None)
+    region = read_preview_region(bridge, drawable)
+    if region is not None:
+        preview = StylizePreview(filter_, bridge, region, config)
+        content = dialog.get_content_area()
+        content.pack_start(preview.box, False, False, 0)
+        content.reorder_child(preview.box, 0)
+        preview.box.show_all()
     accepted = dialog.run()
     dialog.destroy()
     return accepted
@@ -96,7 +183,6 @@ def stylize_drawable(
     touched, x, y, width, height = drawable.mask_intersect()
     if not touched:
         return
-    Gegl.init(None)
     rect = Gegl.Rectangle.new(x, y, width, height)
     data = drawable.get_buffer().get(rect, 1.0, bridge.PIXEL_FORMAT, Gegl.AbyssPolicy.CLAMP)
     Gimp.progress_init(f"{filter_.label}...")
@@ -136,7 +222,10 @@ def run(
         return failure(
             procedure, Gimp.PDBStatusType.CALLING_ERROR, "Select exactly one layer (not a group)."
         )
-    if run_mode == Gimp.RunMode.INTERACTIVE and not ask_user(procedure, config):
+    Gegl.init(None)
+    if run_mode == Gimp.RunMode.INTERACTIVE and not ask_user(
+        procedure, config, filter_, bridge, drawables[0]
+    ):
         return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
     values = bridge.filter_values(bridge.arguments_for(filter_), config.get_property)
     image.undo_group_start()
