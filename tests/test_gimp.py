@@ -778,7 +778,8 @@ def test_script_dialog_previews_the_region_and_follows_the_settings(
 ) -> None:
     """The dialog shows the filter's preview of the selection's box for its values (the
     filter's own `preview` of the box), redraws it once a value changes, and shows the box as
-    it is while Preview is off; Cancel still changes nothing."""
+    it is while Preview is off; closing drops a redraw still waiting; Cancel still changes
+    nothing."""
     source = np.asarray(sample_photo(400, 300).convert("RGBA"))
     pixels = source.astype(np.float32) / np.float32(255.0)
     box = (40, 30, 360, 240)  # x, y, width, height: previewed at 320 x 213
@@ -793,6 +794,7 @@ def test_script_dialog_previews_the_region_and_follows_the_settings(
         toggle.active = False
         toggle.handlers["toggled"](toggle)
         fake.run_timeouts()
+        config.set_property("strength", 0.5)  # a redraw still waits when the dialog closes
 
     fake = FakeGimp(dialog_answer=False, while_open=while_open)
     procedure = registered_procedure(load_plugin(fake))
@@ -800,6 +802,7 @@ def test_script_dialog_previews_the_region_and_follows_the_settings(
     status = procedure.run(procedure, "interactive", FakeImage(), [drawable], config, None)
     assert status == ("cancel", None)
     assert np.array_equal(drawable.pixels, pixels)
+    assert not fake.timeouts  # the waiting redraw was dropped with the dialog
     [area] = fake.areas
     first, second, unfiltered = area.drawn
     assert first.shape == second.shape == unfiltered.shape == (213, 320, 4)

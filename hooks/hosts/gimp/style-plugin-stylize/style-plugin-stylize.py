@@ -126,6 +126,12 @@ class StylizePreview:
             GLib.source_remove(self.pending)
         self.pending = GLib.timeout_add(PREVIEW_DELAY_MS, self.refresh)
 
+    def stop(self) -> None:
+        """Drop a redraw still waiting: the dialog is closing."""
+        if self.pending:
+            GLib.source_remove(self.pending)
+            self.pending = 0
+
     def refresh(self) -> bool:
         """Draw the preview for the current values, or say why it failed; False ends the
         timeout."""
@@ -164,13 +170,15 @@ def ask_user(
     dialog = GimpUi.ProcedureDialog(procedure=procedure, config=config)
     dialog.fill(None)
     region = read_preview_region(bridge, drawable)
-    if region is not None:
-        preview = StylizePreview(filter_, bridge, region, config)
+    preview = None if region is None else StylizePreview(filter_, bridge, region, config)
+    if preview is not None:
         content = dialog.get_content_area()
         content.pack_start(preview.box, False, False, 0)
         content.reorder_child(preview.box, 0)
         preview.box.show_all()
     accepted = dialog.run()
+    if preview is not None:
+        preview.stop()
     dialog.destroy()
     return accepted
 
