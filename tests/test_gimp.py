@@ -1154,7 +1154,10 @@ def test_gimp_dialog_opens_from_the_menu_and_ok_filters_the_layer(tmp_path: Path
             "STYLE_PLUGIN_OFFLINE": "1",
             "STYLE_PLUGIN_MODELS_DIR": place.path("models"),
         }
-        xvfb = ["xvfb-run", "-a", "-s", "-screen 0 1280x800x24"]
+        # Displays from 150 up: the root cannot see the host's X lock files, but X servers
+        # share abstract sockets, so a display the Krita tests' xvfb-run takes (99 up) or one
+        # still closing there would be taken twice.
+        xvfb = ["xvfb-run", "-a", "-n", "150", "-s", "-screen 0 1280x800x24"]
         done = subprocess.run(
             place.command([*xvfb, "bash", place.path("driver.sh"), place.seen_as], env),
             capture_output=True,
