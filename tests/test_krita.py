@@ -18,6 +18,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -595,7 +596,22 @@ def run_bounded(
         os.killpg(process.pid, signal.SIGKILL)
         output, _ = process.communicate()
         pytest.fail(f"{command[0]} ran past {timeout} s:\n{output[-3000:]}")
+    finally:
+        wait_for_group_to_end(process.pid)
     return output
+
+
+def wait_for_group_to_end(group: int, timeout: float = 15.0) -> None:
+    """Wait until every process of `group` has exited (SIGKILL after `timeout` s): xvfb-run
+    leaves its Xvfb shutting down, and the next test's server must not meet it on display
+    :99's socket."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            os.killpg(group, signal.SIGKILL if time.monotonic() > deadline else 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
 
 
 def write_test_image(path: Path) -> np.ndarray:
