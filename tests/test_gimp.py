@@ -44,6 +44,8 @@ VALUES = {
     "scale": 1.0,
     "max_side": 0,
 }
+#: The style a script picks from the pack installed after GIMP recorded the procedure.
+LATE = {"style": "late-starry-night"}
 
 
 @pytest.fixture
@@ -54,6 +56,21 @@ def stylize(style_model: Path, user_models_dir: Path) -> Iterator[Filter]:
     reload_plugins()
     yield get_filter("stylize")
     reload_plugins()
+
+
+def late_model(style_model: Path, path: Path) -> Path:
+    """The two-style test model with its styles renamed ('late-starry-night', 'Late Starry
+    Night', ...), saved to `path`: a style pack installed after GIMP recorded the plug-in."""
+    import onnx
+
+    model = onnx.load(str(style_model))
+    for prop in model.metadata_props:
+        if prop.key == "style_plugin.styles":
+            styles = json.loads(prop.value)
+            late = [{"name": f"late-{s['name']}", "label": f"Late {s['label']}"} for s in styles]
+            prop.value = json.dumps(late)
+    onnx.save(model, str(path))
+    return path
 
 
 def rgba_photo(path: Path, width: int = 56, height: int = 44) -> Image.Image:
@@ -104,24 +121,30 @@ def test_bool_string_and_choice_params() -> None:
     text = bridge.argument_for(Param("title", "Title", "string", None, "A title."))
     choice = bridge.argument_for(
         Param("style", "Style", "choice", "b", choices=(Choice("a", "A_1"), Choice("b", "B")))
-    )
+    )  # a string, so that GIMP takes a style installed after it recorded the arguments
     assert (boolean.kind, boolean.name, boolean.label, boolean.default) == (
         "boolean",
         "keep-alpha",
         "Keep__alpha",  # a literal underscore, not a mnemonic
         True,
     )
-    assert (text.kind, text.default, text.description) == ("string", "", "A title.")
+    assert (text.kind, text.default, text.description, text.choices) == (
+        "string",
+        "",
+        "A title.",
+        (),
+    )
     assert (choice.kind, choice.default, choice.choices) == (
-        "choice",
+        "string",
         "b",
         (("a", "A__1"), ("b", "B")),
     )
+    assert [bridge.offered_value(choice, value) for value in ("a", "gone", "")] == ["a", "b", "b"]
 
 
-def test_choice_without_choices_becomes_a_string_so_the_procedure_still_registers() -> None:
+def test_choice_without_choices_is_a_string_with_nothing_to_offer() -> None:
     argument = bridge.argument_for(Param("style", "Style", "choice", None))
-    assert (argument.kind, argument.default) == ("string", "")
+    assert (argument.kind, argument.default, argument.choices) == ("string", "", ())
 
 
 @pytest.mark.parametrize("name", ["image", "run_mode", "drawables", "_hidden", "2x"])
@@ -133,7 +156,7 @@ def test_names_gimp_cannot_take_are_refused(name: str) -> None:
 def test_stylize_schema_maps_to_arguments_and_back(stylize: Filter) -> None:
     arguments = bridge.arguments_for(stylize)
     assert [(a.kind, a.name) for a in arguments] == [
-        ("choice", "style"),
+        ("string", "style"),
         ("double", "strength"),
         ("boolean", "preserve-colors"),
         ("double", "scale"),
@@ -459,21 +482,8 @@ class FakeProcedure:
     def add_string_argument(self, name, nick, blurb, default, flags):
         self.arguments.append(("string", name, nick, default))
 
-    def add_choice_argument(self, name, nick, blurb, choice, default, flags):
-        self.arguments.append(("choice", name, nick, choice.entries, default))
-
     def new_return_values(self, status, error):
         return status, error.message
-
-
-class FakeChoice:
-    """A Gimp.Choice: its (nick, id, label) entries."""
-
-    def __init__(self) -> None:
-        self.entries = []
-
-    def add(self, nick, id_, label, help_text):
-        self.entries.append((nick, id_, label))
 
 
 class FakeBuffer:
@@ -591,11 +601,13 @@ class FakeGimp:
         self.timeouts: dict[int, Callable[[], bool]] = {}
         self.areas: list[FakeWidget] = []
         self.toggles: list[FakeWidget] = []
+        #: The dialog's rows in order: an argument GIMP filled by name, or ("list", name,
+        #: [(value, label), ...], the config's value when the list was made).
+        self.rows: list = []
         enum = SimpleNamespace
         gimp = ModuleType("Gimp")
         gimp.PlugIn = type("PlugIn", (), {"__gtype__": "PlugIn"})
         gimp.ImageProcedure = SimpleNamespace(new=FakeProcedure)
-        gimp.Choice = SimpleNamespace(new=FakeChoice)
         gimp.PDBProcType = enum(PLUGIN="plugin")
         gimp.ProcedureSensitivityMask = enum(DRAWABLE="drawable")
         gimp.RunMode = enum(INTERACTIVE="interactive", NONINTERACTIVE="noninteractive")
@@ -621,7 +633,8 @@ class FakeGimp:
                 return dialog_answer
 
             return SimpleNamespace(
-                fill=lambda names: None,
+                fill=self.rows.extend,
+                get_widget=lambda name, widget_type: FakeWidget(),
                 get_content_area=FakeWidget,
                 run=run,
                 destroy=lambda: None,
@@ -638,6 +651,9 @@ class FakeGimp:
         gimp_ui.init = lambda binary: None
         gimp_ui.ProcedureDialog = dialog
         gimp_ui.PreviewArea = widget(self.areas)
+        gimp_ui.prop_string_combo_box_new = self.string_combo
+        gimp_ui.LabelStringWidget = SimpleNamespace(new=lambda label, combo: FakeWidget())
+        gimp_ui.Labeled = type("Labeled", (), {})
         gegl = ModuleType("Gegl")
         gegl.init = lambda argv: None
         gegl.Rectangle = SimpleNamespace(
@@ -650,8 +666,11 @@ class FakeGimp:
         glib.source_remove = lambda source: self.timeouts.pop(source) is not None
         gobject = ModuleType("GObject")
         gobject.ParamFlags = enum(READWRITE="readwrite")
+        gobject.TYPE_NONE = "none"
         gtk = ModuleType("Gtk")
-        gtk.Box = gtk.Label = FakeWidget
+        gtk.Box = gtk.Label = gtk.SizeGroup = FakeWidget
+        gtk.ListStore = lambda *column_types: []
+        gtk.SizeGroupMode = enum(HORIZONTAL="horizontal")
         gtk.CheckButton = widget(self.toggles)
         gtk.Align = enum(CENTER="center")
         gtk.Orientation = enum(VERTICAL="vertical")
@@ -668,6 +687,13 @@ class FakeGimp:
         self.gi = ModuleType("gi")
         self.gi.require_version = lambda name, version: None
         self.gi.repository = self.repository
+
+    def string_combo(self, config, name, store, id_column, label_column) -> FakeWidget:
+        """GimpUi.prop_string_combo_box_new: records the list it shows (a ListStore of
+        [value, label] rows) and the config's value it opens on."""
+        rows = [(row[id_column], row[label_column]) for row in store]
+        self.rows.append(("list", name, rows, config.get_property(name)))
+        return FakeWidget()
 
     def timeout_add(self, interval_ms: int, callback: Callable[[], bool]) -> int:
         """GLib.timeout_add: kept until `run_timeouts` fires it (or it is removed)."""
@@ -725,13 +751,7 @@ def test_script_registers_the_procedure_from_the_schema(stylize: Filter, load_pl
     assert procedure.info["menu_label"] == "_Stylize..."
     assert procedure.info["image_types"] == "RGB*, GRAY*"
     assert procedure.arguments == [
-        (
-            "choice",
-            "style",
-            "Style",
-            [("starry-night", 0, "Starry Night"), ("the_scream", 1, "The Scream")],
-            "starry-night",
-        ),
+        ("string", "style", "Style", "starry-night"),
         ("double", "strength", "Strength", 0.0, 1.0, 0.8),
         ("boolean", "preserve-colors", "Preserve colours", False),
         ("double", "scale", "Stroke scale", 0.0, 8.0, 1.0),
@@ -818,6 +838,48 @@ def test_script_dialog_previews_the_region_and_follows_the_settings(
     assert np.array_equal(first[..., 3], unfiltered[..., 3])
 
 
+def test_script_dialog_lists_the_styles_installed_when_it_opens(
+    stylize: Filter, style_model: Path, user_models_dir: Path, load_plugin, tmp_path: Path
+) -> None:
+    """A style pack installed after GIMP recorded the procedure is in the dialog's Style list,
+    labelled, in the schema's place; the list opens on the first installed style when the
+    config's is gone, and the style picked there is the one the filter runs with."""
+    image = rgba_photo(tmp_path / "photo.png", 16, 12)
+    pixels = bridge.pixels_from_bytes(gegl_bytes(image), *image.size).copy()
+    config = config_of({**VALUES, "style": "removed-since"})
+
+    def while_open(fake: FakeGimp) -> None:
+        config.set_property("style", "late-the_scream")  # what picking it in the list does
+
+    fake = FakeGimp(while_open=while_open)
+    procedure = registered_procedure(load_plugin(fake))
+    late_model(style_model, user_models_dir / "late.onnx")
+    drawable = FakeDrawable(pixels, box=None)
+    status = procedure.run(procedure, "interactive", FakeImage(), [drawable], config, None)
+    assert status == ("success", None)
+    styles = [(choice.value, choice.label) for choice in stylize.style_choices()]
+    assert ("late-the_scream", "Late The Scream") in styles and len(styles) == 4
+    assert fake.rows[0] == ("list", "style", styles, styles[0][0])
+    assert fake.rows[1:] == ["strength", "preserve-colors", "scale", "max-side"]
+    expected = stylize.apply(image, {**VALUES, "style": "late-the_scream"})
+    assert np.array_equal(np.rint(pixels * 255).astype(np.uint8), np.asarray(expected))
+
+
+def test_script_runs_a_style_installed_after_registration_from_scripts(
+    stylize: Filter, style_model: Path, user_models_dir: Path, load_plugin, tmp_path: Path
+) -> None:
+    procedure = registered_procedure(load_plugin(FakeGimp()))
+    late_model(style_model, user_models_dir / "late.onnx")
+    image = rgba_photo(tmp_path / "photo.png", 16, 12)
+    pixels = bridge.pixels_from_bytes(gegl_bytes(image), *image.size).copy()
+    config = config_of({**VALUES, "style": "late-starry-night"})
+    drawable = FakeDrawable(pixels, box=None)
+    status = procedure.run(procedure, "noninteractive", FakeImage(), [drawable], config, None)
+    assert status == ("success", None)
+    expected = stylize.apply(image, {**VALUES, "style": "late-starry-night"})
+    assert np.array_equal(np.rint(pixels * 255).astype(np.uint8), np.asarray(expected))
+
+
 def test_script_wants_exactly_one_layer(stylize: Filter, load_plugin) -> None:
     procedure = registered_procedure(load_plugin(FakeGimp()))
     layer = FakeDrawable(np.zeros((2, 2, 4), np.float32), box=None)
@@ -833,7 +895,10 @@ def test_script_reports_filter_errors_to_gimp(stylize: Filter, load_plugin) -> N
     config = config_of({**VALUES, "style": "no-such-style"})
     image = FakeImage()
     status, message = procedure.run(procedure, "noninteractive", image, [layer], config, None)
-    assert status == "execution-error" and "no-such-style" in message
+    assert (status, message) == (
+        "execution-error",
+        "parameter 'style' must be one of starry-night, the_scream; got 'no-such-style'",
+    )
     assert image.undo == ["start", "end"]
 
 
@@ -849,6 +914,7 @@ def test_script_without_its_environment_registers_nothing(
 
 BATCH_SCRIPT = r"""
 import json
+import shutil
 import gi
 gi.require_version("Gimp", "3.0")
 from gi.repository import Gimp, Gio
@@ -856,7 +922,7 @@ from gi.repository import Gimp, Gio
 settings = json.loads(open(SETTINGS).read())
 
 
-def run_case(source, target, selection):
+def run_case(source, target, selection, arguments):
     image = Gimp.file_load(Gimp.RunMode.NONINTERACTIVE, Gio.File.new_for_path(source))
     if selection:
         image.select_rectangle(Gimp.ChannelOps.REPLACE, *selection)
@@ -867,7 +933,7 @@ def run_case(source, target, selection):
     config.set_property("run-mode", Gimp.RunMode.NONINTERACTIVE)
     config.set_property("image", image)
     config.set_core_object_array("drawables", [image.get_layers()[0]])
-    for name, value in settings["arguments"].items():
+    for name, value in {**settings["arguments"], **arguments}.items():
         config.set_property(name, value)
     result = procedure.run(config)
     if result.index(0) != Gimp.PDBStatusType.SUCCESS:
@@ -877,10 +943,14 @@ def run_case(source, target, selection):
     return "ok"
 
 
+for source, target in settings["installed_later"]:  # GIMP has recorded the procedure
+    shutil.copy(source, target)
 outcome = {}
 for case in settings["cases"]:
     try:
-        outcome[case["target"]] = run_case(case["source"], case["target"], case["selection"])
+        outcome[case["target"]] = run_case(
+            case["source"], case["target"], case["selection"], case.get("arguments", {})
+        )
     except Exception as exc:
         outcome[case["target"]] = f"{type(exc).__name__}: {exc}"
 open(settings["outcome"], "w").write(json.dumps(outcome))
@@ -943,14 +1013,19 @@ def install_plugin(place: GimpPlace, where: str) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def run_gimp(place: GimpPlace, cases: list[dict], arguments: dict) -> tuple[dict, str]:
+def run_gimp(
+    place: GimpPlace, cases: list[dict], arguments: dict, installed_later: list[tuple[str, str]]
+) -> tuple[dict, str]:
     """Run the batch script in gimp-console-3.0 with a private GIMP profile; its outcome
-    file and console output (GIMP exits 0 even when a batch command fails)."""
+    file and console output (GIMP exits 0 even when a batch command fails). The script
+    copies each (source, target) of `installed_later` once GIMP has recorded the procedure,
+    before the cases run (a case's own "arguments" override `arguments`)."""
     (place.work / "batch.py").write_text(BATCH_SCRIPT)
     settings = {
         "procedure": bridge.PROCEDURE_NAME,
         "arguments": arguments,
         "cases": cases,
+        "installed_later": installed_later,
         "outcome": place.path("outcome.json"),
     }
     (place.work / "settings.json").write_text(json.dumps(settings))
@@ -988,11 +1063,12 @@ def run_gimp(place: GimpPlace, cases: list[dict], arguments: dict) -> tuple[dict
 
 @pytest.mark.parametrize("where", ["this machine", "debian 13 root"])
 def test_gimp_console_runs_the_plugin_and_matches_the_filter(
-    where: str, stylize: Filter, style_model: Path, tmp_path: Path
+    where: str, stylize: Filter, style_model: Path, user_models_dir: Path, tmp_path: Path
 ) -> None:
     """The real GIMP 3 runs plug-in-style-plugin-stylize non-interactively on an RGBA and an
     RGB image and on a selection: the result is the filter's (within one level), stylized,
-    and the transparency is the image's own."""
+    and the transparency is the image's own; a style installed after GIMP recorded the
+    procedure runs too."""
     with gimp_place(where, tmp_path) as place:
         install_plugin(place, where)
         (place.work / "models").mkdir()
@@ -1000,20 +1076,26 @@ def test_gimp_console_runs_the_plugin_and_matches_the_filter(
         image = rgba_photo(place.work / "photo.png")
         image.convert("RGB").save(place.work / "photo-rgb.png")
         box = (8, 6, 30, 24)  # x, y, width, height of the selection case
+        arguments, late = (
+            {bridge.argument_name(name): value for name, value in values.items()}
+            for values in (VALUES, LATE)
+        )
         cases = [
             {"source": "photo.png", "target": "whole.png", "selection": None},
             {"source": "photo-rgb.png", "target": "rgb.png", "selection": None},
             {"source": "photo.png", "target": "box.png", "selection": box},
+            {"source": "photo.png", "target": "late.png", "selection": None, "arguments": late},
         ]
         for case in cases:
             case.update(source=place.path(case["source"]), target=place.path(case["target"]))
-        arguments = {bridge.argument_name(name): value for name, value in VALUES.items()}
-        outcome, log = run_gimp(place, cases, arguments)
+        late_model(style_model, place.work / "late.onnx")
+        installed_later = [(place.path("late.onnx"), place.path("models/late.onnx"))]
+        outcome, log = run_gimp(place, cases, arguments, installed_later)
         assert outcome == {case["target"]: "ok" for case in cases}, log
         assert "cuda" not in log.lower(), log  # onnxruntime-gpu's loader noise stays out
         results = {
             name: np.asarray(Image.open(place.work / name).convert("RGBA"), dtype=np.int16)
-            for name in ("whole.png", "rgb.png", "box.png")
+            for name in ("whole.png", "rgb.png", "box.png", "late.png")
         }
 
     source = np.asarray(image, dtype=np.int16)
@@ -1032,6 +1114,11 @@ def test_gimp_console_runs_the_plugin_and_matches_the_filter(
         stylize.apply(image.crop((x, y, x + w, y + h)), VALUES)
     )
     assert np.abs(results["box.png"] - in_box).max() <= 1, log
+
+    late_model(style_model, user_models_dir / "late.onnx")
+    expected_late = np.asarray(stylize.apply(image, {**VALUES, **LATE}), dtype=np.int16)
+    assert np.abs(results["late.png"] - expected_late).max() <= 1, log
+    assert np.abs(expected_late - expected).mean() > 1  # not the other cases' style
 
 
 DIALOG_SCRIPT = """\

@@ -1,6 +1,11 @@
 """What the GIMP 3 plug-in needs that does not need GIMP: arguments from a filter's schema,
 pixels between GEGL's byte layout and the filter, the dialog's preview, progress fractions.
 
+A `choice` parameter (the style) is registered as a string argument, not a `Gimp.Choice`:
+GIMP records a procedure's arguments when it first queries the plug-in, and a recorded
+choice would refuse a style installed later. The dialog lists the choices read when it opens,
+and the filter refuses an unknown name with its own error.
+
 The plug-in script (style-plugin-stylize/style-plugin-stylize.py) stays a thin layer over
 these functions, so everything here is tested without GIMP. It reads the selection's bounding
 box as non-premultiplied sRGB float RGBA (`PIXEL_FORMAT`), gives the filter 8-bit RGB (the
@@ -38,6 +43,7 @@ __all__ = [
     "filter_input",
     "filter_values",
     "menu_label",
+    "offered_value",
     "pixels_from_bytes",
     "pixels_to_bytes",
     "preview_read_scale",
@@ -70,9 +76,10 @@ _FLOAT_RANGE = (-sys.float_info.max, sys.float_info.max)  # a C double
 class Argument:
     """One GIMP procedure argument made from one filter parameter.
 
-    `kind` names the GIMP call that adds it (`double`, `int`, `boolean`, `string`, `choice`);
-    `name` is the GIMP argument name, `param` the filter's parameter name; `label` carries
-    GIMP's mnemonic escaping; `choices` are (value, label) pairs of a `choice` argument.
+    `kind` names the GIMP call that adds it (`double`, `int`, `boolean`, `string`); `name` is
+    the GIMP argument name, `param` the filter's parameter name; `label` carries GIMP's
+    mnemonic escaping; `choices` are the (value, label) pairs the dialog offers for a string
+    argument made from a `choice` parameter (the ones installed when it was made).
     """
 
     kind: str
@@ -112,11 +119,8 @@ def _bounds(param: Param, limits: tuple[float, float]) -> tuple[float, float]:
 
 
 def argument_for(param: Param) -> Argument:
-    """The GIMP argument for one filter parameter.
-
-    A `choice` parameter with no choices (no style installed) becomes a `string` argument,
-    so the procedure still registers and the run reports what is missing.
-    """
+    """The GIMP argument for one filter parameter; a `choice` parameter becomes a `string`
+    argument carrying its choices (none when no style is installed: the run says so)."""
     common = {
         "name": argument_name(param.name),
         "param": param.name,
@@ -138,15 +142,20 @@ def argument_for(param: Param) -> Argument:
         return Argument("int", default=int(param.default), minimum=low, maximum=high, **common)
     if param.type == "bool":
         return Argument("boolean", default=bool(param.default), **common)
-    if param.type == "choice" and param.choices:
-        choices = tuple((c.value, _label(c.label)) for c in param.choices)
-        return Argument("choice", default=param.default, choices=choices, **common)
-    return Argument("string", default="" if param.default is None else str(param.default), **common)
+    choices = tuple((c.value, _label(c.label)) for c in param.choices)
+    default = "" if param.default is None else str(param.default)
+    return Argument("string", default=default, choices=choices, **common)
 
 
 def arguments_for(filter_: Filter) -> list[Argument]:
     """The procedure's arguments, one per filter parameter, in the schema's order."""
     return [argument_for(param) for param in filter_.params()]
+
+
+def offered_value(argument: Argument, value: str) -> str:
+    """The value a choice list opens on: `value` (the config's) if still offered, else the
+    default (the first installed style), so the list never opens on a removed style."""
+    return value if value in dict(argument.choices) else argument.default
 
 
 def filter_values(arguments: list[Argument], get: Callable[[str], Any]) -> dict[str, Any]:

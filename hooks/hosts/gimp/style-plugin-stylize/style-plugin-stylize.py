@@ -4,10 +4,12 @@
 Installed by `style-plugin install gimp`, which copies this folder into GIMP's plug-ins
 folder (GIMP 3 wants plug-ins/<name>/<name>.py) and records where style-plugin lives in the
 file beside it. The procedure's arguments, and so its dialog (GimpUi.ProcedureDialog builds
-one widget per argument), come from the filter's parameter schema; above them the dialog
-shows a preview of the filter's result for its current values. The filter runs on the
-selection's bounding box of the one selected layer, GIMP blends the result through the
-selection when it merges the shadow buffer, alpha is kept, and the whole run is one undo step.
+one widget per argument), come from the filter's parameter schema; the style is a string
+argument whose list the dialog reads when it opens, so styles installed since GIMP recorded
+the arguments are there. Above them the dialog shows a preview of the filter's result for its
+current values. The filter runs on the selection's bounding box of the one selected layer,
+GIMP blends the result through the selection when it merges the shadow buffer, alpha is
+kept, and the whole run is one undo step.
 All that does not need GIMP lives in hooks/hosts/gimp/bridge.py.
 """
 
@@ -70,11 +72,6 @@ def add_argument(procedure: Gimp.Procedure, argument: Argument) -> None:
         )
     elif argument.kind == "boolean":
         procedure.add_boolean_argument(*common, argument.default, flags)
-    elif argument.kind == "choice":
-        choice = Gimp.Choice.new()
-        for index, (value, label) in enumerate(argument.choices):
-            choice.add(value, index, label, "")
-        procedure.add_choice_argument(*common, choice, argument.default, flags)
     else:
         procedure.add_string_argument(*common, argument.default, flags)
 
@@ -157,6 +154,46 @@ class StylizePreview:
         self.area.draw(0, 0, width, height, Gimp.ImageType.RGBA_IMAGE, image.tobytes(), width * 4)
 
 
+def choice_widget(config: Gimp.ProcedureConfig, argument: Argument) -> Gtk.Widget:
+    """A labelled list of the argument's choices bound to its config property, the list
+    made now rather than when GIMP recorded the arguments."""
+    store = Gtk.ListStore(str, str)
+    for value, label in argument.choices:
+        store.append([value, label])
+    combo = GimpUi.prop_string_combo_box_new(config, argument.name, store, 0, 1)
+    combo.set_hexpand(True)
+    return GimpUi.LabelStringWidget.new(argument.label, combo)
+
+
+def offer_installed(
+    bridge: ModuleType, config: Gimp.ProcedureConfig, arguments: list[Argument]
+) -> None:
+    """Set each argument with choices to one installed now (its value if still there), before
+    the dialog copies the config for Reset."""
+    for argument in arguments:
+        if argument.choices:
+            value = bridge.offered_value(argument, config.get_property(argument.name))
+            config.set_property(argument.name, value)
+
+
+def fill_dialog(
+    dialog: GimpUi.ProcedureDialog, config: Gimp.ProcedureConfig, arguments: list[Argument]
+) -> None:
+    """One widget per argument in the schema's order: GIMP's own, or a list of the choices
+    installed now for an argument that has choices; all labels one width, as GIMP's are."""
+    labels = Gtk.SizeGroup(mode=Gtk.SizeGroupMode.HORIZONTAL)
+    for argument in arguments:
+        if argument.choices:
+            widget = choice_widget(config, argument)
+            dialog.get_content_area().pack_start(widget, False, False, 0)
+            widget.show_all()
+        else:
+            dialog.fill([argument.name])
+            widget = dialog.get_widget(argument.name, GObject.TYPE_NONE)
+        if isinstance(widget, GimpUi.Labeled):
+            labels.add_widget(widget.get_label())
+
+
 def ask_user(
     procedure: Gimp.Procedure,
     config: Gimp.ProcedureConfig,
@@ -167,8 +204,10 @@ def ask_user(
     """Show the dialog built from the procedure's arguments, with the preview above them
     when the selection touches the drawable; False if the user cancelled."""
     GimpUi.init(PLUG_IN_BINARY)
+    arguments = bridge.arguments_for(filter_)
+    offer_installed(bridge, config, arguments)
     dialog = GimpUi.ProcedureDialog(procedure=procedure, config=config)
-    dialog.fill(None)
+    fill_dialog(dialog, config, arguments)
     region = read_preview_region(bridge, drawable)
     preview = None if region is None else StylizePreview(filter_, bridge, region, config)
     if preview is not None:
