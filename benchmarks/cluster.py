@@ -40,7 +40,7 @@ from inference_speed import DATASET_PHOTOS, machine_line
 from PIL import Image, ImageOps
 
 from style_plugin.models.generator import generator_flops
-from style_plugin.runtime.images import open_image_bytes
+from style_plugin.runtime.images import encode_image, open_image_bytes
 from style_plugin.runtime.scale import DEFAULT_SCALE, working_size
 from style_plugin.runtime.stylizer import Stylizer
 
@@ -122,16 +122,13 @@ def frame_costs(model: Path) -> None:
         frame = Image.fromarray(small).resize(FRAME_4K, Image.Resampling.BICUBIC)
     encoded: dict[str, bytes] = {}
     rows = []
-    for fmt, options in (("JPEG", {"quality": 90}), ("PNG", {})):
-        path = Path(tempfile.mktemp(suffix=f".{fmt.lower()}"))
+    for fmt, quality in (("JPEG", 90), ("PNG", None)):  # as the batch writes them
 
-        def encode(fmt=fmt, options=options, path=path) -> None:
-            frame.save(path, fmt, **options)
+        def encode(fmt=fmt, quality=quality) -> bytes:
+            return encode_image(frame, fmt, quality=quality)
 
         rows.append((f"encode {fmt}", best_of(encode)))
-        encoded[fmt] = path.read_bytes()
-        path.unlink()
-        data = encoded[fmt]
+        data = encoded[fmt] = encode()
         rows.append((f"decode {fmt}", best_of(lambda data=data: open_image_bytes(data, "4k"))))
     stylizer = Stylizer(model, threads=1, device="cpu")
     rgb = np.asarray(frame)

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from style_plugin.distributed.cluster import import_ray
+from style_plugin.distributed.cluster import cluster_cpus, import_ray
 from style_plugin.distributed.portable import PortableJob
 from style_plugin.runtime.images import open_image
 from style_plugin.runtime.scale import DEFAULT_SCALE
@@ -42,8 +42,8 @@ def stylize_dataset(
     `style`, `strength`, `preserve_colors`, `scale` and `max_side` mean what they mean for
     `Stylizer.stylize`; `model` is a style model file (default: the installed one holding
     `style`), checked here before any work is sent. Each actor uses `threads` CPUs (and an
-    eighth of a GPU with `device='cuda'`); `workers` is the number of actors, or (min, max) to let Ray
-    Data scale the pool (default: up to one per `threads` CPUs of the cluster).
+    eighth of a GPU with `device='cuda'`); `workers` is the number of actors, or (min, max)
+    to let Ray Data scale the pool (default: up to one per `threads` CPUs of the cluster).
     """
     ray = import_ray()
     chosen = Stylizer(model, device="cpu", threads=1).model_for(style)
@@ -59,7 +59,7 @@ def stylize_dataset(
         threads=threads,
     )
     if workers is None:
-        cpus = int(ray.cluster_resources().get("CPU", 1)) if ray.is_initialized() else 1
+        cpus = cluster_cpus(ray) if ray.is_initialized() else 1
         workers = (1, max(1, cpus // threads))
     return dataset.map_batches(
         DatasetStylizer,

@@ -24,12 +24,13 @@ from style_plugin.runtime.batch import (
     encode_output,
     format_refusal,
     input_notes,
+    planned,
     write_output,
 )
 from style_plugin.runtime.images import open_image_bytes, read_image_bytes
 from style_plugin.runtime.inputs import InputItem
 from style_plugin.runtime.options import BatchOptions
-from style_plugin.runtime.outputs import PlannedItem, plan_outputs
+from style_plugin.runtime.outputs import PlannedItem
 from style_plugin.runtime.report import BatchEvents, BatchReport, failure_reason
 
 __all__ = ["TASK_RETRIES", "run_batch_on_ray"]
@@ -88,9 +89,7 @@ def run_batch_on_ray(
     True stops submitting and cancels the images in flight. The report's notes end with how
     many images each node did.
     """
-    plans = [item for item in items if isinstance(item, PlannedItem)]
-    if len(plans) < len(items):
-        plans = plan_outputs(list(items), options)
+    plans = planned(items, options)
     ray = connect(address)
     return _RayRunner(ray, job, options, events or BatchEvents(), cancel, verb).run(plans)
 
@@ -146,10 +145,8 @@ class _RayRunner:
         try:
             shipped: Shipped = self.ray.get(ref)
         except self.ray.exceptions.RayError as exc:
-            why = (str(exc).strip().splitlines() or [""])[0]
-            self.ledger.finish(
-                plan, "failed", f"Ray could not run it ({type(exc).__name__}: {why})"
-            )
+            why = failure_reason(exc, plan.item.path)
+            self.ledger.finish(plan, "failed", f"Ray could not run it ({why})")
             return
         self.ledger.note(plan.item.path, shipped.notes)
         if shipped.failure is not None:

@@ -41,6 +41,7 @@ __all__ = [
     "encode_output",
     "format_refusal",
     "input_notes",
+    "planned",
     "run_batch",
     "write_output",
 ]
@@ -65,12 +66,19 @@ def run_batch(
     promptly, lets writes already under way finish (they are atomic), and propagates.
     Nothing partial is ever left behind.
     """
+    return _Runner(job, options, events or BatchEvents(), cancel, verb).run(planned(items, options))
+
+
+def planned(
+    items: Sequence[InputItem] | Sequence[PlannedItem], options: BatchOptions
+) -> list[PlannedItem]:
+    """`items` as planned items: as they are, or planned here from `collect_inputs`'s."""
     plans = [item for item in items if isinstance(item, PlannedItem)]
     if len(plans) < len(items):
         if plans:
-            raise TypeError("run_batch takes planned items or unplanned ones, not a mix")
+            raise TypeError("a batch takes planned items or unplanned ones, not a mix")
         plans = plan_outputs(list(items), options)
-    return _Runner(job, options, events or BatchEvents(), cancel, verb).run(plans)
+    return plans
 
 
 class Ledger:

@@ -100,9 +100,15 @@ class StylizePreview:
     Preview is off."""
 
     def __init__(
-        self, filter_: Filter, bridge: ModuleType, region: Image, config: Gimp.ProcedureConfig
+        self,
+        filter_: Filter,
+        bridge: ModuleType,
+        arguments: list[Argument],
+        region: Image,
+        config: Gimp.ProcedureConfig,
     ) -> None:
-        self.filter_, self.bridge, self.region, self.config = filter_, bridge, region, config
+        self.filter_, self.bridge, self.arguments = filter_, bridge, arguments
+        self.region, self.config = region, config
         self.size = bridge.preview_size(*region.size)
         self.pending = 0  # the waiting redraw's GLib source id; 0 when none waits
         self.area = GimpUi.PreviewArea()
@@ -119,12 +125,11 @@ class StylizePreview:
 
     def schedule(self, *_signal_args: Any) -> None:
         """Redraw once the values have rested for PREVIEW_DELAY_MS."""
-        if self.pending:
-            GLib.source_remove(self.pending)
+        self.stop()
         self.pending = GLib.timeout_add(PREVIEW_DELAY_MS, self.refresh)
 
     def stop(self) -> None:
-        """Drop a redraw still waiting: the dialog is closing."""
+        """Drop a redraw still waiting (a newer one replaces it, or the dialog is closing)."""
         if self.pending:
             GLib.source_remove(self.pending)
             self.pending = 0
@@ -139,9 +144,7 @@ class StylizePreview:
         if not self.toggle.get_active():
             self.show(self.region.resize(self.size))
             return False
-        values = self.bridge.filter_values(
-            self.bridge.arguments_for(self.filter_), self.config.get_property
-        )
+        values = self.bridge.filter_values(self.arguments, self.config.get_property)
         try:
             self.show(self.bridge.preview_region(self.filter_, self.region, self.size, values))
         except StylePluginError as exc:
@@ -199,18 +202,19 @@ def ask_user(
     config: Gimp.ProcedureConfig,
     filter_: Filter,
     bridge: ModuleType,
+    arguments: list[Argument],
     drawable: Gimp.Drawable,
 ) -> bool:
-    """Show the dialog built from the procedure's arguments, with the preview above them
+    """Show the dialog for `arguments` (the filter's, read now), with the preview above them
     when the selection touches the drawable; False if the user cancelled."""
     GimpUi.init(PLUG_IN_BINARY)
-    arguments = bridge.arguments_for(filter_)
     offer_installed(bridge, config, arguments)
     dialog = GimpUi.ProcedureDialog(procedure=procedure, config=config)
     fill_dialog(dialog, config, arguments)
     region = read_preview_region(bridge, drawable)
-    preview = None if region is None else StylizePreview(filter_, bridge, region, config)
-    if preview is not None:
+    preview = None
+    if region is not None:
+        preview = StylizePreview(filter_, bridge, arguments, region, config)
         content = dialog.get_content_area()
         content.pack_start(preview.box, False, False, 0)
         content.reorder_child(preview.box, 0)
@@ -270,11 +274,12 @@ def run(
             procedure, Gimp.PDBStatusType.CALLING_ERROR, "Select exactly one layer (not a group)."
         )
     Gegl.init(None)
+    arguments = bridge.arguments_for(filter_)  # the styles installed now
     if run_mode == Gimp.RunMode.INTERACTIVE and not ask_user(
-        procedure, config, filter_, bridge, drawables[0]
+        procedure, config, filter_, bridge, arguments, drawables[0]
     ):
         return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
-    values = bridge.filter_values(bridge.arguments_for(filter_), config.get_property)
+    values = bridge.filter_values(arguments, config.get_property)
     image.undo_group_start()
     try:
         stylize_drawable(filter_, bridge, drawables[0], values)
