@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from hooks.filters import Filter
 from tests.synthetic import make_painting, make_photo
 
 os.environ.setdefault("STYLE_PLUGIN_OFFLINE", "1")
-pytest_plugins = ["tests.style_pack"]  # the pip-installed example style pack fixture
+#: Fixtures of other modules: the pip-installed example style pack, the GIMP plug-in loader.
+pytest_plugins = ["tests.style_pack", "tests.fake_gimp"]
 
 
 @pytest.fixture
@@ -86,3 +89,16 @@ def style_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("style-model")
     checkpoint = make_checkpoint(folder / "checkpoint.pt")
     return export_onnx(checkpoint, folder / "two-styles.onnx").output
+
+
+@pytest.fixture
+def stylize(style_model: Path, user_models_dir: Path) -> Iterator[Filter]:
+    """The Stylize filter with the two-style test model installed in this test's user model
+    folder; the plug-ins are read again afterwards, for the next test's folder."""
+    from hooks import get_filter, reload_plugins
+
+    user_models_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy(style_model, user_models_dir / style_model.name)
+    reload_plugins()
+    yield get_filter("stylize")
+    reload_plugins()

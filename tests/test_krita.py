@@ -86,15 +86,6 @@ def sample_pixels(width: int = 40, height: int = 32) -> np.ndarray:
     return rgba
 
 
-@pytest.fixture
-def stylize(style_model: Path, user_models_dir: Path) -> Filter:
-    """The Stylize filter with the two-style test model installed in the user folder."""
-    user_models_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copy(style_model, user_models_dir / style_model.name)
-    hooks.reload_plugins()
-    return hooks.get_filter("stylize")
-
-
 def snapshot(folder: Path) -> dict[str, bytes]:
     """Every file below `folder` (relative path -> content); folders as empty entries."""
     return {

@@ -21,12 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hooks.filters import Filter
 from style_plugin.contract import MAX_TEXT_CHARS, printable
 from style_plugin.errors import StylePluginError
 from style_plugin.runtime.paths import user_runs_dir
 from style_plugin.training.config import NEW_STYLE_STEPS
 
 __all__ = [
+    "INTRO",
     "NEW_STYLE_STEPS",
     "NewStyleRequest",
     "Progress",
@@ -34,7 +36,9 @@ __all__ = [
     "checked_name",
     "child_environment",
     "failure_message",
+    "installed_styles",
     "read_event",
+    "recorded_command",
     "snapshot_painting_path",
     "style_name",
 ]
@@ -43,6 +47,12 @@ __all__ = [
 #: one) that would make another interpreter load the editor's standard library.
 _EDITOR_PYTHON_VARIABLES = ("PYTHONHOME", "PYTHONPATH", "PYTHONSTARTUP", "PYTHONEXECUTABLE")
 _NOT_NAME = re.compile(r"[^a-z0-9_.-]+")
+#: What the editors' "New style from an image…" dialogs say above their fields.
+INTRO = (
+    "The style is learnt in the background (about half an hour on a laptop's CPU at "
+    f"{NEW_STYLE_STEPS} steps, minutes on a GPU) and then appears in the Style list. "
+    "Cancel keeps what was learnt: the same name goes on from there."
+)
 
 
 def style_name(label: str) -> str:
@@ -67,6 +77,25 @@ def checked_name(label: str, taken: Sequence[str] = ()) -> str:
     if name in taken:
         raise StylePluginError(f"A style named {name!r} is installed already; choose another name.")
     return name
+
+
+def installed_styles(filter_: Filter) -> list[str]:
+    """The names of the styles `filter_` offers now, which a new style may not take."""
+    return [
+        choice.value
+        for param in filter_.params()
+        if param.name == "style"
+        for choice in param.choices
+    ]
+
+
+def recorded_command(record: Mapping[str, Any] | None) -> list[str] | None:
+    """How to run `style-plugin` outside the editor, from its environment record; None when
+    the record has no usable command (written by an install from before it had one)."""
+    command = (record or {}).get("command")
+    if isinstance(command, list) and command and all(isinstance(c, str) for c in command):
+        return list(command)
+    return None
 
 
 @dataclass(frozen=True)

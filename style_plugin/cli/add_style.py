@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -103,6 +104,13 @@ def add_style(
 
 
 def report(event: dict[str, Any]) -> None:
-    """One JSON line on stdout, flushed at once: the reading program shows it as it comes."""
-    typer.echo(json.dumps(event))
-    sys.stdout.flush()
+    """One JSON line on stdout, flushed at once: the reading program shows it as it comes.
+    A reader that has gone (an editor's plug-in killed by its Cancel) ends the reports, not
+    the training: stdout then leads nowhere, so the run still keeps its checkpoint."""
+    try:
+        sys.stdout.write(json.dumps(event) + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        nowhere = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(nowhere, sys.stdout.fileno())
+        os.close(nowhere)

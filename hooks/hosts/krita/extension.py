@@ -35,7 +35,7 @@ from hooks.filters import Filter
 from hooks.hosts.krita.new_style import NewStyleDialog, StyleTraining
 from hooks.hosts.krita.pixels import LayerFormat, filter_layer_bytes, layer_format
 from hooks.hosts.krita.ui import PREVIEW_SIDE, FilterDialog, rgba_to_qimage, run_with_progress
-from hooks.hosts.new_style import snapshot_painting_path
+from hooks.hosts.new_style import installed_styles, recorded_command, snapshot_painting_path
 from style_plugin.errors import Cancelled, StylePluginError
 
 __all__ = [
@@ -352,13 +352,7 @@ class StylizeExtension(Extension):
                 dialog, QMessageBox.Warning, f"Adding a style needs a newer install. {reinstall}"
             )
             return
-        taken = [
-            choice.value
-            for param in dialog.filter.params()
-            if param.name == "style"
-            for choice in param.choices
-        ]
-        ask = NewStyleDialog(taken, save_image, dialog)
+        ask = NewStyleDialog(installed_styles(dialog.filter), save_image, dialog)
         if not ask.exec_() or ask.request is None:
             return
         training = StyleTraining(self.command, ask.request, self, self._training_finished)
@@ -420,6 +414,4 @@ def _message(parent: QWidget | None, icon: QMessageBox.Icon, text: str) -> None:
 def register(app: Krita, environment: dict[str, Any] | None = None) -> None:
     """Add the Stylize extension to Krita (the pykrita module calls this at start-up with
     the environment record, whose `command` runs style-plugin outside Krita)."""
-    command = (environment or {}).get("command")
-    valid = isinstance(command, list) and command and all(isinstance(c, str) for c in command)
-    app.addExtension(StylizeExtension(app, command if valid else None))
+    app.addExtension(StylizeExtension(app, recorded_command(environment)))

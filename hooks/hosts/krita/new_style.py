@@ -31,6 +31,7 @@ from PyQt5.QtWidgets import (
 
 from hooks.hosts.krita.ui import plain_label
 from hooks.hosts.new_style import (
+    INTRO,
     NEW_STYLE_STEPS,
     NewStyleRequest,
     Progress,
@@ -101,11 +102,7 @@ class NewStyleDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
-        intro = plain_label(
-            "The style is learnt in the background (about half an hour on a laptop's CPU "
-            f"at {NEW_STYLE_STEPS} steps, minutes on a GPU) and then appears in the Style "
-            "list. Cancel keeps what was learnt: the same name goes on from there."
-        )
+        intro = plain_label(INTRO)
         intro.setWordWrap(True)
         self.error.setWordWrap(True)
         layout = QVBoxLayout(self)

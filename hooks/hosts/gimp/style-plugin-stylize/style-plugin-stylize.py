@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""GIMP 3 plug-in: Filters > Artistic > Stylize... runs style-plugin's Stylize filter.
+"""GIMP 3 plug-in: Filters > Artistic > Stylize... runs style-plugin's Stylize filter, and
+Filters > Artistic > New Style from an Image... learns a new style for it from a painting.
 
 Installed by `style-plugin install gimp`, which copies this folder into GIMP's plug-ins
 folder (GIMP 3 wants plug-ins/<name>/<name>.py) and records where style-plugin lives in the
@@ -10,7 +11,12 @@ the arguments are there. Above them the dialog shows a preview of the filter's r
 current values. The filter runs on the selection's bounding box of the one selected layer,
 GIMP blends the result through the selection when it merges the shadow buffer, alpha is
 kept, and the whole run is one undo step.
-All that does not need GIMP lives in hooks/hosts/gimp/bridge.py.
+
+New Style from an Image... asks for a painting file (or uses the open image), a name and the
+training steps, then waits for `style-plugin add-style` run as a separate process, with its
+steps on GIMP's progress bar; Cancel there stops it and keeps what was learnt. The new style
+is in Stylize's list the next time its dialog opens.
+All that does not need GIMP lives in hooks/hosts/gimp/bridge.py and new_style.py.
 """
 
 from __future__ import annotations
@@ -56,6 +62,14 @@ def load_filter() -> tuple[Filter, ModuleType]:
     from hooks.hosts.gimp import bridge
 
     return get_filter(bridge.FILTER_NAME), bridge
+
+
+def load_new_style() -> ModuleType:
+    """hooks/hosts/gimp/new_style.py, imported from the recorded environment."""
+    load_filter()
+    from hooks.hosts.gimp import new_style
+
+    return new_style
 
 
 def add_argument(procedure: Gimp.Procedure, argument: Argument) -> None:
@@ -291,24 +305,164 @@ def run(
     return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, GLib.Error())
 
 
+def save_open_image(
+    bridge: ModuleType, new_style: ModuleType, image: Gimp.Image, name: str
+) -> Path:
+    """Save what `image` shows (its layers flattened on a copy, at most PAINTING_SIDE a
+    side) as the painting of style `name`; the image itself is left as it is."""
+    from hooks.hosts.new_style import snapshot_painting_path  # importable once loaded
+
+    copy = image.duplicate()
+    try:
+        layer = copy.flatten()
+        width, height = layer.get_width(), layer.get_height()
+        scale = new_style.painting_read_scale(width, height)
+        size = max(1, round(width * scale)), max(1, round(height * scale))
+        rect = Gegl.Rectangle.new(0, 0, *size)
+        data = layer.get_buffer().get(rect, scale, bridge.PIXEL_FORMAT, Gegl.AbyssPolicy.CLAMP)
+    finally:
+        copy.delete()
+    painting = bridge.region_image(bytes(data), *size).convert("RGB")
+    return new_style.write_painting(painting, snapshot_painting_path(name))
+
+
+def style_request(
+    new_style: ModuleType, config: Gimp.ProcedureConfig, image: Gimp.Image | None, taken: list[str]
+) -> Any:
+    """The NewStyleRequest the config's values make; StylePluginError says what to change."""
+    names = new_style.StyleArguments
+    painting = config.get_property(names.PAINTING)
+    use_open_image = bool(config.get_property(names.USE_OPEN_IMAGE))
+    if use_open_image and image is None:
+        from style_plugin.errors import StylePluginError
+
+        raise StylePluginError("Open an image first, or choose a painting file.")
+    save = None
+    if use_open_image:
+        _, bridge = load_filter()
+        save = functools.partial(save_open_image, bridge, new_style, image)
+    return new_style.request_from(
+        config.get_property(names.LABEL),
+        painting.get_path() if painting is not None else None,
+        config.get_property(names.STEPS),
+        taken,
+        save,
+    )
+
+
+def ask_new_style(
+    procedure: Gimp.Procedure,
+    config: Gimp.ProcedureConfig,
+    new_style: ModuleType,
+    image: Gimp.Image | None,
+    taken: list[str],
+) -> Any:
+    """Show the procedure's dialog until its values make a request (returned) or the user
+    cancels (None); what is wrong shows under the values."""
+    from style_plugin.errors import StylePluginError
+
+    GimpUi.init(PLUG_IN_BINARY)
+    dialog = GimpUi.ProcedureDialog(procedure=procedure, config=config)
+    intro = Gtk.Label(label=new_style.INTRO, wrap=True, xalign=0.0, max_width_chars=60)
+    error = Gtk.Label(wrap=True, xalign=0.0, max_width_chars=60)
+    content = dialog.get_content_area()
+    content.pack_start(intro, False, False, 0)
+    dialog.fill(list(new_style.StyleArguments.ALL))
+    content.pack_start(error, False, False, 0)
+    intro.show()
+    error.show()
+    request = None
+    try:
+        while request is None and dialog.run():
+            try:
+                request = style_request(new_style, config, image, taken)
+            except StylePluginError as exc:
+                error.set_text(str(exc))
+    finally:
+        dialog.destroy()
+    return request
+
+
+def run_new_style(
+    procedure: Gimp.Procedure,
+    run_mode: Gimp.RunMode,
+    image: Gimp.Image | None,
+    drawables: list[Gimp.Drawable],
+    config: Gimp.ProcedureConfig,
+    data: Any,
+) -> Gimp.ValueArray:
+    """New Style from an Image...: ask (interactive runs), then learn the style in a separate
+    process with GIMP's progress bar following its steps."""
+    new_style = load_new_style()
+    filter_, _ = load_filter()
+    import style_plugin_bootstrap  # on sys.path once load_filter() ran
+
+    from style_plugin.errors import StylePluginError
+
+    record = style_plugin_bootstrap.read_environment(HERE / style_plugin_bootstrap.ENV_FILE)
+    command = new_style.recorded_command(record)
+    if command is None:
+        return failure(
+            procedure,
+            Gimp.PDBStatusType.EXECUTION_ERROR,
+            "Adding a style needs a newer install: run `style-plugin install gimp` again.",
+        )
+    taken = new_style.installed_styles(filter_)
+    try:
+        if run_mode == Gimp.RunMode.INTERACTIVE:
+            request = ask_new_style(procedure, config, new_style, image, taken)
+            if request is None:
+                return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
+        else:
+            request = style_request(new_style, config, image, taken)
+    except StylePluginError as exc:
+        return failure(procedure, Gimp.PDBStatusType.CALLING_ERROR, str(exc))
+
+    def show(progress: Any) -> None:
+        Gimp.progress_set_text(new_style.progress_text(request, progress))
+        if progress.total:
+            Gimp.progress_update(progress.step / progress.total)
+
+    Gimp.progress_init(new_style.progress_text(request, new_style.Progress()))
+    try:
+        new_style.train(command, request, show)
+    except new_style.TrainingCancelled as exc:
+        Gimp.message(str(exc))
+        return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
+    except StylePluginError as exc:
+        return failure(procedure, Gimp.PDBStatusType.EXECUTION_ERROR, str(exc))
+    finally:
+        Gimp.progress_end()
+    Gimp.message(new_style.added_message(request))
+    return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, GLib.Error())
+
+
 class StylizePlugIn(Gimp.PlugIn):
-    """Registers the Stylize procedure when style-plugin can be found."""
+    """Registers Stylize and New Style from an Image... when style-plugin can be found."""
 
     def do_set_i18n(self, name: str) -> bool:
         """The labels come from the filter, untranslated by GIMP's catalogues."""
         return False
 
     def do_query_procedures(self) -> list[str]:
-        """The procedure, or none (with the reason on stderr) if style-plugin is not found."""
+        """The procedures, or none (with the reason on stderr) if style-plugin is not found."""
         try:
             _, bridge = load_filter()
+            new_style = load_new_style()
         except Exception as exc:  # GIMP must keep starting whatever broke here
             print(f"style-plugin: Stylize is unavailable: {exc}", file=sys.stderr)
             return []
-        return [bridge.PROCEDURE_NAME]
+        return [bridge.PROCEDURE_NAME, new_style.PROCEDURE_NAME]
 
     def do_create_procedure(self, name: str) -> Gimp.Procedure:
-        """The image procedure with one argument per filter parameter."""
+        """The procedure called `name`."""
+        _, bridge = load_filter()
+        if name == bridge.PROCEDURE_NAME:
+            return self.stylize_procedure(name)
+        return self.new_style_procedure(name)
+
+    def stylize_procedure(self, name: str) -> Gimp.Procedure:
+        """Stylize: an image procedure with one argument per filter parameter."""
         filter_, bridge = load_filter()
         procedure = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, run, None)
         procedure.set_image_types("RGB*, GRAY*")
@@ -319,6 +473,53 @@ class StylizePlugIn(Gimp.PlugIn):
         procedure.set_attribution("style-plugin developers", "style-plugin developers", "2025")
         for argument in bridge.arguments_for(filter_):
             add_argument(procedure, argument)
+        return procedure
+
+    def new_style_procedure(self, name: str) -> Gimp.Procedure:
+        """New Style from an Image...: runs with or without an open image."""
+        _, bridge = load_filter()
+        new_style = load_new_style()
+        names = new_style.StyleArguments
+        procedure = Gimp.ImageProcedure.new(
+            self, name, Gimp.PDBProcType.PLUGIN, run_new_style, None
+        )
+        procedure.set_image_types("*")
+        procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.ALWAYS)
+        procedure.set_menu_label(new_style.MENU_LABEL)
+        procedure.add_menu_path(bridge.MENU_PATH)
+        procedure.set_documentation(
+            "Learn a new style for Stylize from a painting", new_style.INTRO, name
+        )
+        procedure.set_attribution("style-plugin developers", "style-plugin developers", "2026")
+        flags = GObject.ParamFlags.READWRITE
+        procedure.add_file_argument(
+            names.PAINTING,
+            "_Painting",
+            "The image file to learn the style from",
+            Gimp.FileChooserAction.OPEN,
+            True,
+            None,
+            flags,
+        )
+        procedure.add_boolean_argument(
+            names.USE_OPEN_IMAGE,
+            "_Use the open image",
+            "Learn from the open image (all its layers) instead of a file",
+            False,
+            flags,
+        )
+        procedure.add_string_argument(
+            names.LABEL, "_Name", "The new style's name in the Style list", "", flags
+        )
+        procedure.add_int_argument(
+            names.STEPS,
+            "Training _steps",
+            "Batches of four photo crops; more steps learn the style better",
+            1,
+            names.MAX_STEPS,
+            names.DEFAULT_STEPS,
+            flags,
+        )
         return procedure
 
 

@@ -1,0 +1,326 @@
+"""GIMP's "New Style from an Image…": the procedure against the stand-in GIMP API with the real
+`style-plugin add-style` as its child process, a Cancel (the plug-in killed, as GIMP does),
+and the procedure in the real GIMP 3 of the Debian 13 root."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from hooks import get_filter, reload_plugins
+from hooks.filters import Filter
+from hooks.hosts.environment import RECORD_FILE
+from hooks.hosts.gimp import bridge, new_style
+from hooks.hosts.gimp import installer as gimp_installer
+from hooks.hosts.new_style import NewStyleRequest, Progress, snapshot_painting_path
+from style_plugin.errors import StylePluginError
+from style_plugin.runtime.paths import user_runs_dir
+from style_plugin.runtime.store import load_model
+from tests.fake_gimp import FakeConfig, FakeGimp, FakeImage, registered_procedure
+from tests.test_gimp import GIMP_CONSOLE, gimp_place, install_plugin
+
+NAMES = new_style.StyleArguments
+#: How long a killed plug-in's training may take to finish its step and keep its checkpoint.
+STOP_TIMEOUT_S = 180
+
+
+def file_value(path: Path | None) -> SimpleNamespace | None:
+    """A Gio.File argument value as the script reads it."""
+    return None if path is None else SimpleNamespace(get_path=lambda: str(path))
+
+
+def style_config(
+    label: str, painting: Path | None = None, open_image: bool = False, steps: int = 2
+) -> FakeConfig:
+    return FakeConfig(
+        {
+            NAMES.PAINTING: file_value(painting),
+            NAMES.USE_OPEN_IMAGE: open_image,
+            NAMES.LABEL: label,
+            NAMES.STEPS: steps,
+        }
+    )
+
+
+def run_new_style(script, config: FakeConfig, mode: str = "noninteractive", image=None):
+    procedure = registered_procedure(script, new_style.PROCEDURE_NAME)
+    return procedure.run(procedure, mode, image, [], config, None)
+
+
+def test_the_procedure_is_registered_beside_stylize(load_plugin) -> None:
+    script = load_plugin(FakeGimp())
+    assert script.StylizePlugIn().do_query_procedures() == [
+        bridge.PROCEDURE_NAME,
+        new_style.PROCEDURE_NAME,
+    ]
+    procedure = registered_procedure(script, new_style.PROCEDURE_NAME)
+    assert procedure.info["menu_path"] == "<Image>/Filters/Artistic"
+    assert procedure.info["menu_label"] == "New Style from an _Image..."
+    assert procedure.info["sensitivity"] == "always"  # with or without an open image
+    assert procedure.arguments == [
+        ("file", "painting", "_Painting", "open", True, None),
+        ("boolean", "use-open-image", "_Use the open image", False),
+        ("string", "label", "_Name", ""),
+        ("int", "steps", "Training _steps", 1, 100_000, 300),
+    ]
+
+
+def test_values_that_make_no_request_are_refused_before_anything_starts(
+    stylize: Filter, load_plugin, paintings: dict[str, Path]
+) -> None:
+    script = load_plugin(FakeGimp())
+    cases = [
+        (style_config("Mine"), "Choose the painting to learn the style from."),
+        (style_config("", paintings["stripes"]), "Give the new style a name."),
+        (
+            style_config("Mine", open_image=True),
+            "Open an image first, or choose a painting file.",
+        ),
+        (
+            style_config("Starry Night", paintings["stripes"]),
+            "A style named 'starry-night' is installed already; choose another name.",
+        ),
+        (style_config("Mine", paintings["stripes"], steps=0), "Train for at least one step."),
+    ]
+    for config, message in cases:
+        assert run_new_style(script, config) == ("calling-error", message)
+    assert not user_runs_dir().exists()
+
+
+def test_the_dialog_asks_again_until_the_values_do_and_cancel_starts_nothing(
+    stylize: Filter, load_plugin
+) -> None:
+    config = style_config("", open_image=True)
+    fake = FakeGimp(dialog_answer=[True, False])
+    image = FakeImage(np.full((6, 8, 4), 0.5, np.float32))
+    assert run_new_style(load_plugin(fake), config, "interactive", image) == ("cancel", None)
+    intro, error = fake.labels
+    assert intro.text == new_style.INTRO
+    assert error.text == "Give the new style a name."
+    assert fake.rows == list(NAMES.ALL)
+    assert fake.progress == [] and not user_runs_dir().exists()
+
+
+def test_an_install_without_the_command_says_to_reinstall(
+    stylize: Filter, load_plugin, tmp_path: Path, paintings: dict[str, Path]
+) -> None:
+    script = load_plugin(FakeGimp())
+    record_file = tmp_path / gimp_installer.PLUGIN_NAME / RECORD_FILE
+    record = json.loads(record_file.read_text())
+    del record["command"]
+    record_file.write_text(json.dumps(record))
+    status, message = run_new_style(script, style_config("Mine", paintings["stripes"]))
+    assert status == "execution-error" and "style-plugin install gimp" in message
+
+
+def test_gimp_learns_a_style_from_the_open_image(
+    stylize: Filter, load_plugin, user_models_dir: Path
+) -> None:
+    """Interactive, from the open image: the dialog refuses a missing name, then the real
+    `add-style` trains two steps in a child process with GIMP's progress bar following it,
+    and the style is installed, labelled, in the Style list."""
+    rgb = np.asarray(Image.new("RGB", (40, 32), (200, 60, 30)), np.float32) / 255.0
+    rgb[:, ::4] = (0.1, 0.2, 0.8)  # blue stripes
+    pixels = np.dstack([rgb, np.ones((32, 40, 1), np.float32)])
+    image = FakeImage(pixels)
+    config = style_config("", open_image=True)
+
+    def while_open(fake: FakeGimp) -> None:
+        if fake.labels[1].text:  # the first OK was refused: fill in the name
+            config.set_property(NAMES.LABEL, "Blue <b>Stripes</b>")
+
+    fake = FakeGimp(dialog_answer=[True, True], while_open=while_open)
+    status = run_new_style(load_plugin(fake), config, "interactive", image)
+    assert status == ("success", None), fake.messages
+
+    name = "blue-b-stripes-b"
+    painting = Image.open(snapshot_painting_path(name))
+    assert painting.size == (40, 32)
+    assert np.array_equal(np.asarray(painting), np.rint(rgb * 255).astype(np.uint8))
+    assert [copy.deleted for copy in image.copies] == [True]  # the image itself untouched
+    assert fake.progress[0] == 0.0 and 0.5 in fake.progress and fake.progress[-1] == 1.0
+    assert "Learning “Blue <b>Stripes</b>”: step 1 of 2" in fake.progress_texts
+    assert fake.messages == [
+        "The style “Blue <b>Stripes</b>” was added: choose it in Filters > Artistic > Stylize..."
+    ]
+    model = load_model(user_models_dir / f"{name}.onnx")
+    assert [(s.name, s.label) for s in model.styles] == [(name, "Blue <b>Stripes</b>")]
+    reload_plugins()
+    assert name in new_style.installed_styles(get_filter("stylize"))
+
+
+def test_a_failed_training_is_one_line_for_gimp(user_models_dir: Path, tmp_path: Path) -> None:
+    painting = tmp_path / "painting.png"
+    painting.write_bytes(b"not an image at all")
+    request = NewStyleRequest.checked("Broken", painting, 2)
+    seen: list[Progress] = []
+    command = [sys.executable, "-m", "style_plugin"]
+    with pytest.raises(StylePluginError) as caught:
+        new_style.train(command, request, seen.append)
+    message = str(caught.value)
+    assert message.startswith("Learning “Broken” failed: ") and "\n" not in message
+    assert "painting.png" in message
+    assert not (user_models_dir / "broken.onnx").exists()
+
+
+# A stand-in for the GIMP plug-in process: it starts the training as the plug-in does and
+# prints each step it is told of; the test kills it as GIMP's Cancel kills the plug-in.
+PLUG_IN = """\
+import sys
+from pathlib import Path
+
+from hooks.hosts.gimp import new_style
+from hooks.hosts.new_style import NewStyleRequest
+
+request = NewStyleRequest.checked("Cancelled", Path(sys.argv[1]), 500)
+new_style.train(
+    [sys.executable, "-m", "style_plugin"],
+    request,
+    lambda progress: print(progress.step, flush=True),
+)
+"""
+
+
+def training_of(name: str) -> list[int]:
+    """The processes whose command line trains style `name` (`add-style NAME=...`)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            line = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"add-style" in line and any(arg.startswith(f"{name}=".encode()) for arg in line):
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal: Linux")
+def test_a_killed_plug_in_stops_the_training_which_keeps_its_checkpoint(
+    user_models_dir: Path, paintings: dict[str, Path], tmp_path: Path
+) -> None:
+    """GIMP's Cancel kills the plug-in outright: its training gets SIGTERM, finishes its
+    step, keeps its checkpoint (though nobody reads its reports any more) and exits."""
+    plug_in = subprocess.Popen(
+        [sys.executable, "-c", PLUG_IN, str(paintings["stripes"])],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+    )
+    assert plug_in.stdout is not None
+    steps = []
+    for line in plug_in.stdout:
+        steps.append(line.strip())
+        if line.strip().isdigit() and int(line) >= 1:
+            break
+    assert steps and steps[-1].isdigit() and int(steps[-1]) >= 1, steps
+    assert training_of("cancelled")
+    plug_in.send_signal(signal.SIGKILL)
+    plug_in.wait()
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    while training_of("cancelled") and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not training_of("cancelled"), "the training outlived its plug-in"
+    run = user_runs_dir() / "cancelled"
+    assert (run / "checkpoint.pt").is_file()
+    from style_plugin.training.checkpoint import load_checkpoint
+
+    assert 1 <= load_checkpoint(run)["step"] < 500
+    assert not (user_models_dir / "cancelled.onnx").exists()
+
+
+# -- GIMP 3 itself ---------------------------------------------------------------------------
+
+NEW_STYLE_SCRIPT = r"""
+import json
+import gi
+gi.require_version("Gimp", "3.0")
+from gi.repository import Gimp, Gio
+
+settings = json.loads(open(SETTINGS).read())
+image = Gimp.file_load(Gimp.RunMode.NONINTERACTIVE, Gio.File.new_for_path(settings["source"]))
+procedure = Gimp.get_pdb().lookup_procedure(settings["procedure"])
+outcome = {"registered": procedure is not None}
+if procedure is not None:
+    outcome["menu"] = procedure.get_menu_label()
+    config = procedure.create_config()
+    config.set_property("run-mode", Gimp.RunMode.NONINTERACTIVE)
+    config.set_property("image", image)
+    config.set_property("use-open-image", True)
+    config.set_property("label", settings["label"])
+    config.set_property("steps", 2)
+    result = procedure.run(config)
+    outcome["status"] = result.index(0).value_name
+    outcome["message"] = result.index(1) if result.length() > 1 else None
+open(settings["outcome"], "w").write(json.dumps(outcome))
+"""
+
+
+def test_gimp_runs_new_style_from_the_open_image(tmp_path: Path) -> None:
+    """The real GIMP 3 (Debian 13 root) runs New Style from an Image... on an open image:
+    the procedure is registered under its menu label, saves what the image shows as the
+    painting, and starts `add-style`; that root's style-plugin has no PyTorch (GIMP's Python
+    3.13 would need 2.5 GB of CUDA wheels), so the child's own one-line error comes back as
+    GIMP's error message."""
+    with gimp_place("debian 13 root", tmp_path) as place:
+        install_plugin(place, "debian 13 root")
+        Image.new("RGB", (48, 36), (30, 120, 200)).save(place.work / "painting.png")
+        (place.work / "new_style.py").write_text(NEW_STYLE_SCRIPT)
+        settings = {
+            "procedure": new_style.PROCEDURE_NAME,
+            "source": place.path("painting.png"),
+            "label": "Blue Field",
+            "outcome": place.path("outcome.json"),
+        }
+        (place.work / "settings.json").write_text(json.dumps(settings))
+        env = {
+            "HOME": place.path("home"),
+            "GIMP3_DIRECTORY": place.path("gimp3"),
+            "STYLE_PLUGIN_MODELS_DIR": place.path("models"),
+            "STYLE_PLUGIN_OFFLINE": "1",
+        }
+        script, settings_file = place.path("new_style.py"), place.path("settings.json")
+        done = subprocess.run(
+            place.command(
+                [
+                    GIMP_CONSOLE,
+                    "--no-interface",
+                    "--no-data",
+                    "--no-fonts",
+                    "--batch-interpreter",
+                    "python-fu-eval",
+                    "--batch",
+                    f"SETTINGS = {settings_file!r}; exec(open({script!r}).read())",
+                    "--quit",
+                ],
+                env,
+            ),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        log = f"exit {done.returncode}\n{done.stdout}\n{done.stderr}"
+        outcome_file = place.work / "outcome.json"
+        assert outcome_file.exists(), log
+        outcome = json.loads(outcome_file.read_text())
+        painting = place.work / "runs" / "blue-field-painting.png"
+        saved = Image.open(painting).convert("RGB") if painting.exists() else None
+    assert outcome["registered"] and outcome["menu"] == "New Style from an _Image...", log
+    assert outcome["status"] == "GIMP_PDB_EXECUTION_ERROR", (outcome, log)
+    assert outcome["message"] == (
+        "Learning “Blue Field” failed: this command needs PyTorch: "
+        "pip install 'style-plugin[train]'"
+    ), log
+    assert saved is not None and saved.size == (48, 36), log
+    assert saved.getpixel((10, 10)) == (30, 120, 200)
