@@ -27,7 +27,14 @@ from style_plugin.errors import StylePluginError
 from style_plugin.runtime.paths import user_runs_dir
 from style_plugin.runtime.store import load_model
 from tests.fake_gimp import FakeConfig, FakeGimp, FakeImage, registered_procedure
-from tests.test_gimp import GIMP_CONSOLE, gimp_place, install_plugin
+from tests.helpers import sample_photo
+from tests.test_gimp import (
+    DIALOG_CORNER,
+    GIMP_CONSOLE,
+    GRAB_SCRIPT,
+    gimp_place,
+    install_plugin,
+)
 
 NAMES = new_style.StyleArguments
 #: How long a killed plug-in's training may take to finish its step and keep its checkpoint.
@@ -324,3 +331,106 @@ def test_gimp_runs_new_style_from_the_open_image(tmp_path: Path) -> None:
     ), log
     assert saved is not None and saved.size == (48, 36), log
     assert saved.getpixel((10, 10)) == (30, 120, 200)
+
+
+NEW_STYLE_DIALOG_SCRIPT = """\
+import json
+
+import gi
+gi.require_version("Gimp", "3.0")
+from gi.repository import Gimp, Gio
+
+settings = json.loads(open(SETTINGS).read())
+image = Gimp.file_load(Gimp.RunMode.NONINTERACTIVE, Gio.File.new_for_path(settings["source"]))
+Gimp.Display.new(image)
+Gimp.displays_flush()
+procedure = Gimp.get_pdb().lookup_procedure(settings["procedure"])
+config = procedure.create_config()
+config.set_property("run-mode", Gimp.RunMode.INTERACTIVE)  # the dialog, as from the menu
+config.set_property("image", image)
+config.set_property("use-open-image", True)
+config.set_property("label", settings["label"])
+result = procedure.run(config)
+outcome = {"status": result.index(0).value_name}
+outcome["message"] = result.index(1) if result.length() > 1 else None
+open(settings["outcome"], "w").write(json.dumps(outcome))
+quit = Gimp.get_pdb().lookup_procedure("gimp-quit")
+quit_config = quit.create_config()
+quit_config.set_property("force", True)
+quit.run(quit_config)
+"""
+
+# Under Xvfb: GIMP opens the dialog; once it is up, a screenshot, then Return (OK).
+NEW_STYLE_DIALOG_DRIVER = """\
+W=$1
+gimp-3.0 --no-splash --batch-interpreter python-fu-eval \\
+    -b "SETTINGS = '$W/settings.json'; exec(open('$W/dialog.py').read())" >"$W/gimp.log" 2>&1 &
+gimp=$!
+window=
+for _ in $(seq 240); do
+    window=$(xdotool search --name '^New Style' 2>/dev/null | head -1)
+    [ -n "$window" ] && break
+    sleep 0.5
+done
+if [ -z "$window" ]; then echo "no New Style dialog appeared"; kill -9 $gimp; exit 3; fi
+echo "dialog: $(xdotool getwindowname "$window")"
+sleep 2  # let it draw
+python3 "$W/grab.py" "$W/screen.png"
+xdotool windowfocus --sync "$window"
+xdotool key Return
+for _ in $(seq 240); do kill -0 $gimp 2>/dev/null || break; sleep 0.5; done
+kill -9 $gimp 2>/dev/null
+exit 0
+"""
+
+
+def test_gimp_new_style_dialog_opens_from_the_menu_and_ok_starts_the_training(
+    tmp_path: Path,
+) -> None:
+    """The whole interactive path in the real GIMP 3 under Xvfb (Debian 13 root): the
+    procedure's dialog opens with its fields (photographed: gimp-new-style.png in the test's
+    folder is docs/images/gimp-new-style.png), and OK saves the open image as the painting
+    and starts the trainer, whose one-line answer (no PyTorch in that root) is the result."""
+    with gimp_place("debian 13 root", tmp_path) as place:
+        install_plugin(place, "debian 13 root")
+        sample_photo(320, 213).save(place.work / "painting.png")
+        (place.work / "dialog.py").write_text(NEW_STYLE_DIALOG_SCRIPT)
+        (place.work / "grab.py").write_text(GRAB_SCRIPT)
+        (place.work / "driver.sh").write_text(NEW_STYLE_DIALOG_DRIVER)
+        settings = {
+            "procedure": new_style.PROCEDURE_NAME,
+            "source": place.path("painting.png"),
+            "label": "My painting",
+            "outcome": place.path("outcome.json"),
+        }
+        (place.work / "settings.json").write_text(json.dumps(settings))
+        env = {
+            "HOME": place.path("home"),
+            "GIMP3_DIRECTORY": place.path("gimp3"),
+            "STYLE_PLUGIN_OFFLINE": "1",
+            "STYLE_PLUGIN_MODELS_DIR": place.path("models"),
+        }
+        xvfb = ["xvfb-run", "-a", "-n", "150", "-s", "-screen 0 1280x800x24"]
+        done = subprocess.run(
+            place.command([*xvfb, "bash", place.path("driver.sh"), place.seen_as], env),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        gimp_log = (
+            (place.work / "gimp.log").read_text() if (place.work / "gimp.log").exists() else ""
+        )
+        log = f"exit {done.returncode}\n{done.stdout}\n{done.stderr}\n{gimp_log}"
+        assert done.returncode == 0 and "dialog: New Style" in done.stdout, log
+        outcome = json.loads((place.work / "outcome.json").read_text())
+        painting = place.work / "runs" / "my-painting-painting.png"
+        assert painting.is_file(), log
+        screen = Image.open(place.work / "screen.png")
+        screen.load()
+        screen.crop(DIALOG_CORNER).save(tmp_path / "gimp-new-style.png")
+    assert outcome == {
+        "status": "GIMP_PDB_EXECUTION_ERROR",
+        "message": "Learning “My painting” failed: this command needs PyTorch: "
+        "pip install 'style-plugin[train]'",
+    }, log
