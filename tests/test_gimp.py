@@ -9,9 +9,6 @@ import shutil
 import stat
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +21,6 @@ from hooks.hosts.environment import RECORD_FILE
 from hooks.hosts.gimp import bridge
 from hooks.hosts.gimp import installer as gimp_installer
 from style_plugin.errors import StylePluginError
-from tests import debian_root
 from tests.fake_gimp import (
     FakeDrawable,
     FakeGimp,
@@ -34,13 +30,21 @@ from tests.fake_gimp import (
 )
 from tests.helpers import sample_photo
 from tests.host_helpers import fake_python, load_bootstrap
+from tests.real_gimp import (
+    DIALOG_CLOSING,
+    DIALOG_CORNER,
+    DIALOG_OPENING,
+    GimpPlace,
+    gimp_place,
+    install_plugin,
+    run_console,
+    run_dialog,
+)
 from tests.synthetic import make_photo
 
 PLUGIN_SOURCE = gimp_installer.SOURCE_DIR
 REPO = Path(__file__).resolve().parent.parent
 HERE = f"{sys.version_info.major}.{sys.version_info.minor}"
-GIMP_CONSOLE = "gimp-console-3.0"
-GIMP_TIMEOUT_S = 300
 VALUES = {
     "style": "the_scream",
     "strength": 0.8,
@@ -651,70 +655,13 @@ open(settings["outcome"], "w").write(json.dumps(outcome))
 """
 
 
-@dataclass(frozen=True)
-class GimpPlace:
-    """Where GIMP 3 runs: on this machine, or in the Debian 13 root of .ci/gimp3-root. `work`
-    is the test's folder as this process sees it, `seen_as` the same folder as GIMP sees it,
-    `command(args, env)` the command line that runs `args` there with `env`."""
-
-    work: Path
-    seen_as: str
-    command: Callable[[list[str], dict[str, str]], list[str]]
-
-    def path(self, name: str) -> str:
-        """`work / name` as GIMP sees it."""
-        return f"{self.seen_as}/{name}"
-
-
-@contextmanager
-def gimp_place(where: str, tmp_path: Path) -> Iterator[GimpPlace]:
-    """The place to run GIMP 3 `where` ("this machine" or "debian 13 root"), or a skip with
-    the reason it is not here."""
-    if where == "this machine":
-        if shutil.which(GIMP_CONSOLE) is None:
-            pytest.skip("GIMP 3 is not installed here (Debian 12 ships GIMP 2.10)")
-        yield GimpPlace(tmp_path, str(tmp_path), lambda args, env: list(args))
-        return
-    reason = debian_root.unavailable()
-    if reason:
-        pytest.skip(reason)
-    work = debian_root.ROOT / "tmp" / f"style-plugin-{os.getpid()}-{tmp_path.name}"
-    work.mkdir(parents=True)
-    try:
-        with debian_root.mounted():
-            yield GimpPlace(work, f"/tmp/{work.name}", debian_root.inside)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-
-
-def install_plugin(place: GimpPlace, where: str) -> None:
-    """Install the plug-in into the place's private GIMP profile, as a user would."""
-    plugin_dir = place.path("gimp3/plug-ins")
-    if where == "this machine":
-        try:
-            gimp_installer.install(InstallOptions(plugin_dir=Path(plugin_dir)))
-        except StylePluginError as exc:
-            pytest.skip(f"GIMP's Python differs from this environment's: {exc}")
-        return
-    args = [debian_root.VENV_PYTHON, "-m", "style_plugin", "install", "gimp"]
-    done = subprocess.run(
-        place.command([*args, "--plugin-dir", plugin_dir], {"HOME": place.path("home")}),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-
-
 def run_gimp(
     place: GimpPlace, cases: list[dict], arguments: dict, installed_later: list[tuple[str, str]]
 ) -> tuple[dict, str]:
     """Run the batch script in gimp-console-3.0 with a private GIMP profile; its outcome
-    file and console output (GIMP exits 0 even when a batch command fails). The script
-    copies each (source, target) of `installed_later` once GIMP has recorded the procedure,
-    before the cases run (a case's own "arguments" override `arguments`)."""
-    (place.work / "batch.py").write_text(BATCH_SCRIPT)
+    file and log. The script copies each (source, target) of `installed_later` once GIMP has
+    recorded the procedure, before the cases run (a case's own "arguments" override
+    `arguments`)."""
     settings = {
         "procedure": bridge.PROCEDURE_NAME,
         "arguments": arguments,
@@ -722,35 +669,7 @@ def run_gimp(
         "installed_later": installed_later,
         "outcome": place.path("outcome.json"),
     }
-    (place.work / "settings.json").write_text(json.dumps(settings))
-    script, settings_file = place.path("batch.py"), place.path("settings.json")
-    args = [
-        GIMP_CONSOLE,
-        "--no-interface",
-        "--no-data",
-        "--no-fonts",
-        "--batch-interpreter",
-        "python-fu-eval",
-        "--batch",
-        f"SETTINGS = {settings_file!r}; exec(open({script!r}).read())",
-        "--quit",
-    ]
-    env = {
-        "HOME": place.path("home"),
-        "GIMP3_DIRECTORY": place.path("gimp3"),
-        "STYLE_PLUGIN_MODELS_DIR": place.path("models"),
-        "STYLE_PLUGIN_OFFLINE": "1",
-    }
-    if place.seen_as == str(place.work):  # this machine: its own environment, and ours
-        env = {**os.environ, **env}
-    done = subprocess.run(
-        place.command(args, env),
-        capture_output=True,
-        text=True,
-        timeout=GIMP_TIMEOUT_S,
-        check=False,
-    )
-    log = f"exit {done.returncode}\n{done.stdout}\n{done.stderr}"
+    log = run_console(place, BATCH_SCRIPT, settings)
     outcome = place.work / "outcome.json"
     return (json.loads(outcome.read_text()) if outcome.exists() else {}), log
 
@@ -815,23 +734,9 @@ def test_gimp_console_runs_the_plugin_and_matches_the_filter(
     assert np.abs(expected_late - expected).mean() > 1  # not the other cases' style
 
 
-DIALOG_SCRIPT = """\
-import json
-import os
-import time
-
-import gi
-gi.require_version("Gimp", "3.0")
-from gi.repository import Gimp, Gio
-
-settings = json.loads(open(SETTINGS).read())
-image = Gimp.file_load(Gimp.RunMode.NONINTERACTIVE, Gio.File.new_for_path(settings["source"]))
-Gimp.Display.new(image)
-Gimp.displays_flush()
-procedure = Gimp.get_pdb().lookup_procedure(settings["procedure"])
-config = procedure.create_config()
-config.set_property("run-mode", Gimp.RunMode.INTERACTIVE)  # the dialog, as from the menu
-config.set_property("image", image)
+DIALOG_SCRIPT = (
+    DIALOG_OPENING
+    + """\
 config.set_core_object_array("drawables", [image.get_layers()[0]])
 result = procedure.run(config)
 outcome = {"status": result.index(0).value_name}
@@ -843,45 +748,14 @@ for _ in range(600):
         break
     time.sleep(0.1)
 Gimp.file_save(Gimp.RunMode.NONINTERACTIVE, image, Gio.File.new_for_path(settings["after_undo"]), None)
-quit = Gimp.get_pdb().lookup_procedure("gimp-quit")
-quit_config = quit.create_config()
-quit_config.set_property("force", True)
-quit.run(quit_config)
 """
+    + DIALOG_CLOSING
+)
 
-GRAB_SCRIPT = """\
-import sys
-
-import gi
-gi.require_version("Gdk", "3.0")
-from gi.repository import Gdk
-
-window = Gdk.get_default_root_window()
-pixbuf = Gdk.pixbuf_get_from_window(window, 0, 0, window.get_width(), window.get_height())
-pixbuf.savev(sys.argv[1], "png", [], [])
-"""
-
-# Under Xvfb: GIMP starts and opens the dialog; once its window is up, a screenshot, then
-# Return (OK) is typed into it; once the result is saved, Ctrl+Z into the image window; the
-# script saves again and quits GIMP. (xdotool's title regex fails on GIMP's non-ASCII
-# titles in the C locale, so the image window is found by listing.)
-DIALOG_DRIVER = """\
-W=$1
-gimp-3.0 --no-splash --batch-interpreter python-fu-eval \\
-    -b "SETTINGS = '$W/settings.json'; exec(open('$W/dialog.py').read())" >"$W/gimp.log" 2>&1 &
-gimp=$!
-window=
-for _ in $(seq 240); do
-    window=$(xdotool search --name '^Stylize' 2>/dev/null | head -1)
-    [ -n "$window" ] && break
-    sleep 0.5
-done
-if [ -z "$window" ]; then echo "no Stylize dialog appeared"; kill -9 $gimp; exit 3; fi
-echo "dialog: $(xdotool getwindowname "$window")"
-sleep 3  # let it draw
-python3 "$W/grab.py" "$W/screen.png"
-xdotool windowfocus --sync "$window"
-xdotool key Return
+# After OK: once the result is saved, Ctrl+Z into the image window; the script saves again
+# and quits GIMP. (xdotool's title regex fails on GIMP's non-ASCII titles in the C locale, so
+# the image window is found by listing.)
+UNDO_DRIVER = """\
 for _ in $(seq 240); do [ -e "$W/filtered" ] && break; sleep 0.5; done
 image=
 for w in $(xdotool search --onlyvisible --name '.' 2>/dev/null); do
@@ -892,15 +766,9 @@ xdotool windowfocus --sync "$image"
 xdotool key ctrl+z
 sleep 2
 touch "$W/undone"
-for _ in $(seq 240); do kill -0 $gimp 2>/dev/null || break; sleep 0.5; done
-kill -9 $gimp 2>/dev/null
-exit 0
 """
 
 
-#: The screen's top-left corner, where the dialog opens without a window manager, with some
-#: of GIMP's window: (left, top, right, bottom).
-DIALOG_CORNER = (0, 0, 800, 606)
 #: Where the dialog's preview is in that corner (above the settings).
 PREVIEW_CORNER = (0, 0, 400, 230)
 
@@ -916,9 +784,6 @@ def test_gimp_dialog_opens_from_the_menu_and_ok_filters_the_layer(tmp_path: Path
         image = sample_photo(320, 213).convert("RGBA")  # the package's cat, with a hole
         image.paste((0, 0, 0, 0), (220, 20, 300, 80))
         image.save(place.work / "photo.png")
-        (place.work / "dialog.py").write_text(DIALOG_SCRIPT)
-        (place.work / "grab.py").write_text(GRAB_SCRIPT)
-        (place.work / "driver.sh").write_text(DIALOG_DRIVER)
         settings = {
             "procedure": bridge.PROCEDURE_NAME,
             "source": place.path("photo.png"),
@@ -928,29 +793,8 @@ def test_gimp_dialog_opens_from_the_menu_and_ok_filters_the_layer(tmp_path: Path
             "undone": place.path("undone"),
             "after_undo": place.path("after-undo.png"),
         }
-        (place.work / "settings.json").write_text(json.dumps(settings))
-        env = {
-            "HOME": place.path("home"),
-            "GIMP3_DIRECTORY": place.path("gimp3"),
-            "STYLE_PLUGIN_OFFLINE": "1",
-            "STYLE_PLUGIN_MODELS_DIR": place.path("models"),
-        }
-        # Displays from 150 up: the root cannot see the host's X lock files, but X servers
-        # share abstract sockets, so a display the Krita tests' xvfb-run takes (99 up) or one
-        # still closing there would be taken twice.
-        xvfb = ["xvfb-run", "-a", "-n", "150", "-s", "-screen 0 1280x800x24"]
-        done = subprocess.run(
-            place.command([*xvfb, "bash", place.path("driver.sh"), place.seen_as], env),
-            capture_output=True,
-            text=True,
-            timeout=GIMP_TIMEOUT_S,
-            check=False,
-        )
-        gimp_log = (
-            (place.work / "gimp.log").read_text() if (place.work / "gimp.log").exists() else ""
-        )
-        log = f"exit {done.returncode}\n{done.stdout}\n{done.stderr}\n{gimp_log}"
-        assert done.returncode == 0 and "dialog: Stylize" in done.stdout, log
+        log = run_dialog(place, DIALOG_SCRIPT, settings, "Stylize", then=UNDO_DRIVER)
+        assert log.startswith("exit 0") and "dialog: Stylize" in log, log
         outcome = json.loads((place.work / "outcome.json").read_text())
         assert outcome == {"status": "GIMP_PDB_SUCCESS"}, log
         result = np.asarray(Image.open(place.work / "result.png").convert("RGBA"), np.int16)

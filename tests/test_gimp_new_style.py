@@ -28,12 +28,15 @@ from style_plugin.runtime.paths import user_runs_dir
 from style_plugin.runtime.store import load_model
 from tests.fake_gimp import FakeConfig, FakeGimp, FakeImage, registered_procedure
 from tests.helpers import sample_photo
-from tests.test_gimp import (
+from tests.real_gimp import (
+    DIALOG_CLOSING,
     DIALOG_CORNER,
-    GIMP_CONSOLE,
-    GRAB_SCRIPT,
+    DIALOG_OPENING,
+    GimpPlace,
     gimp_place,
     install_plugin,
+    run_console,
+    run_dialog,
 )
 
 NAMES = new_style.StyleArguments
@@ -272,6 +275,33 @@ if procedure is not None:
 open(settings["outcome"], "w").write(json.dumps(outcome))
 """
 
+NEW_STYLE_DIALOG_SCRIPT = (
+    DIALOG_OPENING
+    + """\
+config.set_property("use-open-image", True)
+config.set_property("label", settings["label"])
+result = procedure.run(config)
+outcome = {"status": result.index(0).value_name}
+outcome["message"] = result.index(1) if result.length() > 1 else None
+open(settings["outcome"], "w").write(json.dumps(outcome))
+"""
+    + DIALOG_CLOSING
+)
+
+#: What the trainer answers in the Debian 13 root, whose style-plugin has no PyTorch.
+NO_PYTORCH = "this command needs PyTorch: pip install 'style-plugin[train]'"
+
+
+def painting_settings(place: GimpPlace, label: str) -> dict[str, str]:
+    """The settings of both scripts: a photo opened as the painting, the style's label."""
+    sample_photo(320, 213).save(place.work / "painting.png")
+    return {
+        "procedure": new_style.PROCEDURE_NAME,
+        "source": place.path("painting.png"),
+        "label": label,
+        "outcome": place.path("outcome.json"),
+    }
+
 
 def test_gimp_runs_new_style_from_the_open_image(tmp_path: Path) -> None:
     """The real GIMP 3 (Debian 13 root) runs New Style from an Image... on an open image:
@@ -281,107 +311,17 @@ def test_gimp_runs_new_style_from_the_open_image(tmp_path: Path) -> None:
     GIMP's error message."""
     with gimp_place("debian 13 root", tmp_path) as place:
         install_plugin(place, "debian 13 root")
-        Image.new("RGB", (48, 36), (30, 120, 200)).save(place.work / "painting.png")
-        (place.work / "new_style.py").write_text(NEW_STYLE_SCRIPT)
-        settings = {
-            "procedure": new_style.PROCEDURE_NAME,
-            "source": place.path("painting.png"),
-            "label": "Blue Field",
-            "outcome": place.path("outcome.json"),
-        }
-        (place.work / "settings.json").write_text(json.dumps(settings))
-        env = {
-            "HOME": place.path("home"),
-            "GIMP3_DIRECTORY": place.path("gimp3"),
-            "STYLE_PLUGIN_MODELS_DIR": place.path("models"),
-            "STYLE_PLUGIN_OFFLINE": "1",
-        }
-        script, settings_file = place.path("new_style.py"), place.path("settings.json")
-        done = subprocess.run(
-            place.command(
-                [
-                    GIMP_CONSOLE,
-                    "--no-interface",
-                    "--no-data",
-                    "--no-fonts",
-                    "--batch-interpreter",
-                    "python-fu-eval",
-                    "--batch",
-                    f"SETTINGS = {settings_file!r}; exec(open({script!r}).read())",
-                    "--quit",
-                ],
-                env,
-            ),
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        log = f"exit {done.returncode}\n{done.stdout}\n{done.stderr}"
+        log = run_console(place, NEW_STYLE_SCRIPT, painting_settings(place, "Blue Field"))
         outcome_file = place.work / "outcome.json"
         assert outcome_file.exists(), log
         outcome = json.loads(outcome_file.read_text())
         painting = place.work / "runs" / "blue-field-painting.png"
-        saved = Image.open(painting).convert("RGB") if painting.exists() else None
+        saved = np.asarray(Image.open(painting).convert("RGB")) if painting.exists() else None
+        source = np.asarray(Image.open(place.work / "painting.png").convert("RGB"))
     assert outcome["registered"] and outcome["menu"] == "New Style from an _Image...", log
     assert outcome["status"] == "GIMP_PDB_EXECUTION_ERROR", (outcome, log)
-    assert outcome["message"] == (
-        "Learning “Blue Field” failed: this command needs PyTorch: "
-        "pip install 'style-plugin[train]'"
-    ), log
-    assert saved is not None and saved.size == (48, 36), log
-    assert saved.getpixel((10, 10)) == (30, 120, 200)
-
-
-NEW_STYLE_DIALOG_SCRIPT = """\
-import json
-
-import gi
-gi.require_version("Gimp", "3.0")
-from gi.repository import Gimp, Gio
-
-settings = json.loads(open(SETTINGS).read())
-image = Gimp.file_load(Gimp.RunMode.NONINTERACTIVE, Gio.File.new_for_path(settings["source"]))
-Gimp.Display.new(image)
-Gimp.displays_flush()
-procedure = Gimp.get_pdb().lookup_procedure(settings["procedure"])
-config = procedure.create_config()
-config.set_property("run-mode", Gimp.RunMode.INTERACTIVE)  # the dialog, as from the menu
-config.set_property("image", image)
-config.set_property("use-open-image", True)
-config.set_property("label", settings["label"])
-result = procedure.run(config)
-outcome = {"status": result.index(0).value_name}
-outcome["message"] = result.index(1) if result.length() > 1 else None
-open(settings["outcome"], "w").write(json.dumps(outcome))
-quit = Gimp.get_pdb().lookup_procedure("gimp-quit")
-quit_config = quit.create_config()
-quit_config.set_property("force", True)
-quit.run(quit_config)
-"""
-
-# Under Xvfb: GIMP opens the dialog; once it is up, a screenshot, then Return (OK).
-NEW_STYLE_DIALOG_DRIVER = """\
-W=$1
-gimp-3.0 --no-splash --batch-interpreter python-fu-eval \\
-    -b "SETTINGS = '$W/settings.json'; exec(open('$W/dialog.py').read())" >"$W/gimp.log" 2>&1 &
-gimp=$!
-window=
-for _ in $(seq 240); do
-    window=$(xdotool search --name '^New Style' 2>/dev/null | head -1)
-    [ -n "$window" ] && break
-    sleep 0.5
-done
-if [ -z "$window" ]; then echo "no New Style dialog appeared"; kill -9 $gimp; exit 3; fi
-echo "dialog: $(xdotool getwindowname "$window")"
-sleep 2  # let it draw
-python3 "$W/grab.py" "$W/screen.png"
-xdotool windowfocus --sync "$window"
-xdotool key Return
-for _ in $(seq 240); do kill -0 $gimp 2>/dev/null || break; sleep 0.5; done
-kill -9 $gimp 2>/dev/null
-exit 0
-"""
+    assert outcome["message"] == f"Learning “Blue Field” failed: {NO_PYTORCH}", log
+    assert saved is not None and np.array_equal(saved, source), log
 
 
 def test_gimp_new_style_dialog_opens_from_the_menu_and_ok_starts_the_training(
@@ -393,44 +333,15 @@ def test_gimp_new_style_dialog_opens_from_the_menu_and_ok_starts_the_training(
     and starts the trainer, whose one-line answer (no PyTorch in that root) is the result."""
     with gimp_place("debian 13 root", tmp_path) as place:
         install_plugin(place, "debian 13 root")
-        sample_photo(320, 213).save(place.work / "painting.png")
-        (place.work / "dialog.py").write_text(NEW_STYLE_DIALOG_SCRIPT)
-        (place.work / "grab.py").write_text(GRAB_SCRIPT)
-        (place.work / "driver.sh").write_text(NEW_STYLE_DIALOG_DRIVER)
-        settings = {
-            "procedure": new_style.PROCEDURE_NAME,
-            "source": place.path("painting.png"),
-            "label": "My painting",
-            "outcome": place.path("outcome.json"),
-        }
-        (place.work / "settings.json").write_text(json.dumps(settings))
-        env = {
-            "HOME": place.path("home"),
-            "GIMP3_DIRECTORY": place.path("gimp3"),
-            "STYLE_PLUGIN_OFFLINE": "1",
-            "STYLE_PLUGIN_MODELS_DIR": place.path("models"),
-        }
-        xvfb = ["xvfb-run", "-a", "-n", "150", "-s", "-screen 0 1280x800x24"]
-        done = subprocess.run(
-            place.command([*xvfb, "bash", place.path("driver.sh"), place.seen_as], env),
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        gimp_log = (
-            (place.work / "gimp.log").read_text() if (place.work / "gimp.log").exists() else ""
-        )
-        log = f"exit {done.returncode}\n{done.stdout}\n{done.stderr}\n{gimp_log}"
-        assert done.returncode == 0 and "dialog: New Style" in done.stdout, log
+        settings = painting_settings(place, "My painting")
+        log = run_dialog(place, NEW_STYLE_DIALOG_SCRIPT, settings, "New Style")
+        assert log.startswith("exit 0") and "dialog: New Style" in log, log
         outcome = json.loads((place.work / "outcome.json").read_text())
-        painting = place.work / "runs" / "my-painting-painting.png"
-        assert painting.is_file(), log
+        assert (place.work / "runs" / "my-painting-painting.png").is_file(), log
         screen = Image.open(place.work / "screen.png")
         screen.load()
         screen.crop(DIALOG_CORNER).save(tmp_path / "gimp-new-style.png")
     assert outcome == {
         "status": "GIMP_PDB_EXECUTION_ERROR",
-        "message": "Learning “My painting” failed: this command needs PyTorch: "
-        "pip install 'style-plugin[train]'",
+        "message": f"Learning “My painting” failed: {NO_PYTORCH}",
     }, log
