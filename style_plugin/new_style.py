@@ -1,6 +1,7 @@
-"""A painting becomes one of the user's styles in one call: its per-style parameters train on
-a base model (style_plugin/training/base.py), then the style alone is exported into the user
-model folder, where the CLI, the Python API and the hosts find it. The run is kept under
+"""A painting becomes one of the user's styles in one call: it trains from a base model
+(style_plugin/training/base.py), starting from the base style nearest to it, with the base's
+trunk tuned too by default (the style is exported alone, so nothing else changes), then the
+style is exported into the user model folder, where the CLI, the Python API and the hosts find it. The run is kept under
 `user_runs_dir()`, so a cancelled call goes on where it stopped when made again."""
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from style_plugin.errors import TrainingError
 from style_plugin.runtime.paths import user_models_dir, user_runs_dir
 from style_plugin.training.base import BUNDLED
 from style_plugin.training.checkpoint import checkpoint_path, load_checkpoint
-from style_plugin.training.config import NEW_STYLE_STEPS, TrainConfig
+from style_plugin.training.config import NEW_STYLE_STEPS, NEW_STYLE_TRUNK, TrainConfig
 from style_plugin.training.trainer import RunOptions, Trainer, TrainSummary
 
 
@@ -38,12 +39,14 @@ def add_style(
     base: str = BUNDLED,
     photos: Path | None = None,
     steps: int = NEW_STYLE_STEPS,
+    trunk: str = NEW_STYLE_TRUNK,
     options: RunOptions | None = None,
     overwrite: bool = False,
     settings: Mapping[str, Any] | None = None,
 ) -> NewStyle:
     """Train style `name` from `painting` on `base` (photos: the package's samples unless
-    given) and install it as `user_models_dir()/NAME.onnx` (fp16, labelled `label`). An
+    given) and install it as `user_models_dir()/NAME.onnx` (fp16, labelled `label`);
+    `trunk` "tuned" trains the base's trunk too, "frozen" only the style's parameters. An
     existing model of that name is kept unless `overwrite`; a run of that name resumes.
     `settings` sets other TrainConfig fields of a new run (crop size, learning rate...)."""
     from exporters.onnx import export_onnx
@@ -66,6 +69,7 @@ def add_style(
                 content_dir=str(Path(photos or sample_photos_dir()).resolve()),
                 styles={name: str(Path(painting).resolve())},
                 base=base,
+                trunk=trunk,
                 steps=steps,
                 **(settings or {}),
             )

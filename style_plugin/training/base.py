@@ -19,6 +19,7 @@ from style_plugin.bundled import DATA_DIR
 from style_plugin.errors import TrainingError
 from style_plugin.models.generator import Generator
 from style_plugin.training.checkpoint import load_checkpoint, save_checkpoint
+from style_plugin.training.losses import PerceptualLoss, gram_matrix, relative_mse
 
 #: What `--from` accepts for the model that ships in the package.
 BUNDLED = "bundled"
@@ -85,6 +86,35 @@ def extend_generator(generator: Generator, base: BaseModel) -> None:
             f"model: {exc}"
         ) from None
     generator.load_state_dict(state)
+
+
+@torch.no_grad()
+def start_from_nearest(
+    generator: Generator, offset: int, photos: Tensor, perceptual: PerceptualLoss
+) -> list[int]:
+    """Start each new style (after the `offset` base styles) from the base style that paints
+    most like it: the one whose output on `photos` is nearest the new painting in the style
+    loss. Returns the chosen base index per new style."""
+    num_new = generator.num_styles - offset
+    distances = torch.zeros(offset, num_new)
+    for base_index in range(offset):
+        weights = generator.one_hot(base_index, photos.shape[0])
+        features = perceptual.net(generator(photos, weights), list(perceptual.style_layers))
+        for new_index in range(num_new):
+            target = generator.one_hot(offset + new_index, photos.shape[0])
+            distances[base_index, new_index] = sum(
+                w
+                * relative_mse(
+                    gram_matrix(features[layer]),
+                    perceptual.style_targets(layer, target[:, offset:]),
+                ).mean()
+                for layer, w in perceptual.style_layers.items()
+            )
+    chosen = distances.argmin(dim=0).tolist()
+    for parameter in generator.style_parameters():
+        for new_index, base_index in enumerate(chosen):
+            parameter[offset + new_index] = parameter[base_index]
+    return chosen
 
 
 def freeze_trunk(generator: Generator) -> None:

@@ -14,6 +14,13 @@ from style_plugin.errors import TrainingError
 #: image"): batches of 4 crops of 256 px, about half an hour on a 2-core CPU (docs/training.md).
 NEW_STYLE_STEPS = 300
 
+#: What a run from a base model does with the base's trunk (TrainConfig.trunk).
+TRUNK_MODES = ("frozen", "tuned")
+#: What `add-style` does with it: tuned, as a new style's model is its own (docs/training.md).
+NEW_STYLE_TRUNK = "tuned"
+#: Where a run from a base model starts its new styles (TrainConfig.style_start).
+STYLE_STARTS = ("nearest", "mean")
+
 DEFAULT_CONTENT_LAYERS = {"relu4_2": 1.0}
 #: Deeper layers weigh more: relu4_1 and relu5_1 carry a painting's motifs (swirls, stars,
 #: crests), the first layers little beyond colour and fine hatching (docs/training.md).
@@ -52,6 +59,13 @@ class TrainConfig:
     #: Start from this model ('bundled', a run folder or a checkpoint): its trunk and styles
     #: stay as they are, only the per-style parameters of `styles` are trained.
     base: str | None = None
+    #: With `base`: "frozen" keeps the base's trunk (its styles come out unchanged), "tuned"
+    #: trains it too, for the new styles alone (the base's styles are left out of the model).
+    trunk: str = "frozen"
+    #: With `base`: where new styles' per-style parameters start: the "nearest" base style to
+    #: the painting (in the style loss), or the "mean" of the base's styles, which mixes in
+    #: all their motifs (docs/training.md).
+    style_start: str = "nearest"
 
     def validate(self) -> None:
         """Raise TrainingError (one line) for options out of range."""
@@ -93,6 +107,16 @@ class TrainConfig:
             )
         if not self.styles:
             raise TrainingError("give at least one --style NAME=PATH")
+        if self.trunk not in TRUNK_MODES:
+            raise TrainingError(
+                f"--trunk must be one of {', '.join(TRUNK_MODES)}, got {self.trunk!r}"
+            )
+        if self.style_start not in STYLE_STARTS:
+            raise TrainingError(
+                f"style_start must be one of {', '.join(STYLE_STARTS)}, got {self.style_start!r}"
+            )
+        if self.trunk != "frozen" and not self.base:
+            raise TrainingError("--trunk goes with --from (a model to start from)")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (str, numbers, dicts) that `torch.load(weights_only=True)` accepts back."""

@@ -32,7 +32,13 @@ from style_plugin.models.discriminator import PatchDiscriminator
 from style_plugin.models.generator import Generator
 from style_plugin.models.vgg import load_perceptual_net
 from style_plugin.training import distributed
-from style_plugin.training.base import NewStyles, extend_generator, freeze_trunk, load_base
+from style_plugin.training.base import (
+    NewStyles,
+    extend_generator,
+    freeze_trunk,
+    load_base,
+    start_from_nearest,
+)
 from style_plugin.training.checkpoint import (
     checkpoint_path,
     compact_state,
@@ -235,6 +241,8 @@ class Trainer:
         self.perceptual = PerceptualLoss(
             net, self.styles.paintings, cfg.content_layers, cfg.style_layers
         )
+        self.preview_photos = _preview_photos(self.scan.paths, cfg.crop_size)
+        self._settle_generator()
         adam = {"lr": cfg.lr, "betas": (0.5, 0.999)}
         # Adam moves each weight by about lr per step, so per-style gammas and betas starting
         # equal (1 and 0) drift apart slowly: a larger rate for them lets the styles of a
@@ -242,7 +250,7 @@ class Trainer:
         groups = [
             {"params": list(self.generator.style_parameters()), "lr": cfg.lr * cfg.style_lr_scale}
         ]
-        if not cfg.base:  # from a base, the trunk is frozen
+        if not self.trunk_frozen:
             groups.insert(0, {"params": list(self.generator.content_parameters())})
         self.opt_g = torch.optim.Adam(groups, **adam)
         self.opt_d = torch.optim.Adam(self.discriminator.parameters(), **adam)
@@ -294,14 +302,19 @@ class Trainer:
             pin_memory=on_cuda,
             prefetch_factor=2 if workers else None,
         )
-        self.preview_photos = _preview_photos(self.scan.paths, cfg.crop_size)
         self.metrics = MetricsLog(self.run_dir)
         self.elapsed_before = float(self.state.get("elapsed_s", 0.0)) if self.state else 0.0
 
+    @property
+    def trunk_frozen(self) -> bool:
+        """Whether only per-style parameters train: a run from a base with its trunk frozen."""
+        return bool(self.config.base) and self.config.trunk == "frozen"
+
     def _build_generator(self) -> None:
         """The generator: new, or (with `config.base`) the base's trunk and styles with the
-        run's styles after them, only the latter trained. A resumed run takes the base's
-        styles from its checkpoint, which holds the whole generator."""
+        run's styles after them, only the latter trained; with the trunk tuned too, the run's
+        styles alone (the base's would no longer look as they did). A resumed run takes the
+        base's styles from its checkpoint, which holds the whole generator."""
         cfg = self.config
         #: Styles inherited from the base model, before the run's own; their labels.
         self.base_styles: list[str] = []
@@ -322,9 +335,24 @@ class Trainer:
                 "give the new style another name"
             )
         self.generator = Generator(len(self.base_styles) + len(self.styles.names), cfg.preset)
+        self.from_base = base is not None
         if base is not None:
             extend_generator(self.generator, base)
-        if cfg.base:
+
+    def _settle_generator(self) -> None:
+        """Once the losses exist: start a fresh run's new styles from the nearest base style
+        (unless `style_start` is "mean"), drop the base's styles when the trunk is tuned, freeze a frozen trunk."""
+        offset = len(self.base_styles)
+        if self.from_base and self.config.style_start == "nearest":
+            photos = self.preview_photos.to(self.device)
+            start_from_nearest(self.generator, offset, photos, self.perceptual)
+
+        if self.from_base and not self.trunk_frozen:
+            self.generator = self.generator.with_styles(
+                range(offset, offset + len(self.styles.names))
+            ).to(self.device)
+            self.base_styles, self.base_labels = [], {}
+        if self.trunk_frozen:
             freeze_trunk(self.generator)
 
     def _restore(self, state: dict[str, Any]) -> None:
