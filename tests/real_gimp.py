@@ -23,6 +23,7 @@ from tests import debian_root
 
 GIMP_CONSOLE = "gimp-console-3.0"
 GIMP_TIMEOUT_S = 300
+WITH_DISPLAY = Path(__file__).with_name("with_display.sh")
 #: The screen's top-left corner, where a dialog opens without a window manager, with some
 #: of GIMP's window: (left, top, right, bottom).
 DIALOG_CORNER = (0, 0, 800, 606)
@@ -207,10 +208,10 @@ def run_dialog(
     driver = DRIVER_START.replace("TITLE", title) + then + DRIVER_END
     (place.work / "driver.sh").write_text(driver)
     (place.work / "settings.json").write_text(json.dumps(settings))
-    # Displays from 150 up: the root cannot see the host's X lock files, but X servers share
-    # abstract sockets, so a display the Krita tests' xvfb-run takes (99 up) or one still
-    # closing there would be taken twice.
-    xvfb = ["xvfb-run", "-a", "-n", "150", "-s", "-screen 0 1280x800x24"]
-    log = place.run([*xvfb, "bash", place.path("driver.sh"), place.seen_as])
+    # Xvfb picks the display itself: the root cannot see this machine's X lock files, but
+    # X servers share abstract sockets, and a server binds only a display that is free.
+    shutil.copy(WITH_DISPLAY, place.work / "with_display.sh")
+    display = ["bash", place.path("with_display.sh")]
+    log = place.run([*display, "bash", place.path("driver.sh"), place.seen_as])
     gimp_log = place.work / "gimp.log"
     return log + "\n" + (gimp_log.read_text() if gimp_log.exists() else "")

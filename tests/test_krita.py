@@ -1,9 +1,9 @@
 """The Krita plug-in: its pixel functions, its installer, `style-plugin install`, and Krita.
 
 The pixel, installer and CLI tests run anywhere. Two tests run the real Krita (Debian's
-krita 5.1 with python3-pyqt5, xvfb and xauth; .ci/run installs them): `kritarunner`, headless
+krita 5.1 with python3-pyqt5 and xvfb; .ci/run installs them): `kritarunner`, headless
 (QT_QPA_PLATFORM=offscreen), runs the plug-in's code on documents and exports them; and the
-whole application under `xvfb-run` loads the installed plug-in, and a small test extension
+whole application on a virtual display (tests/with_display.sh) loads the installed plug-in, and a small test extension
 triggers Filter > Stylize…, fills in the dialog, exports, checks Undo and quits. Krita exits
 0 even when a script fails, so both check the reports their scripts write, the exported
 files and the log, and every run has a time limit. Where Krita is missing they are skipped,
@@ -50,6 +50,7 @@ from tests.style_pack import PACK_STYLES
 
 HERE = f"{sys.version_info.major}.{sys.version_info.minor}"
 REPO = Path(__file__).resolve().parent.parent
+ON_A_DISPLAY = ["bash", str(REPO / "tests" / "with_display.sh")]
 KRITA_TIMEOUT = 150  # seconds; a first start in a fresh home builds Krita's resource cache
 
 
@@ -532,9 +533,7 @@ def require(request: pytest.FixtureRequest, *tools: str) -> None:
     """Skip, printing the reason, unless the tools exist and Krita's Python is this one."""
     missing = [tool for tool in tools if shutil.which(tool) is None]
     if missing:
-        reason = (
-            f"{', '.join(missing)} not installed (apt-get install krita python3-pyqt5 xvfb xauth)"
-        )
+        reason = f"{', '.join(missing)} not installed (apt-get install krita python3-pyqt5 xvfb)"
     else:
         found = installer.krita_python_version()
         krita_python = found[0] if found else None
@@ -571,7 +570,7 @@ def run_bounded(
     command: list[str], env: dict[str, str], cwd: Path, timeout: float = KRITA_TIMEOUT
 ) -> str:
     """Run `command` in its own process group with a time limit; its output (both streams).
-    On timeout the whole group (xvfb-run, Xvfb, Krita) is killed and the test fails."""
+    On timeout the whole group (Xvfb, Krita) is killed and the test fails."""
     process = subprocess.Popen(
         command,
         env=env,
@@ -593,9 +592,8 @@ def run_bounded(
 
 
 def wait_for_group_to_end(group: int, timeout: float = 15.0) -> None:
-    """Wait until every process of `group` has exited (SIGKILL after `timeout` s): xvfb-run
-    leaves its Xvfb shutting down, and the next test's server must not meet it on display
-    :99's socket."""
+    """Wait until every process of `group` has exited (SIGKILL after `timeout` s), so that no
+    server or editor of one test lives on into the next."""
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -1028,7 +1026,7 @@ def test_krita_runs_the_installed_action_and_undoes_it(
     pack_site: Path,
 ):
     """The whole GUI path, with a third-party style pack pip-installed beside the package."""
-    require(request, "krita", "xvfb-run")
+    require(request, "krita", "Xvfb")
     env = krita_home(tmp_path, user_models_dir)
     env["PYTHONPATH"] = str(pack_site)
     install_driver(tmp_path / "home", "stylize_test_driver", DRIVER)
@@ -1043,7 +1041,7 @@ def test_krita_runs_the_installed_action_and_undoes_it(
             "params": params,
         }
     )
-    command = ["xvfb-run", "-a", "-s", "-screen 0 1280x800x24", "krita", "--nosplash", "in.png"]
+    command = [*ON_A_DISPLAY, "krita", "--nosplash", "in.png"]
     log = run_bounded(command, env, tmp_path)
     assert report_path.exists(), log[-3000:]
     report = json.loads(report_path.read_text())
@@ -1265,7 +1263,7 @@ def test_krita_adds_a_style_from_an_image_and_cancels_another(
     """Stylize's "New style from an image…" in the real Krita: the training runs as a separate
     process with progress, the new style appears selected in the Style list and is applied;
     a second one, learnt from the open image, is cancelled and keeps its checkpoint."""
-    require(request, "krita", "xvfb-run")
+    require(request, "krita", "Xvfb")
     env = krita_home(tmp_path, user_models_dir)
     install_driver(tmp_path / "home", "new_style_test_driver", NEW_STYLE_DRIVER)
     write_test_image(tmp_path / "in.png")
@@ -1282,7 +1280,7 @@ def test_krita_adds_a_style_from_an_image_and_cancels_another(
         "cancel_steps": 500,
     }
     env["NEW_STYLE_DRIVER"] = json.dumps(config)
-    command = ["xvfb-run", "-a", "-s", "-screen 0 1280x800x24", "krita", "--nosplash", "in.png"]
+    command = [*ON_A_DISPLAY, "krita", "--nosplash", "in.png"]
     log = run_bounded(command, env, tmp_path, timeout=420)
     assert report_path.exists(), log[-3000:]
     report = json.loads(report_path.read_text())
