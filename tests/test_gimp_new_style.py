@@ -26,6 +26,7 @@ from hooks.hosts.new_style import NewStyleRequest, Progress, snapshot_painting_p
 from style_plugin.errors import StylePluginError
 from style_plugin.runtime.paths import user_runs_dir
 from style_plugin.runtime.store import load_model
+from style_plugin.training.config import NEW_STYLE_STEPS
 from tests.fake_gimp import FakeConfig, FakeGimp, FakeImage, registered_procedure
 from tests.helpers import sample_photo
 from tests.real_gimp import (
@@ -81,7 +82,7 @@ def test_the_procedure_is_registered_beside_stylize(load_plugin) -> None:
         ("file", "painting", "_Painting", "open", True, None),
         ("boolean", "use-open-image", "_Use the open image", False),
         ("string", "label", "_Name", ""),
-        ("int", "steps", "Training _steps", 1, 100_000, 300),
+        ("int", "steps", "Training _steps", 1, 100_000, NEW_STYLE_STEPS),
     ]
 
 

@@ -49,7 +49,7 @@ _EDITOR_PYTHON_VARIABLES = ("PYTHONHOME", "PYTHONPATH", "PYTHONSTARTUP", "PYTHON
 _NOT_NAME = re.compile(r"[^a-z0-9_.-]+")
 #: What the editors' "New style from an image…" dialogs say above their fields.
 INTRO = (
-    "The style is learnt in the background (about half an hour on a laptop's CPU at "
+    "The style is learnt in the background (a quarter to half an hour on a laptop's CPU at "
     f"{NEW_STYLE_STEPS} steps, minutes on a GPU) and then appears in the Style list. "
     "Cancel keeps what was learnt: the same name goes on from there."
 )

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from style_plugin.cli.app import EXIT_INTERRUPTED, app, fail, require_torch
+from style_plugin.training.config import NEW_STYLE_STEPS
 
 
 @app.command("add-style")
@@ -45,7 +46,9 @@ def add_style(
     ] = None,
     steps: Annotated[
         int | None,
-        typer.Option(metavar="N", help="Training steps (4 crops each). Default: 300."),
+        typer.Option(
+            metavar="N", help=f"Training steps (4 crops each). Default: {NEW_STYLE_STEPS}."
+        ),
     ] = None,
     device: Annotated[
         str, typer.Option(metavar="DEVICE", help="auto (CUDA if available), cpu, cuda or cuda:N.")
@@ -65,12 +68,11 @@ def add_style(
 ) -> None:
     """Add a style from a painting, installed for every editor.
 
-    It starts from the bundled model (or --from) and its style nearest the painting, and tunes it to the painting: half an hour on a laptop's CPU, not hours. The style is installed in the user model folder, where `models`, the Python API, Krita and GIMP find it.
+    It starts from the bundled model (or --from) and its style nearest the painting, and tunes it to the painting: a quarter to half an hour on a laptop's CPU, not hours. The style is installed in the user model folder, where `models`, the Python API, Krita and GIMP find it.
 
     Interrupted (Ctrl-C), it keeps its checkpoint: the same command goes on from there."""
     require_torch()
     from style_plugin.new_style import add_style as add
-    from style_plugin.training.config import NEW_STYLE_STEPS
     from style_plugin.training.data import parse_style_specs
     from style_plugin.training.trainer import RunOptions
 
