@@ -19,11 +19,10 @@ import pytest
 from hooks.hosts import InstallOptions
 from hooks.hosts.gimp import installer as gimp_installer
 from style_plugin.errors import StylePluginError
-from tests import debian_root
+from tests import debian_root, display
 
 GIMP_CONSOLE = "gimp-console-3.0"
 GIMP_TIMEOUT_S = 300
-WITH_DISPLAY = Path(__file__).with_name("with_display.sh")
 #: The screen's top-left corner, where a dialog opens without a window manager, with some
 #: of GIMP's window: (left, top, right, bottom).
 DIALOG_CORNER = (0, 0, 800, 606)
@@ -210,8 +209,8 @@ def run_dialog(
     (place.work / "settings.json").write_text(json.dumps(settings))
     # Xvfb picks the display itself: the root cannot see this machine's X lock files, but
     # X servers share abstract sockets, and a server binds only a display that is free.
-    shutil.copy(WITH_DISPLAY, place.work / "with_display.sh")
-    display = ["bash", place.path("with_display.sh")]
-    log = place.run([*display, "bash", place.path("driver.sh"), place.seen_as])
+    shutil.copy(display.SCRIPT, place.work / display.SCRIPT.name)
+    driver_command = ["bash", place.path("driver.sh"), place.seen_as]
+    log = place.run(display.on_a_display(driver_command, place.path(display.SCRIPT.name)))
     gimp_log = place.work / "gimp.log"
     return log + "\n" + (gimp_log.read_text() if gimp_log.exists() else "")

@@ -3,8 +3,9 @@
 The pixel, installer and CLI tests run anywhere. Two tests run the real Krita (Debian's
 krita 5.1 with python3-pyqt5 and xvfb; .ci/run installs them): `kritarunner`, headless
 (QT_QPA_PLATFORM=offscreen), runs the plug-in's code on documents and exports them; and the
-whole application on a virtual display (tests/with_display.sh) loads the installed plug-in, and a small test extension
-triggers Filter > Stylize…, fills in the dialog, exports, checks Undo and quits. Krita exits
+whole application on a virtual display of its own (tests/display.py) loads the installed
+plug-in, and a small test extension triggers Filter > Stylize…, fills in the dialog,
+exports, checks Undo and quits. Krita exits
 0 even when a script fails, so both check the reports their scripts write, the exported
 files and the log, and every run has a time limit. Where Krita is missing they are skipped,
 with the reason printed.
@@ -45,12 +46,12 @@ from hooks.hosts.krita.pixels import (
 from style_plugin.errors import StylePluginError
 from style_plugin.runtime.model import load_model
 from tests.cli import run_cli
+from tests.display import on_a_display
 from tests.helpers import bundled_styles
 from tests.style_pack import PACK_STYLES
 
 HERE = f"{sys.version_info.major}.{sys.version_info.minor}"
 REPO = Path(__file__).resolve().parent.parent
-ON_A_DISPLAY = ["bash", str(REPO / "tests" / "with_display.sh")]
 KRITA_TIMEOUT = 150  # seconds; a first start in a fresh home builds Krita's resource cache
 
 
@@ -1041,7 +1042,7 @@ def test_krita_runs_the_installed_action_and_undoes_it(
             "params": params,
         }
     )
-    command = [*ON_A_DISPLAY, "krita", "--nosplash", "in.png"]
+    command = on_a_display(["krita", "--nosplash", "in.png"])
     log = run_bounded(command, env, tmp_path)
     assert report_path.exists(), log[-3000:]
     report = json.loads(report_path.read_text())
@@ -1280,7 +1281,7 @@ def test_krita_adds_a_style_from_an_image_and_cancels_another(
         "cancel_steps": 500,
     }
     env["NEW_STYLE_DRIVER"] = json.dumps(config)
-    command = [*ON_A_DISPLAY, "krita", "--nosplash", "in.png"]
+    command = on_a_display(["krita", "--nosplash", "in.png"])
     log = run_bounded(command, env, tmp_path, timeout=420)
     assert report_path.exists(), log[-3000:]
     report = json.loads(report_path.read_text())
