@@ -1,14 +1,23 @@
 # Two commands do all set-up on a fresh Debian/Ubuntu machine with Python 3.10+:
 #   make demo   - create .venv, install the runtime, stylize the sample photos in every bundled style
-#   make test   - install the package with its train, dev and ray extras, run the whole suite
+#   make test   - install the package with its train, dev and ray extras, build the wheel and
+#                 install it alone into a fresh environment, run the whole suite
+# And for a quick loop while changing code (no training, editors, cluster or wheel):
+#   make check
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-train-dev
 RUNTIME_STAMP := $(VENV)/.installed-runtime
+# The wheel and sdist, and a fresh environment holding the wheel alone (no extras, no torch).
+DIST := build/dist
+WHEEL_VENV := build/wheel-venv
+WHEEL_STAMP := $(WHEEL_VENV)/.installed
+PACKAGE_FILES := pyproject.toml README.md LICENSE $(shell git ls-files style_plugin exporters hooks 2>/dev/null)
 PYTEST_ARGS ?=
+QUICK := not train and not host and not cluster and not package
 
-.PHONY: demo test lint format clean
+.PHONY: demo test check wheel lint format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,11 +34,25 @@ $(RUNTIME_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
+$(WHEEL_STAMP): $(PACKAGE_FILES) | $(STAMP)
+	rm -rf $(DIST)
+	$(BIN)/python -m build --no-isolation --outdir $(DIST) . >/dev/null
+	test -x $(WHEEL_VENV)/bin/python || $(PYTHON) -m venv $(WHEEL_VENV)
+	$(WHEEL_VENV)/bin/python -m pip install --quiet --force-reinstall --no-deps $(DIST)/*.whl
+	$(WHEEL_VENV)/bin/python -m pip install --quiet $(DIST)/*.whl
+	touch $@
+
 demo: $(RUNTIME_STAMP)
 	$(BIN)/python -m style_plugin demo
 
-test: $(STAMP)
-	STYLE_PLUGIN_OFFLINE=1 $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+wheel: $(WHEEL_STAMP)
+
+test: $(STAMP) $(WHEEL_STAMP)
+	STYLE_PLUGIN_OFFLINE=1 STYLE_PLUGIN_WHEEL_ENV=$(WHEEL_VENV) \
+		$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+check: $(STAMP)
+	STYLE_PLUGIN_OFFLINE=1 $(BIN)/python -m pytest -q -m '$(QUICK)' $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .

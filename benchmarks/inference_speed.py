@@ -100,7 +100,7 @@ def checkpoint_for(preset: str, folder: Path, *, prefer_trained: bool = True) ->
 
 def export_model(checkpoint: Path, output: Path, *, fp16: bool = False) -> Path:
     """Export with verification; prints one line with the size and the verified difference."""
-    from exporters.onnx import export_onnx
+    from style_plugin.exporters.onnx import export_onnx
 
     report = export_onnx(checkpoint, output, fp16=fp16, verify=True, overwrite=True)
     print(

@@ -22,12 +22,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from inference_speed import machine_line  # benchmarks/ is not a package
+from tests.synthetic import make_painting, make_photo
 
 from style_plugin.models.generator import PRESETS, generator_flops
 from style_plugin.training.config import TrainConfig
 from style_plugin.training.metrics import read_metrics
 from style_plugin.training.trainer import RunOptions, Trainer
-from tests.synthetic import make_painting, make_photo
 
 WARMUP_STEPS = 2
 

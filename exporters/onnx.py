@@ -19,11 +19,12 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
 
-from exporters.base import Exporter, ExportReport
+from style_plugin.exporters.base import Exporter, ExportReport
+
 from style_plugin import __version__, contract
 from style_plugin.atomic import atomic_path
 from style_plugin.contract import IMAGE, IMAGE_NORM_STATS, STYLE_WEIGHTS, STYLIZED, ModelMetadata
-from style_plugin.errors import ExportError, StylePluginError
+from style_plugin.errors import ExportError, StylePluginError, one_line
 
 if TYPE_CHECKING:
     import numpy as np
@@ -165,8 +166,7 @@ def _load_generator(source: str | Path) -> tuple[dict[str, Any], Generator]:
         generator = Generator(len(names), preset)
         generator.load_state_dict(state["generator"])
     except (ValueError, RuntimeError) as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise ExportError(f"the generator in {source} does not load: {first}") from None
+        raise ExportError(f"the generator in {source} does not load: {one_line(exc)}") from None
     return state, generator.float().eval()
 
 
@@ -263,8 +263,11 @@ def _quiet() -> Iterator[None]:
 def _export_graph(generator: Generator, path: Path, *, opset: int, fp16: bool) -> None:
     """Trace the generator, with open normalisation statistics, into an ONNX file at `path`."""
     import torch
-
-    from exporters.tileable import TileableGenerator, norm_channels, norm_layer_channels
+    from style_plugin.exporters.tileable import (
+        TileableGenerator,
+        norm_channels,
+        norm_layer_channels,
+    )
 
     model = TileableGenerator(generator, half=fp16)
     layers = [contract.layer_stats_name(k) for k in range(len(norm_layer_channels(generator)))]
@@ -292,8 +295,7 @@ def _export_graph(generator: Generator, path: Path, *, opset: int, fp16: bool) -
                 do_constant_folding=True,
             )
     except Exception as exc:  # the exporter raises many types; users need one line
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise ExportError(f"ONNX export failed: {first}") from exc
+        raise ExportError(f"ONNX export failed: {one_line(exc, limit=1000)}") from exc
 
 
 def _finish_model(path: Path, metadata: ModelMetadata, doc: str) -> None:
@@ -317,8 +319,8 @@ def _finish_model(path: Path, metadata: ModelMetadata, doc: str) -> None:
     try:
         onnx.checker.check_model(model, full_check=True)
     except onnx.checker.ValidationError as exc:
-        first = (str(exc).strip().splitlines() or ["invalid model"])[0]
-        raise ExportError(f"the exported model is not valid ONNX: {first}") from None
+        reason = one_line(exc, limit=1000)
+        raise ExportError(f"the exported model is not valid ONNX: {reason}") from None
     onnx.save(model, str(path))
 
 

@@ -1,33 +1,9 @@
-"""What plugins and hosts use of style-plugin's plugin system, in one import.
+"""The outer side of the plugin system: what plugins build on and what hosts show.
 
-Plugins mark their hook implementations with `hookimpl` (specs: style_plugin/hookspecs.py) and
-build filters from `hooks.filters`; hosts ask for what every plugin registered. A broken
-plugin is reported by `broken_plugins()` and skipped, never fatal. The manager itself is
-style_plugin/plugins.py.
+`filters` defines what a filter is (a parameter schema hosts render, `apply`, `preview`);
+`builtin` is the package's own plugin, found through the `style_plugin` entry-point group as
+every plugin is; `stylize_filter` is its Stylize filter; `hosts` puts filters into image
+editors. Plugins mark their hook implementations with `style_plugin.hookimpl`; the hook
+specifications and the plugin manager sit below the runtime (style_plugin/hookspecs.py,
+style_plugin/plugins.py).
 """
-
-from __future__ import annotations
-
-from style_plugin.hookspecs import hookimpl
-from style_plugin.plugins import (
-    broken_plugins,
-    get_exporter,
-    get_filter,
-    register_commands,
-    registered_exporters,
-    registered_filters,
-    reload_plugins,
-    style_entries,
-)
-
-__all__ = [
-    "broken_plugins",
-    "get_exporter",
-    "get_filter",
-    "hookimpl",
-    "register_commands",
-    "registered_exporters",
-    "registered_filters",
-    "reload_plugins",
-    "style_entries",
-]

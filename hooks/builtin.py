@@ -10,7 +10,7 @@ from style_plugin.hookspecs import hookimpl
 
 @hookimpl
 def register_filters(register: Callable[[Any], None]) -> None:
-    from hooks.stylize_filter import StylizeFilter
+    from style_plugin.hooks.stylize_filter import StylizeFilter
 
     register(StylizeFilter())
 
@@ -25,6 +25,6 @@ def register_styles(register: Callable[..., None]) -> None:
 
 @hookimpl
 def register_exporters(register: Callable[[Any], None]) -> None:
-    from exporters.onnx import ONNX_EXPORTER
+    from style_plugin.exporters.onnx import ONNX_EXPORTER
 
     register(ONNX_EXPORTER)

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 from PIL import Image
+from style_plugin.hooks.filters import Choice, Filter, Param, Progress
 
-from hooks.filters import Choice, Filter, Param, Progress
 from style_plugin.contract import printable
 from style_plugin.runtime.scale import DEFAULT_SCALE, working_size
 from style_plugin.runtime.store import list_styles

@@ -5,6 +5,8 @@
     stylizer = style_plugin.Stylizer("my-styles.onnx")       # load once, call many times
     style_plugin.load_model("my-styles.onnx").styles          # names, labels, metadata
 
+Plugins mark their hook implementations with `style_plugin.hookimpl` (docs/plugins.md).
+
 The API is imported on first use, so `import style_plugin` stays cheap; none of it imports
 torch. Styles are found among the bundled models, the styles of installed style packs and
 the user's model folder (style_plugin/runtime/store.py), whichever path imports the API.
@@ -12,14 +14,27 @@ the user's model folder (style_plugin/runtime/store.py), whichever path imports 
 
 from __future__ import annotations
 
+from importlib import metadata
 from typing import TYPE_CHECKING
 
 from style_plugin.lazy import lazy_attributes
 
-__version__ = "0.1.0"
-__all__ = ["StyleModel", "Stylizer", "__version__", "load_model", "stylize"]
+try:
+    __version__ = metadata.version("style-plugin")
+except metadata.PackageNotFoundError:  # a source tree that was never installed
+    __version__ = "0+unknown"
+
+__all__ = [
+    "StyleModel",
+    "Stylizer",
+    "__version__",
+    "hookimpl",
+    "load_model",
+    "stylize",
+]
 
 if TYPE_CHECKING:
+    from style_plugin.hookspecs import hookimpl
     from style_plugin.runtime.model import StyleModel, load_model
     from style_plugin.runtime.stylizer import Stylizer, stylize
 
@@ -28,6 +43,7 @@ _LAZY = {
     "Stylizer": "style_plugin.runtime.stylizer",
     "load_model": "style_plugin.runtime.model",
     "StyleModel": "style_plugin.runtime.model",
+    "hookimpl": "style_plugin.hookspecs",
 }
 
 

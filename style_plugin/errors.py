@@ -35,3 +35,16 @@ class ImageError(StylePluginError):
 
 class FilterError(StylePluginError):
     """Bad parameters for a filter (unknown name, wrong type, out of range), or no such filter."""
+
+
+def one_line(
+    exc: BaseException, *, limit: int = 200, named: bool = False, last: bool = False
+) -> str:
+    """`exc`'s message as one short line: its first line (`last`: its last, where a library
+    puts the cause), at most `limit` characters, or the exception's type when it says nothing.
+    `named` puts the type in front ("ValueError: ..."), for errors of code that is not ours."""
+    lines = str(exc).strip().splitlines()
+    if not lines:
+        return type(exc).__name__
+    text = (lines[-1] if last else lines[0])[:limit]
+    return f"{type(exc).__name__}: {text}" if named else text

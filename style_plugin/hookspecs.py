@@ -1,7 +1,7 @@
 """The hook specifications every style-plugin plugin implements some of, and their marker.
 
 Each hook receives a `register` callable and calls it once per thing it contributes; the
-built-in plugin (hooks/builtin.py) registers the Stylize filter, the bundled styles and the
+built-in plugin (style_plugin/hooks/builtin.py) registers the Stylize filter, the bundled styles and the
 ONNX exporter exactly like this. A third-party package exposes its plugin module under the
 entry-point group `style_plugin`:
 
@@ -10,7 +10,7 @@ entry-point group `style_plugin`:
 
 and implements, for instance:
 
-    from hooks import hookimpl
+    from style_plugin import hookimpl
 
     @hookimpl
     def register_styles(register):
@@ -30,13 +30,13 @@ import pluggy
 #: The plugin system's project name (also the entry-point group plugins are found in).
 PROJECT = "style_plugin"
 hookspec = pluggy.HookspecMarker(PROJECT)
-#: Marks a plugin's hook implementations; plugins import it as `from hooks import hookimpl`.
+#: Marks a plugin's hook implementations; plugins import it as `from style_plugin import hookimpl`.
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 @hookspec
 def register_filters(register: Callable[[Any], None]) -> None:
-    """Register filters a host can show: `register(filter)` with a `hooks.filters.Filter`."""
+    """Register filters a host can show: `register(filter)` with a `style_plugin.hooks.filters.Filter`."""
 
 
 @hookspec
@@ -46,7 +46,7 @@ def register_styles(register: Callable[..., None]) -> None:
 
 @hookspec
 def register_exporters(register: Callable[[Any], None]) -> None:
-    """Register export formats: `register(exporter)` with an `exporters.base.Exporter`."""
+    """Register export formats: `register(exporter)` with a `style_plugin.exporters.base.Exporter`."""
 
 
 @hookspec

@@ -1,11 +1,11 @@
 """The plugin manager: the built-in plugin and every installed plugin, broken ones fenced off.
 
-Plugins are found through the entry-point group `style_plugin`; the built-in plugin
-(hooks/builtin.py) is registered by module name first, the way the others are loaded. A
-plugin that fails to import, raises in a hook, or registers something unusable is recorded
-in `broken_plugins()` with its name and one line of reason, and skipped: the CLI, hosts and
-the other plugins keep working. What the hooks register is collected once per process, on
-first use (`reload_plugins()` starts over).
+Every plugin, the built-in one (style_plugin/hooks/builtin.py) included, is found through
+the entry-point group `style_plugin`; the built-in one is registered first, so the bundled
+styles come first. A plugin that fails to import, raises in a hook, or registers something
+unusable is recorded in `broken_plugins()` with its name and one line of reason, and skipped:
+the CLI, hosts and the other plugins keep working. What the hooks register is collected once
+per process, on first use (`reload_plugins()` starts over).
 
 This module sits below the runtime: it knows what a registered thing must look like, not
 what it is, so the runtime's model store asks it for the styles packs registered
@@ -14,7 +14,6 @@ what it is, so the runtime's model store asks it for the styles packs registered
 
 from __future__ import annotations
 
-import importlib
 import importlib.metadata
 import threading
 from collections.abc import Callable
@@ -25,7 +24,7 @@ from typing import Any
 import pluggy
 
 from style_plugin import hookspecs
-from style_plugin.errors import FilterError, StylePluginError
+from style_plugin.errors import FilterError, StylePluginError, one_line
 
 __all__ = [
     "BUILTIN_NAME",
@@ -46,9 +45,8 @@ __all__ = [
 ]
 
 ENTRY_POINT_GROUP = hookspecs.PROJECT
-#: The built-in plugin: its name in the manager, and its module.
+#: The built-in plugin's name: its entry point's, and this distribution's.
 BUILTIN_NAME = "style-plugin"
-BUILTIN_MODULE = "hooks.builtin"
 
 
 @dataclass(frozen=True)
@@ -85,11 +83,6 @@ _LOCK = threading.RLock()
 _STATE: dict[str, Any] = {}
 
 
-def _reason(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
-
-
 def plugin_manager() -> pluggy.PluginManager:
     """The process-wide plugin manager, with the built-in plugin and installed plugins."""
     with _LOCK:
@@ -101,10 +94,14 @@ def plugin_manager() -> pluggy.PluginManager:
 def _create_manager() -> tuple[pluggy.PluginManager, list[BrokenPlugin]]:
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
-    pm.register(importlib.import_module(BUILTIN_MODULE), name=BUILTIN_NAME)
     broken = []
-    for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-        if pm.get_plugin(entry_point.name) is not None:
+    found = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+    if not any(_is_builtin(entry_point) for entry_point in found):
+        reason = "its entry point is missing: the style-plugin install is incomplete (reinstall it)"
+        broken.append(BrokenPlugin(BUILTIN_NAME, "import", reason))
+    for entry_point in sorted(found, key=lambda entry_point: not _is_builtin(entry_point)):
+        taken = pm.get_plugin(entry_point.name) is not None
+        if taken or (entry_point.name == BUILTIN_NAME and not _is_builtin(entry_point)):
             continue
         try:
             plugin = entry_point.load()
@@ -112,8 +109,16 @@ def _create_manager() -> tuple[pluggy.PluginManager, list[BrokenPlugin]]:
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # an import error, even sys.exit(), must not stop us
-            broken.append(BrokenPlugin(entry_point.name, "import", _reason(exc)))
+            broken.append(BrokenPlugin(entry_point.name, "import", one_line(exc, named=True)))
     return pm, broken
+
+
+def _is_builtin(entry_point: importlib.metadata.EntryPoint) -> bool:
+    """Whether `entry_point` is this distribution's own plugin (a third party's of the same
+    name is not: it is skipped as a duplicate)."""
+    dist = entry_point.dist
+    owner = dist.metadata["Name"] if dist is not None else ""
+    return entry_point.name == BUILTIN_NAME and owner.lower().replace("_", "-") == BUILTIN_NAME
 
 
 def _call_each(
@@ -134,7 +139,7 @@ def _call_each(
         except KeyboardInterrupt:
             raise
         except BaseException as exc:
-            broken.append(BrokenPlugin(name, hook_name, _reason(exc)))
+            broken.append(BrokenPlugin(name, hook_name, one_line(exc, named=True)))
     return broken
 
 

@@ -1,4 +1,6 @@
-"""Shared fixtures: small images made on the fly (tests never touch the network)."""
+"""Fixtures every area shares: small images made on the fly, a user model folder of each
+test's own, the two-style test model and the example style pack (tests never touch the
+network)."""
 
 from __future__ import annotations
 
@@ -8,13 +10,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from style_plugin.hooks.filters import Filter
 
-from hooks.filters import Filter
-from tests.synthetic import make_painting, make_photo
+from tests.support import (
+    PACK_FIXTURE,
+    PACK_NAME,
+    PACK_STYLES,
+    make_checkpoint,
+    make_painting,
+    make_photo,
+    pip_install,
+)
 
 os.environ.setdefault("STYLE_PLUGIN_OFFLINE", "1")
-#: Fixtures of other modules: the pip-installed example style pack, the GIMP plug-in loader.
-pytest_plugins = ["tests.style_pack", "tests.fake_gimp"]
 
 
 @pytest.fixture
@@ -83,8 +91,7 @@ def installed(style_model: Path, user_models_dir: Path) -> Path:
 def style_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A two-style ONNX style model (styles 'starry-night' and 'the_scream') exported from
     an untrained generator whose per-style parameters differ clearly; fp32, verified."""
-    from exporters.onnx import export_onnx
-    from tests.helpers import make_checkpoint
+    from style_plugin.exporters.onnx import export_onnx
 
     folder = tmp_path_factory.mktemp("style-model")
     checkpoint = make_checkpoint(folder / "checkpoint.pt")
@@ -95,10 +102,25 @@ def style_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def stylize(style_model: Path, user_models_dir: Path) -> Iterator[Filter]:
     """The Stylize filter with the two-style test model installed in this test's user model
     folder; the plug-ins are read again afterwards, for the next test's folder."""
-    from hooks import get_filter, reload_plugins
+    from style_plugin.plugins import get_filter, reload_plugins
 
     user_models_dir.mkdir(parents=True, exist_ok=True)
     shutil.copy(style_model, user_models_dir / style_model.name)
     reload_plugins()
     yield get_filter("stylize")
     reload_plugins()
+
+
+@pytest.fixture(scope="session")
+def pack_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder holding the installed example style pack (styles ukiyo-e and sumi-e)."""
+    from style_plugin.exporters.onnx import export_onnx
+
+    root = tmp_path_factory.mktemp("style-pack")
+    ignore = shutil.ignore_patterns("build", "*.egg-info", "__pycache__", "*.onnx")
+    pack = Path(shutil.copytree(PACK_FIXTURE, root / "pack", ignore=ignore))
+    models = pack / PACK_NAME / "models"
+    models.mkdir()
+    checkpoint = make_checkpoint(root / "checkpoint.pt", styles=list(PACK_STYLES), seed=1)
+    export_onnx(checkpoint, models / "ukiyo-e.onnx", verify=False, labels=PACK_STYLES)
+    return pip_install(pack, root / "site")

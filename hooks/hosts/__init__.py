@@ -22,7 +22,10 @@ from style_plugin.errors import StylePluginError
 __all__ = ["HOSTS", "InstallOptions", "installer"]
 
 #: Host name -> the module that installs its plug-in.
-HOSTS = {"krita": "hooks.hosts.krita.installer", "gimp": "hooks.hosts.gimp.installer"}
+HOSTS = {
+    "krita": "style_plugin.hooks.hosts.krita.installer",
+    "gimp": "style_plugin.hooks.hosts.gimp.installer",
+}
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from hooks.hosts import InstallOptions, places
+from style_plugin.hooks.hosts import InstallOptions, places
+
 from style_plugin.errors import StylePluginError
 
 __all__ = ["Application", "find", "locations", "plugin_dir"]

@@ -32,6 +32,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
+import style_plugin
 from style_plugin import __version__
 from style_plugin.errors import StylePluginError
 
@@ -59,7 +60,8 @@ __all__ = [
 RECORD_FILE = "environment.json"
 DISTRIBUTION = "style-plugin"
 _VERSION = re.compile(r"\d+\.\d+")
-_ROOT = Path(__file__).resolve().parents[2]  # holds the `hooks` package
+#: The folder holding the `style_plugin` package: site-packages, or a source checkout.
+_ROOT = Path(style_plugin.__file__).resolve().parents[1]
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hooks.filters import Filter
+from style_plugin.hooks.filters import Filter
+
 from style_plugin.contract import MAX_TEXT_CHARS, printable
 from style_plugin.errors import StylePluginError
 from style_plugin.runtime.paths import user_runs_dir

@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> None:
 def _add_plugin_commands() -> None:
     """Let plugins add their commands (once per process); one that fails, or that would take
     the name of a command already there, is a warning line and adds nothing."""
-    from hooks import register_commands
+    from style_plugin.plugins import register_commands
 
     for broken in register_commands(command_group, _adopt):
         typer.echo(f"warning: {broken.describe()}", err=True)

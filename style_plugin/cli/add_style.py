@@ -72,9 +72,9 @@ def add_style(
 
     Interrupted (Ctrl-C), it keeps its checkpoint: the same command goes on from there."""
     require_torch()
-    from style_plugin.new_style import add_style as add
     from style_plugin.training.data import parse_style_specs
     from style_plugin.training.trainer import RunOptions
+    from style_plugin.workflows.new_style import add_style as add
 
     if steps is not None and steps < 1:
         fail("--steps must be >= 1")

@@ -70,6 +70,30 @@ app = _App(
 
 EXIT_INTERRUPTED = 130
 
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        from style_plugin import __version__
+
+        typer.echo(f"style-plugin {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """The options taken before any command."""
+
+
 #: Where a stylizing command runs the model: every such command offers the same choice.
 DeviceOption = Annotated[
     str,

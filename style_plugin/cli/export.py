@@ -57,7 +57,7 @@ def export(
 ) -> None:
     """Export a training run or checkpoint as a style model file."""
     require_torch()
-    from hooks import get_exporter
+    from style_plugin.plugins import get_exporter
 
     labels: dict[str, str] = {}
     for item in label or []:

@@ -29,13 +29,14 @@ from style_plugin.cli.batch_options import (
     plan_batch,
     run_planned,
 )
+from style_plugin.errors import one_line
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from PIL import Image
 
-    from hooks.filters import Filter
+    from style_plugin.hooks.filters import Filter
     from style_plugin.plugins import Registry
     from style_plugin.runtime.images import SourceImage
     from style_plugin.runtime.jobs import ImageJob
@@ -79,8 +80,7 @@ def _describe_all(found: Registry) -> tuple[list[dict[str, Any]], list[dict[str,
         try:
             described.append({**item.describe(), "plugin": plugin})
         except Exception as exc:  # a third party's filter must not break the listing
-            lines = str(exc).strip().splitlines()
-            reason = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+            reason = one_line(exc, named=True)
             failed.append({"name": plugin, "stage": f"filter {name!r}", "reason": reason})
     return described, failed
 
@@ -189,7 +189,7 @@ def filter_images(
     """
     import functools
 
-    from hooks.filters import FilterError
+    from style_plugin.hooks.filters import FilterError
     from style_plugin.plugins import get_filter
     from style_plugin.runtime.batch import run_batch
 

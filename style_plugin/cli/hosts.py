@@ -45,7 +45,7 @@ def install(
     ] = None,
 ) -> None:
     """Install the Stylize plug-in into Krita or GIMP 3, or remove it."""
-    from hooks.hosts import InstallOptions, installer
+    from style_plugin.hooks.hosts import InstallOptions, installer
 
     options = InstallOptions(
         plugin_dir=plugin_dir, config_file=config, python=python, uninstall=uninstall

@@ -10,7 +10,7 @@ import typer
 
 from style_plugin import contract
 from style_plugin.cli.app import app
-from style_plugin.errors import StylePluginError
+from style_plugin.errors import StylePluginError, one_line
 
 
 @app.command()
@@ -166,7 +166,7 @@ def _cuda_check(model_path: Path | None) -> str:
                 [contract.STYLIZED], {contract.IMAGE: image, contract.STYLE_WEIGHTS: weights}
             )
         except Exception as exc:  # one line, whatever onnxruntime raised
-            text = (str(exc).strip().splitlines() or [type(exc).__name__])[-1][:160]
+            text = one_line(exc, limit=160, last=True)
             return f"{report.used} session created, but a test run failed: {text}"
         return f"works: {path.name} ran on {report.used}"
     return f"not checked: no style model could be loaded ({problems[0]})"

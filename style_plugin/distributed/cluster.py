@@ -8,7 +8,7 @@ import socket
 from types import ModuleType
 from typing import Any
 
-from style_plugin.errors import StylePluginError
+from style_plugin.errors import StylePluginError, one_line
 
 __all__ = ["cluster_cpus", "connect", "import_ray"]
 
@@ -48,7 +48,7 @@ def connect(address: str | None = None) -> ModuleType:
         )
     except (ConnectionError, RuntimeError, ValueError) as exc:
         where = f"at {address}" if address else "on this machine"
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        reason = one_line(exc, limit=1000)
         raise StylePluginError(f"cannot reach a Ray cluster {where}: {reason}") from None
     _cluster_errors_to_stderr()
     return ray

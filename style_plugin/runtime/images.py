@@ -30,7 +30,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from style_plugin.atomic import atomic_path
-from style_plugin.errors import ImageError
+from style_plugin.errors import ImageError, one_line
 
 KEPT_INFO = ("icc_profile", "dpi", "exif")
 """Metadata carried from the input to the output (when the output format can store it)."""
@@ -238,7 +238,7 @@ def _decode_file(handle: BinaryIO, name: Path, allow_large: bool, path: Path | N
         except UnidentifiedImageError:
             raise ImageError(f"{name} is not an image Pillow can read") from None
         except _DECODE_ERRORS as exc:
-            raise ImageError(f"{name} is truncated or corrupt: {_reason(exc)}") from exc
+            raise ImageError(f"{name} is truncated or corrupt: {one_line(exc)}") from exc
         with opened:  # closing destroys the pixels: convert them first
             frame, dropped = _decode(opened, str(name), in_place=True)
             return _from_pil(
@@ -309,7 +309,7 @@ def _warnings_as_notes(notes: list[str]) -> Iterator[None]:
         ) -> None:
             if threading.get_ident() != thread or Path(filename).parent != _PILLOW_DIR:
                 show(message, category, filename, lineno, file, line)
-            elif (note := f"Pillow warned: {_first_line(str(message))}") not in notes:
+            elif (note := f"Pillow warned: {one_line(message)}") not in notes:
                 notes.append(note)
 
         warnings.showwarning = collect
@@ -349,18 +349,7 @@ def _decode(image: Image.Image, name: str, *, in_place: bool) -> tuple[Image.Ima
             return image, frames - 1
         return ImageOps.exif_transpose(image), frames - 1
     except _DECODE_ERRORS as exc:
-        raise ImageError(f"{name} is truncated or corrupt: {_reason(exc)}") from exc
-
-
-def _reason(exc: BaseException) -> str:
-    """Pillow's reason in one short line."""
-    return _first_line(str(exc)) or type(exc).__name__
-
-
-def _first_line(text: str) -> str:
-    """The first line of `text`, at most 200 characters ("" for blank text)."""
-    lines = text.strip().splitlines()
-    return lines[0][:200] if lines else ""
+        raise ImageError(f"{name} is truncated or corrupt: {one_line(exc)}") from exc
 
 
 def _from_pil(
@@ -578,7 +567,7 @@ def encode_image(
     try:
         image.save(buffer, format=fmt, **_save_params(image, fmt, quality))
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ImageError(f"cannot write {name} as {fmt}: {_reason(exc)}") from exc
+        raise ImageError(f"cannot write {name} as {fmt}: {one_line(exc)}") from exc
     return buffer.getvalue()
 
 
@@ -601,7 +590,7 @@ def write_encoded(data: bytes, target: Path, *, overwrite: bool = False) -> Path
     except FileExistsError:
         raise ImageError(f"{target} exists; pass --overwrite to replace it") from None
     except OSError as exc:
-        raise ImageError(f"cannot write {target}: {_reason(exc)}") from exc
+        raise ImageError(f"cannot write {target}: {one_line(exc)}") from exc
     return target
 
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from style_plugin import contract
 from style_plugin.contract import DEFAULT_MIN_SIDE, ModelMetadata
-from style_plugin.errors import ModelError
+from style_plugin.errors import ModelError, one_line
 from style_plugin.runtime.session import ModelSession, SessionSettings, open_session
 
 __all__ = ["StyleInfo", "StyleModel", "load_model", "parse_style_mix", "split_source"]
@@ -185,8 +185,7 @@ def load_model(path: str | Path, *, device: str = "auto", threads: int = 0) -> S
 def _short(exc: BaseException) -> str:
     """onnxruntime's reason without its error-code prefix and C++ source location, escaped:
     it quotes node names and types from the file."""
-    lines = str(exc).strip().splitlines()
-    text = lines[0] if lines else type(exc).__name__
+    text = one_line(exc, limit=1000)
     text = re.sub(r"^\[ONNXRuntimeError\] : \d+ : \w+ : ", "", text)
     text = re.sub(r"^Load model from .*? failed:", "", text)
     if "onnxruntime_src" in text:

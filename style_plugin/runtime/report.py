@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
-from style_plugin.errors import StylePluginError
+from style_plugin.errors import StylePluginError, one_line
 
 __all__ = ["BatchEvents", "BatchReport", "Problem", "Reason", "failure_reason"]
 
@@ -39,17 +39,14 @@ class Reason(str):
 
 def failure_reason(exc: BaseException, path: Path) -> str:
     """One short line for an item that failed with `exc`, without repeating its path first."""
-    if isinstance(exc, StylePluginError):
-        text = str(exc)
-    elif isinstance(exc, MemoryError):
+    if isinstance(exc, MemoryError):
         return Reason("out of memory", Problem.OUT_OF_MEMORY)
-    elif isinstance(exc, OSError):
-        text = exc.strerror or str(exc) or type(exc).__name__
+    if isinstance(exc, OSError) and not isinstance(exc, StylePluginError):
+        text = (exc.strerror or one_line(exc, limit=1000)).strip()
         if exc.filename and str(exc.filename) not in text:
             text = f"{text}: {exc.filename}"
     else:
-        text = f"{type(exc).__name__}: {exc}"
-    text = (text.strip().splitlines() or [type(exc).__name__])[0]
+        text = one_line(exc, limit=1000, named=not isinstance(exc, StylePluginError))
     for prefix in (f"{path}: ", f"{path} "):
         if text.startswith(prefix) and len(text) > len(prefix):
             return text[len(prefix) :]

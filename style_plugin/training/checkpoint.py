@@ -9,7 +9,7 @@ import torch
 
 from style_plugin.atomic import atomic_path
 from style_plugin.contract import MAX_TEXT_CHARS
-from style_plugin.errors import TrainingError
+from style_plugin.errors import TrainingError, one_line
 from style_plugin.training.config import TrainConfig
 
 CHECKPOINT_NAME = "checkpoint.pt"
@@ -57,11 +57,10 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for a damaged or foreign file
-        text = str(exc).strip()
-        if "Weights only load failed" in text:
+        if "Weights only load failed" in str(exc):
             reason = "it holds Python objects that only unsafe unpickling could load"
         else:
-            reason = text.splitlines()[0] if text else type(exc).__name__
+            reason = one_line(exc)
         raise TrainingError(f"cannot read checkpoint {path}: {reason}") from None
     problem = _structure_problem(state)
     if problem:

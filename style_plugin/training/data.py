@@ -58,7 +58,7 @@ def sample_style_indices(num_styles: int, batch_size: int, generator: torch.Gene
 # --------------------------------------------------------------------------- image helpers
 
 
-def _reason(exc: BaseException) -> str:
+def _why_unusable(exc: BaseException) -> str:
     """A short one-line description of why an image could not be used."""
     if isinstance(exc, Image.DecompressionBombError):
         text = f"too many pixels to decode safely ({exc})"
@@ -155,7 +155,7 @@ def _check_image(path: Path, min_side: int) -> str | None:
                 img.draft(None, (1, 1))  # 1/8-scale IDCT still reads every byte of the stream
             img.load()
     except Exception as exc:  # one bad file must not stop the scan
-        return _reason(exc)
+        return _why_unusable(exc)
     return None
 
 
@@ -245,7 +245,7 @@ class ContentCrops(torch.utils.data.Dataset):
                 img.load()
                 img = _to_rgb(img)
         except Exception as exc:
-            raise DataError(f"cannot read content image {path}: {_reason(exc)}") from exc
+            raise DataError(f"cannot read content image {path}: {_why_unusable(exc)}") from exc
         # Crop window in source pixels: a crop x crop window of the image resized to `target`.
         w, h = img.size
         side = crop * min(w, h) / target
@@ -339,7 +339,7 @@ def _open_style(path: str | Path, max_side: int | None) -> Image.Image:
     try:
         return _open_rgb(path, max_side)
     except Exception as exc:
-        raise DataError(f"cannot read style image {path}: {_reason(exc)}") from exc
+        raise DataError(f"cannot read style image {path}: {_why_unusable(exc)}") from exc
 
 
 def load_image(path: str | Path, max_side: int | None = None) -> Tensor:

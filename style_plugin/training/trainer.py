@@ -27,7 +27,7 @@ from torch.utils.data import DataLoader
 
 from style_plugin import __version__
 from style_plugin.atomic import atomic_write_text
-from style_plugin.errors import DataError, TrainingError
+from style_plugin.errors import DataError, TrainingError, one_line
 from style_plugin.models.discriminator import PatchDiscriminator
 from style_plugin.models.generator import Generator
 from style_plugin.models.vgg import load_perceptual_net
@@ -369,7 +369,7 @@ class Trainer:
             self.scaler_g.load_state_dict(state["scaler_g"])
             self.scaler_d.load_state_dict(state["scaler_d"])
         except (KeyError, ValueError, TypeError, RuntimeError, AttributeError) as exc:
-            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            reason = one_line(exc)
             raise TrainingError(f"cannot resume from the checkpoint: {reason}") from None
 
     def _autocast(self) -> contextlib.AbstractContextManager:

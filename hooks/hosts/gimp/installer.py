@@ -29,8 +29,9 @@ import shutil
 import sys
 from pathlib import Path
 
-from hooks.hosts import InstallOptions, detection, environment, places, removal
-from hooks.hosts.environment import RECORD_FILE, Host, HostPython
+from style_plugin.hooks.hosts import InstallOptions, detection, environment, places, removal
+from style_plugin.hooks.hosts.environment import RECORD_FILE, Host, HostPython
+
 from style_plugin.atomic import atomic_path
 
 __all__ = ["INSTALLED_FILES", "PLUGIN_NAME", "default_plugin_dir", "gimp_python", "install"]

@@ -21,8 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image
-
-from hooks.hosts.new_style import (
+from style_plugin.hooks.hosts.new_style import (
     INTRO,
     NEW_STYLE_STEPS,
     NewStyleRequest,
@@ -35,6 +34,7 @@ from hooks.hosts.new_style import (
     read_event,
     recorded_command,
 )
+
 from style_plugin.atomic import atomic_path
 from style_plugin.errors import StylePluginError
 

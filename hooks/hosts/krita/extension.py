@@ -10,8 +10,8 @@ the image as it was. Over opaque pixels this looks exactly like filtering the la
 (Layer > Merge with Layer Below makes it so); over semi-transparent ones the original shows
 through as it would under any layer.
 
-Only the Krita calls live here; pixels are handled by `hooks.hosts.krita.pixels` and the
-dialog by `hooks.hosts.krita.ui`. This module is imported inside Krita's Python only.
+Only the Krita calls live here; pixels are handled by `style_plugin.hooks.hosts.krita.pixels` and the
+dialog by `style_plugin.hooks.hosts.krita.ui`. This module is imported inside Krita's Python only.
 """
 
 from __future__ import annotations
@@ -29,13 +29,22 @@ from krita import Document, Extension, Krita, Node
 from PyQt5.QtCore import Qt
 from PyQt5.QtGui import QImage
 from PyQt5.QtWidgets import QApplication, QMessageBox, QWidget
+from style_plugin.hooks.filters import Filter
+from style_plugin.hooks.hosts.krita.new_style import NewStyleDialog, StyleTraining
+from style_plugin.hooks.hosts.krita.pixels import LayerFormat, filter_layer_bytes, layer_format
+from style_plugin.hooks.hosts.krita.ui import (
+    PREVIEW_SIDE,
+    FilterDialog,
+    rgba_to_qimage,
+    run_with_progress,
+)
+from style_plugin.hooks.hosts.new_style import (
+    installed_styles,
+    recorded_command,
+    snapshot_painting_path,
+)
 
-import hooks
-from hooks.filters import Filter
-from hooks.hosts.krita.new_style import NewStyleDialog, StyleTraining
-from hooks.hosts.krita.pixels import LayerFormat, filter_layer_bytes, layer_format
-from hooks.hosts.krita.ui import PREVIEW_SIDE, FilterDialog, rgba_to_qimage, run_with_progress
-from hooks.hosts.new_style import installed_styles, recorded_command, snapshot_painting_path
+from style_plugin import plugins
 from style_plugin.errors import Cancelled, StylePluginError
 
 __all__ = [
@@ -232,7 +241,7 @@ def stylize_in_script(
     if document is None:
         raise LayerError("Open an image first.")
     node = node or document.activeNode()
-    return stylize_layer(document, node, hooks.get_filter(StylizeExtension.filter_name), params)
+    return stylize_layer(document, node, plugins.get_filter(StylizeExtension.filter_name), params)
 
 
 def preview_image(filter: Filter, job: LayerJob, values: dict[str, Any]) -> QImage:
@@ -312,7 +321,7 @@ class StylizeExtension(Extension):
     def _run(self, parent: QWidget | None) -> None:
         document, node = _active()
         job = read_layer(document, node)
-        filter = hooks.get_filter(self.filter_name)
+        filter = plugins.get_filter(self.filter_name)
         dialog = FilterDialog(filter, partial(preview_image, filter, job), parent)
         dialog.add_button(
             NEW_STYLE_BUTTON,
@@ -340,7 +349,7 @@ class StylizeExtension(Extension):
             return
         document, node = _active()
         job = read_layer(document, node)
-        filter = hooks.get_filter(self.filter_name)
+        filter = plugins.get_filter(self.filter_name)
         run = partial(run_with_progress, parent, f"{filter.label}: {node.name()}")
         apply_job(document, node, job, filter, values, run)
 

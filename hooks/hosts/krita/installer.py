@@ -33,8 +33,9 @@ from importlib import resources
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from hooks.hosts import InstallOptions, detection, environment, places, removal
-from hooks.hosts.environment import Host, HostPython
+from style_plugin.hooks.hosts import InstallOptions, detection, environment, places, removal
+from style_plugin.hooks.hosts.environment import Host, HostPython
+
 from style_plugin.atomic import atomic_path
 
 __all__ = [
@@ -275,7 +276,7 @@ def _remove_files(plugin_dir: Path, manifest: Manifest) -> None:
 
 def _plugin_files() -> dict[str, bytes]:
     """The plug-in's files as shipped in this package, by path relative to PLUGIN_DIR."""
-    source = resources.files("hooks.hosts.krita") / "pykrita"
+    source = resources.files("style_plugin.hooks.hosts.krita") / "pykrita"
     return {
         f"{PLUGIN}.desktop": (source / f"{PLUGIN}.desktop").read_bytes(),
         f"{PLUGIN}/__init__.py": (source / PLUGIN / "__init__.py").read_bytes(),

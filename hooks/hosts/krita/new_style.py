@@ -28,9 +28,8 @@ from PyQt5.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
-from hooks.hosts.krita.ui import plain_label
-from hooks.hosts.new_style import (
+from style_plugin.hooks.hosts.krita.ui import plain_label
+from style_plugin.hooks.hosts.new_style import (
     INTRO,
     NEW_STYLE_STEPS,
     NewStyleRequest,
@@ -41,6 +40,7 @@ from hooks.hosts.new_style import (
     failure_message,
     read_event,
 )
+
 from style_plugin.errors import StylePluginError
 
 __all__ = ["IMAGE_FILTER", "STOP_GRACE_MS", "NewStyleDialog", "StyleTraining"]

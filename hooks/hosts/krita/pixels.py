@@ -25,8 +25,7 @@ from typing import Any
 
 import numpy as np
 from PIL import Image
-
-from hooks.filters import Cancel, Filter, Progress
+from style_plugin.hooks.filters import Cancel, Filter, Progress
 
 __all__ = [
     "DEPTHS",

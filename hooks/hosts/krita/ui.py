@@ -34,8 +34,8 @@ from PyQt5.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from style_plugin.hooks.filters import Filter, Param
 
-from hooks.filters import Filter, Param
 from style_plugin.contract import printable
 from style_plugin.errors import Cancelled
 

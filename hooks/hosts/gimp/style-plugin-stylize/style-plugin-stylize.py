@@ -37,9 +37,8 @@ from gi.repository import Gegl, Gimp, GimpUi, GLib, GObject, Gtk  # noqa: E402
 
 if TYPE_CHECKING:
     from PIL.Image import Image
-
-    from hooks.filters import Filter
-    from hooks.hosts.gimp.bridge import Argument
+    from style_plugin.hooks.filters import Filter
+    from style_plugin.hooks.hosts.gimp.bridge import Argument
 
 PLUG_IN_BINARY = "style-plugin-stylize"
 HERE = Path(__file__).resolve().parent
@@ -58,8 +57,9 @@ def load_filter() -> tuple[Filter, ModuleType]:
     import style_plugin_bootstrap
 
     style_plugin_bootstrap.activate(HERE / style_plugin_bootstrap.ENV_FILE)
-    from hooks import get_filter
-    from hooks.hosts.gimp import bridge
+    from style_plugin.hooks.hosts.gimp import bridge
+
+    from style_plugin.plugins import get_filter
 
     return get_filter(bridge.FILTER_NAME), bridge
 
@@ -67,7 +67,7 @@ def load_filter() -> tuple[Filter, ModuleType]:
 def load_new_style() -> ModuleType:
     """hooks/hosts/gimp/new_style.py, imported from the recorded environment."""
     load_filter()
-    from hooks.hosts.gimp import new_style
+    from style_plugin.hooks.hosts.gimp import new_style
 
     return new_style
 
@@ -310,7 +310,7 @@ def save_open_image(
 ) -> Path:
     """Save what `image` shows (its layers flattened on a copy, at most PAINTING_SIDE a
     side) as the painting of style `name`; the image itself is left as it is."""
-    from hooks.hosts.new_style import snapshot_painting_path  # importable once loaded
+    from style_plugin.hooks.hosts.new_style import snapshot_painting_path  # importable once loaded
 
     copy = image.duplicate()
     try:

@@ -5,7 +5,7 @@
 hooks/hosts/environment.py): the Python version the environment was built for and the folders
 to put on sys.path (the style-plugin package and its numpy, onnxruntime, Pillow and pluggy,
 built for that version). The plug-in itself lives in the package
-(`hooks.hosts.krita.extension`). When the package cannot be loaded here, Filter > Stylize…
+(`style_plugin.hooks.hosts.krita.extension`). When the package cannot be loaded here, Filter > Stylize…
 still appears and says why and what to run.
 """
 
@@ -65,7 +65,7 @@ def stylize(document: Any = None, node: Any = None, **params: Any) -> Any:
     `document`, `node`: default the active ones; `params`: the Stylize filter's (style,
     strength, preserve_colors, scale, max_side). One undo step each, as the menu's.
     """
-    from hooks.hosts.krita.extension import stylize_in_script
+    from style_plugin.hooks.hosts.krita.extension import stylize_in_script
 
     return stylize_in_script(document, node, **params)
 
@@ -83,7 +83,7 @@ def load() -> None:
                 f"but this Krita runs Python {here}."
             )
         activate(environment)
-        from hooks.hosts.krita.extension import register
+        from style_plugin.hooks.hosts.krita.extension import register
     except Exception as exc:
         print(traceback.format_exc(), file=sys.stderr)
         reason = f"The Stylize plug-in cannot load: {exc}\n\n{reinstall}"
