@@ -37,6 +37,7 @@ $(RUNTIME_STAMP): pyproject.toml | $(BIN)/python
 $(WHEEL_STAMP): $(PACKAGE_FILES) | $(STAMP)
 	rm -rf $(DIST)
 	$(BIN)/python -m build --no-isolation --outdir $(DIST) . >/dev/null
+	rm -rf build/lib build/bdist.* *.egg-info  # setuptools' working files
 	test -x $(WHEEL_VENV)/bin/python || $(PYTHON) -m venv $(WHEEL_VENV)
 	$(WHEEL_VENV)/bin/python -m pip install --quiet --force-reinstall --no-deps $(DIST)/*.whl
 	$(WHEEL_VENV)/bin/python -m pip install --quiet $(DIST)/*.whl
