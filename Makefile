@@ -13,7 +13,7 @@ RUNTIME_STAMP := $(VENV)/.installed-runtime
 DIST := build/dist
 WHEEL_VENV := build/wheel-venv
 WHEEL_STAMP := $(WHEEL_VENV)/.installed
-PACKAGE_FILES := pyproject.toml README.md LICENSE $(shell git ls-files style_plugin exporters hooks 2>/dev/null)
+PACKAGE_FILES := pyproject.toml README.md LICENSE $(shell find style_plugin exporters hooks -type f -not -path '*/__pycache__/*')
 PYTEST_ARGS ?=
 QUICK := not train and not host and not cluster and not package
 

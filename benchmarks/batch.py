@@ -28,6 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import results
 from inference_speed import (
     DATASET_PHOTOS,
     checkpoint_for,
@@ -37,12 +38,19 @@ from inference_speed import (
 from PIL import Image, ImageOps
 
 from style_plugin.runtime.batch import run_batch
-from style_plugin.runtime.images import open_image, save_image
 from style_plugin.runtime.inputs import collect_inputs
 from style_plugin.runtime.jobs import stylize_job
 from style_plugin.runtime.options import BatchOptions
 from style_plugin.runtime.outputs import plan_outputs
+from style_plugin.runtime.reading import open_image
 from style_plugin.runtime.stylizer import Stylizer
+from style_plugin.runtime.writing import save_image
+
+WAYS = {
+    "sequential": "one at a time",
+    "run_batch j1": "`run_batch`, 1 I/O thread",
+    "run_batch j2": "`run_batch`, 2 I/O threads (the CLI's default)",
+}
 
 
 def prepare_photos(folder: Path, count: int, side: int) -> str:
@@ -56,7 +64,7 @@ def prepare_photos(folder: Path, count: int, side: int) -> str:
                 photo = ImageOps.contain(image.convert("RGB"), (side, side))
             photo.save(target, quality=90)
         else:
-            from tests.synthetic import make_photo
+            from tests.support import make_photo
 
             png = make_photo(folder / f"{i:03d}.png", side, side * 2 // 3, seed=i)
             with Image.open(png) as image:
@@ -100,6 +108,7 @@ def main() -> None:
     parser.add_argument("--side", type=int, default=640)
     parser.add_argument("--format", default=None, help="output format (default: the input's)")
     parser.add_argument("--rounds", type=int, default=2)
+    results.add_arguments(parser, "batch", "Batches")
     args = parser.parse_args()
     print(machine_line())
     with tempfile.TemporaryDirectory() as tmp:
@@ -131,17 +140,30 @@ def main() -> None:
             print(f"  round {k + 1}: " + ", ".join(f"{n} {t[-1]:.1f} s" for n, t in times.items()),
                   file=sys.stderr)  # fmt: skip
         base = statistics.median(times["sequential"])
-        print(f"\n{args.count} photos, median of {args.rounds} interleaved rounds")
-        print(f"{'way':<14}{'seconds':>9}{'images/s':>10}{'speed-up':>10}")
+        report = results.Report()
+        report.add(
+            f"{args.count} JPEGs ({origin}), {args.side} px on the longer side; `fast`, "
+            f"weights {which}; medians of {args.rounds} interleaved rounds."
+        )
+        rows = []
         for name, values in times.items():
             seconds = statistics.median(values)
-            print(f"{name:<14}{seconds:>9.1f}{args.count / seconds:>10.2f}{base / seconds:>9.2f}x")
+            rows.append(
+                (
+                    WAYS[name],
+                    f"{seconds:.1f}",
+                    f"{args.count / seconds:.2f}",
+                    f"{base / seconds:.2f}x",
+                )
+            )
+        report.table(["way", "seconds", "images/s", "vs one at a time"], rows)
         total = sum(split.values())
         parts = ", ".join(f"{k} {v / total:.0%}" for k, v in split.items())
-        print(
-            f"sequential time split: {parts}; perfect overlap would give at most "
-            f"{total / split['infer']:.2f}x"
+        report.add(
+            f"One at a time, the time splits into {parts}: overlapping decoding and encoding "
+            f"with the model can gain at most {total / split['infer']:.2f}x here."
         )
+    results.publish(args, report)
 
 
 if __name__ == "__main__":

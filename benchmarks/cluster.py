@@ -16,8 +16,8 @@ command's wall time is printed beside it. Ray's overhead per image is its batch 
 the local engine's, divided by the images.
 
 Part 2, one 4K frame (3840x2160) on one CPU thread: decode and encode (JPEG q90 and PNG),
-the stylizer at the default scale, and the bytes a frame is when it travels. docs/cluster.md
-turns these into the paper estimate for a GPU cluster.
+the stylizer at the default scale, and the bytes a frame is when it travels. docs/results.md
+turns these into an estimate for a GPU cluster. Both parts go to the `cluster` section there.
 """
 
 from __future__ import annotations
@@ -35,14 +35,17 @@ os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # a loopback-on
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np
+import results
 from batch import prepare_photos
 from inference_speed import DATASET_PHOTOS, machine_line
 from PIL import Image, ImageOps
 
 from style_plugin.models.generator import generator_flops
-from style_plugin.runtime.images import encode_image, open_image_bytes
-from style_plugin.runtime.scale import DEFAULT_SCALE, working_size
+from style_plugin.runtime.reading import open_image_bytes
+from style_plugin.runtime.scale import working_size
+from style_plugin.runtime.settings import DEFAULT_SCALE
 from style_plugin.runtime.stylizer import Stylizer
+from style_plugin.runtime.writing import encode_image
 
 SUMMARY = re.compile(r"stylized (\d+) images in [\d.]+ s \(([\d.]+) images/s\)")
 FRAME_4K = (3840, 2160)
@@ -64,7 +67,7 @@ def run_once(command: list[str], expected: int) -> tuple[float, float]:
     return expected / float(found.group(2)), wall
 
 
-def throughput(model: Path, args: argparse.Namespace, folder: Path) -> None:
+def throughput(model: Path, args: argparse.Namespace, folder: Path, report: results.Report) -> None:
     """Part 1: the three ways, interleaved, on one set of photos."""
     from ray.cluster_utils import Cluster
 
@@ -89,15 +92,27 @@ def throughput(model: Path, args: argparse.Namespace, folder: Path) -> None:
                     times[way].append(measured)
     finally:
         cluster.shutdown()
-    print(f"\n{'way':<10}{'images/s':>10}{'batch s':>10}{'command s':>11}{'vs local':>10}")
     best = {way: min(runs) for way, runs in times.items()}
-    for way, (batch_s, wall_s) in best.items():
-        ratio = best["local"][0] / batch_s
-        print(
-            f"{way:<10}{args.count / batch_s:>10.2f}{batch_s:>10.2f}{wall_s:>11.2f}{ratio:>9.2f}x"
-        )
+    report.add(
+        f"{args.count} photos, {args.side} px JPEG ({source}), model {model.name}; each way "
+        f"run as a user runs it, in a fresh process; best of {args.rounds} interleaved rounds "
+        "after a warm-up round."
+    )
+    names = {
+        "local": f"local, `--jobs 2 --threads {args.cpus}`",
+        "local 1x": "local, `--jobs 2 --threads 1`",
+        "ray": f"Ray, {args.cpus}-CPU cluster on loopback, `--threads 1`",
+    }
+    report.table(
+        ["way", "images/s", "batch s", "command s", "vs local"],
+        [
+            (names[way], f"{args.count / batch_s:.2f}", f"{batch_s:.2f}", f"{wall_s:.2f}",
+             f"{best['local'][0] / batch_s:.2f}x")
+            for way, (batch_s, wall_s) in best.items()
+        ],
+    )  # fmt: skip
     overhead = (best["ray"][0] - best["local"][0]) / args.count
-    print(f"Ray's overhead per image against the local engine: {overhead * 1000:+.0f} ms")
+    report.add(f"Ray's overhead per image against the local engine: {overhead * 1000:+.0f} ms.")
 
 
 def best_of(fn, repeats: int = 3) -> float:
@@ -110,7 +125,7 @@ def best_of(fn, repeats: int = 3) -> float:
     return min(times)
 
 
-def frame_costs(model: Path) -> None:
+def frame_costs(model: Path, report: results.Report) -> None:
     """Part 2: one 4K frame's decode, inference and encode on one thread, and its bytes."""
     photos = sorted(DATASET_PHOTOS.glob("*.jpg")) if DATASET_PHOTOS.is_dir() else []
     if photos:
@@ -142,14 +157,15 @@ def frame_costs(model: Path) -> None:
     rows.append(("  the rest (resize, detail)", rows[-2][1] - model_s))
     preset = stylizer.model_for().preset
     gflop = generator_flops(preset, work[0], work[1]) / 1e9
-    print(f"\none 4K frame ({FRAME_4K[0]}x{FRAME_4K[1]}) on one CPU thread:")
-    for what, seconds in rows:
-        print(f"  {what:<34}{seconds * 1000:>8.0f} ms")
-    for fmt, data in encoded.items():
-        print(f"  {fmt + ' bytes':<34}{len(data) / 1e6:>8.1f} MB")
-    print(
-        f"  the generator ({preset}) runs at {work[1]}x{work[0]} at the default scale: "
-        f"{gflop:.0f} GFLOP per frame"
+    report.add(f"One 4K frame ({FRAME_4K[0]}x{FRAME_4K[1]}) on one CPU thread:")
+    report.table(
+        ["step", "ms"],
+        [(what.strip(), f"{seconds * 1000:.0f}") for what, seconds in rows]
+        + [(f"{fmt} file size", f"{len(data) / 1e6:.1f} MB") for fmt, data in encoded.items()],
+    )
+    report.add(
+        f"The generator (`{preset}`) runs at {work[1]}x{work[0]} at the default stroke scale: "
+        f"{gflop:.0f} GFLOP per frame."
     )
 
 
@@ -161,13 +177,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="measured rounds of each way")
     parser.add_argument("--model", type=Path, help="style model (default: the bundled one)")
     parser.add_argument("--skip-throughput", action="store_true", help="only the 4K costs")
+    results.add_arguments(parser, "cluster", "Batches on a Ray cluster, and one 4K frame")
     args = parser.parse_args()
     model = args.model or Path(Stylizer().model_for().path)
     print(machine_line(with_torch=False), flush=True)
+    report = results.Report()
     with tempfile.TemporaryDirectory(prefix="cluster-bench-") as tmp:
         if not args.skip_throughput:
-            throughput(model, args, Path(tmp))
-    frame_costs(model)
+            throughput(model, args, Path(tmp), report)
+    frame_costs(model, report)
+    results.publish(args, report)
 
 
 if __name__ == "__main__":

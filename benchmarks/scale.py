@@ -15,7 +15,7 @@ outputs (rows: scale 1, scale 0; columns: the sizes), each shown at the same wid
 
 The enlarged photo has no detail finer than the original's 1024 px; what is measured is
 whether the strokes keep their size relative to the picture, not the detail transfer
-(tests/test_scale.py checks that the photo's own detail is carried over).
+(tests/runtime/test_scale.py checks that the photo's own detail is carried over).
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from gallery import centered_text, font  # noqa: E402  (benchmarks/ is not a package)
+import results  # noqa: E402  (benchmarks/ is not a package)
+from gallery import centered_text, font  # noqa: E402
 from inference_speed import machine_line  # noqa: E402
 from judges import Judges  # noqa: E402
 from quality import DATASET_PHOTOS, load_rgb  # noqa: E402
@@ -67,6 +68,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--sizes", default="1024,3000,6000")
     parser.add_argument("--rounds", type=int, default=2, help="timed runs of each way")
     parser.add_argument("--sheet", type=Path)
+    results.add_arguments(parser, "stroke-scale", "Stroke scale")
     args = parser.parse_args(argv)
 
     from style_plugin.runtime.stylizer import Stylizer
@@ -82,9 +84,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     figures: dict[float, list[dict[str, float]]] = {s: [] for s in SCALES}
     outputs: dict[tuple[float, int], np.ndarray] = {}
-    print(f"\nphoto {args.photo.name}, style {args.style}, judged at 1024 px\n")
-    print("| long side | scale | texture (palette-blind) ↓ | motif ↓ | seconds |")
-    print("|---:|---:|---:|---:|---:|")
+    report = results.Report()
+    report.add(
+        f"One photo ({args.photo.name}) enlarged to each size, style {args.style}; every "
+        "output shrunk to 1024 px and judged against the painting there."
+    )
+    rows = []
     for size in sizes:
         big = enlarge(photo, size)
         for scale in SCALES:
@@ -98,27 +103,31 @@ def main(argv: Sequence[str] | None = None) -> None:
                     (CELL, round(CELL * out.shape[0] / out.shape[1])), Image.Resampling.LANCZOS
                 )
             )
-            print(
-                f"| {size} | {scale:g} | {judged['texture_blind']:.3f} | {judged['motif']:.3f} "
-                f"| {seconds:.1f} |",
-                flush=True,
-            )
-    print("\n| scale | texture drift across sizes | motif drift |")
-    print("|---:|---:|---:|")
+            row = (size, f"{scale:g}", f"{judged['texture_blind']:.3f}", f"{judged['motif']:.3f}")
+            rows.append((*row, f"{seconds:.1f}"))
+            print(f"  {' '.join(map(str, rows[-1]))}", flush=True)
+    header = ["long side", "scale", "texture (palette-blind) ↓", "motif ↓", "seconds"]
+    report.table(header, rows, left=0)
+    drift = []
     for scale in SCALES:
         texture = [f["texture_blind"] for f in figures[scale]]
         motif = [f["motif"] for f in figures[scale]]
-        print(
-            f"| {scale:g} | {max(texture) / min(texture) - 1:.1%} "
-            f"| {max(motif) / min(motif) - 1:.1%} |"
+        drift.append(
+            (
+                f"{scale:g}",
+                f"{max(texture) / min(texture) - 1:.1%}",
+                f"{max(motif) / min(motif) - 1:.1%}",
+            )
         )
-    time_24mp(stylizer, photo, args.style, args.rounds)
+    report.table(["scale", "texture drift across sizes", "motif drift"], drift, left=0)
+    time_24mp(stylizer, photo, args.style, args.rounds, report)
     if args.sheet:
         draw_sheet(outputs, sizes, args.sheet)
         print(f"wrote {args.sheet}")
+    results.publish(args, report)
 
 
-def time_24mp(stylizer, photo: np.ndarray, style: str, rounds: int) -> None:
+def time_24mp(stylizer, photo: np.ndarray, style: str, rounds: int, report: results.Report) -> None:
     """Seconds for a 6000×4000 photo at scale 1 and at scale 0, interleaved rounds."""
     big = np.asarray(Image.fromarray(photo).resize((6000, 4000), Image.Resampling.LANCZOS))
     stylizer.stylize_array(big[:1024, :1024], style, scale=0)  # warm-up
@@ -129,9 +138,9 @@ def time_24mp(stylizer, photo: np.ndarray, style: str, rounds: int) -> None:
             stylizer.stylize_array(big, style, scale=scale)
             times[scale].append(time.perf_counter() - started)
     one, full = (statistics.median(times[s]) for s in SCALES)
-    print(
-        f"\n24 MP (6000×4000), median of {rounds}: scale 1 {one:.1f} s, scale 0 {full:.1f} s: "
-        f"{full / one:.1f}x faster at the default"
+    report.add(
+        f"A 24 MP photo (6000×4000), median of {rounds} interleaved runs: {one:.1f} s at scale 1, "
+        f"{full:.1f} s at scale 0: {full / one:.1f}x faster at the default."
     )
 
 

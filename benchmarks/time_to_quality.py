@@ -39,7 +39,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from judges import Judges  # noqa: E402  (benchmarks/ is not a package)
+import results  # noqa: E402  (benchmarks/ is not a package)
+from judges import Judges  # noqa: E402
 from quality import DATASET_PHOTOS, held_out_photos, is_held_out, load_rgb  # noqa: E402
 
 #: The figures of the table and the plot: (key, label, decimals).
@@ -212,21 +213,27 @@ def judge(args: argparse.Namespace) -> None:
                 judged.setdefault(key, {})[path.name] = entry
                 cache.write_text(json.dumps(judged, indent=1) + "\n")
             curves.setdefault(run.name, []).append(entry)
-    print_table(curves)
+    report = results.Report()
+    report.add(
+        f"{args.photos} held-out photos at {args.size} px; CPU-minutes of the training process "
+        "(user + system) at each snapshot."
+    )
+    report.table(*curve_table(curves))
     if args.plot:
         plot(curves, args.plot)
         print(f"wrote {args.plot}")
+    results.publish(args, report)
 
 
-def print_table(curves: dict[str, list[dict[str, float]]]) -> None:
+def curve_table(curves: dict[str, list[dict[str, float]]]) -> tuple[list[str], list[list[str]]]:
+    """Header and rows: every snapshot of every run with its distances."""
     header = ["run", "step", "CPU-min", *(label for _, label, _ in FIGURES)]
-    print("| " + " | ".join(header) + " |")
-    print("|---|" + "---:|" * (len(header) - 1))
+    rows = []
     for name, points in curves.items():
         for p in points:
             cells = [name, str(p["step"]), f"{p['minutes']:.1f}"]
-            cells += [f"{p[k]:.{d}f}" for k, _, d in FIGURES]
-            print("| " + " | ".join(cells) + " |")
+            rows.append(cells + [f"{p[k]:.{d}f}" for k, _, d in FIGURES])
+    return header, rows
 
 
 def plot(curves: dict[str, list[dict[str, float]]], out: Path) -> None:
@@ -264,6 +271,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     j.add_argument("--photos", type=int, default=4)
     j.add_argument("--size", type=int, default=512)
     j.add_argument("--plot", type=Path)
+    results.add_arguments(j, "time-to-quality", "Time to quality")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     train(args) if args.command == "train" else judge(args)

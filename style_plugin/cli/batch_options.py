@@ -1,17 +1,15 @@
-"""What the batch commands (`stylize`, `filter`) share: options, progress display, the run.
+"""What the batch commands (`stylize`, `filter`) share: options, planning, the run.
 
 The option types are `Annotated` aliases, so both commands take `-o`, `--format`, `--quality`,
 `--suffix`, `--recursive`, `--skip-existing`, `--overwrite`, `--jobs`, `--allow-large` and
 `-q` with the same meaning and help; `plan_batch` collects and plans the inputs,
-`run_planned` runs them behind a progress display and turns the report into the summary line
-and the exit status. The runtime names options, never flags: its errors and failure reasons
-are given the flags (and the advice) here. Every line that names a file goes out through
-`contract.printable`, so a file name cannot forge lines of its own.
+`run_planned` runs them behind the progress display (progress.py) and turns the report into
+the summary line and the exit status. The runtime names options, never flags: its errors and
+failure reasons are given the flags (and the advice) here.
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,8 +18,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from style_plugin.cli.app import EXIT_INTERRUPTED, fail
-from style_plugin.contract import printable
-from style_plugin.runtime.report import Problem, Reason
+from style_plugin.cli.progress import BatchProgress, ProgressDisplay
+from style_plugin.runtime.report import Problem
 
 if TYPE_CHECKING:
     from style_plugin.plugins import Registry
@@ -34,7 +32,6 @@ BatchRun = Callable[..., "BatchReport"]
 
 __all__ = [
     "AllowLargeOption",
-    "BatchDisplay",
     "BatchRun",
     "FormatOption",
     "InputsArgument",
@@ -223,120 +220,19 @@ def run_planned(
     advice: Mapping[Problem, str] | None = None,
 ) -> None:
     """Run a planned batch with `run` (`run_batch` with its job bound, or another engine's
-    like function) behind a `BatchDisplay` (planning's notes first), print its summary line,
-    and exit 1 when any item failed (130 on Ctrl-C, after the summary of what was done).
+    like function) behind the progress display (planning's notes first), print its summary
+    line, and exit 1 when any item failed (130 on Ctrl-C, after the summary of what was done).
     `advice` adds to `ADVICE` for the command's own flags."""
-    display = BatchDisplay(quiet, steps, {**ADVICE, **(advice or {})})
-    for note in plans.notes:
-        display.note(note)
-    try:
-        report = run(plans, options, display, verb=verb)
-    except KeyboardInterrupt:
-        if display.report is not None:
-            typer.echo(f"interrupted: {display.report.summary()}", err=True)
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+    with ProgressDisplay(quiet) as display:
+        events = BatchProgress(display, steps, {**ADVICE, **(advice or {})})
+        for note in plans.notes:
+            events.note(note)
+        try:
+            report = run(plans, options, events, verb=verb)
+        except KeyboardInterrupt:
+            if events.report is not None:
+                typer.echo(f"interrupted: {events.report.summary()}", err=True)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
     typer.echo(report.summary())
     if report.failed:
         raise typer.Exit(1)
-
-
-class BatchDisplay:
-    """What a batch shows while it runs: a rich progress bar on a terminal, else lines.
-
-    Failures always go to stderr (also with --quiet), with the `advice` for their problem;
-    notes (animated inputs) unless --quiet; file names escaped (`printable`). The bar moves
-    with the steps within an image too, which `steps` names ('tile' for stylize).
-    Implements the `BatchEvents` interface of style_plugin.runtime.report.
-    """
-
-    def __init__(
-        self, quiet: bool, steps: str = "tile", advice: Mapping[Problem, str] = ADVICE
-    ) -> None:
-        self.quiet = quiet
-        self.steps = steps
-        self.advice = advice
-        self.report: BatchReport | None = None  # set when the batch ends (also on Ctrl-C)
-        self.done = 0
-        self.ended = 0  # items done, skipped or failed
-        self.working_on: Path | None = None
-        self.share = 0.0  # of the image being worked on, by its steps
-        self.started = 0.0
-        self.progress = None
-        self.task = None
-        if not quiet and sys.stderr.isatty():
-            try:
-                from rich.console import Console
-                from rich.progress import (
-                    BarColumn,
-                    MofNCompleteColumn,
-                    Progress,
-                    SpinnerColumn,
-                    TextColumn,
-                    TimeRemainingColumn,
-                )
-            except ImportError:  # typer without rich: plain lines
-                return
-            self.progress = Progress(
-                SpinnerColumn(),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[rate]}", markup=False),
-                TimeRemainingColumn(),
-                TextColumn("{task.fields[current]}", markup=False),
-                console=Console(stderr=True),
-                transient=True,
-            )
-
-    def _print(self, line: str) -> None:
-        line = printable(line)
-        if self.progress is not None:
-            self.progress.console.print(line, markup=False, highlight=False, soft_wrap=True)
-        else:
-            typer.echo(line, err=True)
-
-    def begin(self, total: int) -> None:
-        import time
-
-        self.started = time.perf_counter()
-        if self.progress is not None:
-            self.progress.start()
-            self.task = self.progress.add_task("batch", total=total, rate="", current="")
-
-    def working(self, path: Path) -> None:
-        self.working_on, self.share = path, 0.0
-        self._advance(current=printable(str(path)))
-
-    def tiles(self, done: int, total: int) -> None:
-        self.share = done / total if total else 0.0
-        steps = f" ({self.steps} {done}/{total})" if total > 1 else ""
-        self._advance(current=printable(str(self.working_on)) + steps)
-
-    def finished(self, path: Path, status: str, detail: str) -> None:
-        import time
-
-        if status == "failed":
-            problem = detail.problem if isinstance(detail, Reason) else None
-            self._print(f"failed: {path}: {detail}{self.advice.get(problem, '')}")
-        if status == "done":
-            self.done += 1
-        self.ended += 1
-        if path == self.working_on:
-            self.working_on, self.share = None, 0.0
-        elapsed = time.perf_counter() - self.started
-        rate = f"{self.done / elapsed:.2f} images/s" if self.done and elapsed > 0 else ""
-        self._advance(rate=rate)
-
-    def _advance(self, **fields: str) -> None:
-        """Fill the bar to the items ended plus the share of the image being worked on, and
-        set the task's text `fields` (current, rate)."""
-        if self.progress is not None:
-            self.progress.update(self.task, completed=self.ended + self.share, **fields)
-
-    def note(self, message: str) -> None:
-        if not self.quiet:
-            self._print(f"note: {message}")
-
-    def end(self, report: BatchReport) -> None:
-        self.report = report
-        if self.progress is not None:
-            self.progress.stop()

@@ -22,10 +22,10 @@ def demo(
     The demo's own earlier results in --out are replaced.
     """
     from style_plugin.bundled import sample_photos
-    from style_plugin.runtime.images import save_image
     from style_plugin.runtime.model import load_model
     from style_plugin.runtime.store import bundled_model_files
     from style_plugin.runtime.stylizer import Stylizer
+    from style_plugin.runtime.writing import save_image
 
     files = bundled_model_files()
     if not files:

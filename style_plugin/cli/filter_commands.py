@@ -38,8 +38,8 @@ if TYPE_CHECKING:
 
     from style_plugin.hooks.filters import Filter
     from style_plugin.plugins import Registry
-    from style_plugin.runtime.images import SourceImage
     from style_plugin.runtime.jobs import ImageJob
+    from style_plugin.runtime.reading import SourceImage
 
 
 @app.command("filters")
@@ -140,7 +140,7 @@ def filter_job(chosen: Filter, params: dict[str, Any]) -> ImageJob:
     The filter gets the image as a host would give it: a PIL image of the input's kind,
     alpha included (`restore` of the decoded pixels).
     """
-    from style_plugin.runtime.images import restore
+    from style_plugin.runtime.pixels import restore
 
     def job(
         source: SourceImage, progress: Callable[[int, int], None], cancel: Callable[[], bool]

@@ -25,9 +25,9 @@ def models(
     from dataclasses import asdict
 
     from style_plugin.plugins import registry
-    from style_plugin.runtime.paths import user_models_dir
     from style_plugin.runtime.session import SessionSettings
     from style_plugin.runtime.store import bundled_models_dir, list_styles, style_clashes
+    from style_plugin.user_dirs import user_models_dir
 
     skipped = [asdict(plugin) for plugin in registry().broken]  # also loads the packs' styles
     listing = list_styles(SessionSettings(device="cpu"))  # listing needs no GPU
@@ -63,14 +63,8 @@ def models(
         return
     if styles:
         columns = ("name", "label", "painting", "source", "preset", "precision", "model")
-        header = {k: k.upper() for k in columns}
-        rows = [
-            header,
-            *({k: contract.printable(str(s[k] or "-")) for k in header} for s in styles),
-        ]
-        widths = {k: max(len(row[k]) for row in rows) for k in header}
-        for row in rows:
-            typer.echo("  ".join(row[k].ljust(widths[k]) for k in header).rstrip())
+        rows = [[str(style[k] or "-") for k in columns] for style in styles]
+        _print_table(rows, headers=[k.upper() for k in columns])
     else:
         typer.echo("no style models installed.")
         typer.echo(
@@ -101,6 +95,37 @@ def models(
     if styles:
         typer.echo("")
         typer.echo(f"user model folder: {folder}")
+
+
+def _print_table(rows: list[list[str]], headers: list[str] | None = None) -> None:
+    """`rows` as a rich table on stdout, every cell escaped (`printable`) and shown as text,
+    never as rich markup: names come from model files. On a terminal the table fits its
+    width; elsewhere it is plain columns, a row a line, never wrapped, so grep and cut work."""
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    terminal = sys.stdout.isatty()
+    table = Table(
+        show_header=headers is not None,
+        header_style="bold" if terminal else "",
+        box=box.SIMPLE_HEAD if terminal else None,
+        show_edge=False,
+        pad_edge=False,
+    )
+    for header in headers or [""] * len(rows[0]):
+        table.add_column(header, overflow="fold")  # a long path wraps, never cut short
+    for row in rows:
+        table.add_row(*(Text(contract.printable(cell)) for cell in row))
+    if terminal:
+        Console(file=sys.stdout, highlight=False).print(table)
+        return
+    plain = Console(width=1_000_000, color_system=None, highlight=False)
+    with plain.capture() as captured:
+        plain.print(table)
+    for line in captured.get().splitlines():
+        typer.echo(line.rstrip())
 
 
 def _painting(metadata: dict, style: str) -> str | None:
@@ -189,13 +214,14 @@ def doctor(
     import platform
 
     from style_plugin import __version__
-    from style_plugin.runtime.paths import user_cache_dir, user_models_dir
     from style_plugin.runtime.providers import available_providers
     from style_plugin.runtime.store import bundled_models_dir
+    from style_plugin.user_dirs import user_cache_dir, user_models_dir
+
+    rows: list[list[str]] = []
 
     def row(label: str, value: object) -> None:
-        # escaped: a model's load error quotes text from the file
-        typer.echo(contract.printable(f"{label:<16} {value}"))
+        rows.append([label, str(value)])  # escaped there: load errors quote model files
 
     row("style-plugin", __version__)
     row("python", f"{platform.python_version()} ({sys.executable})")
@@ -227,3 +253,4 @@ def doctor(
     row("bundled models", folder_line(bundled_models_dir()))
     row("user models", folder_line(user_models_dir()))
     row("cache", user_cache_dir())
+    _print_table(rows)

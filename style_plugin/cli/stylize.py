@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -29,6 +29,9 @@ from style_plugin.cli.batch_options import (
 )
 from style_plugin.contract import printable
 
+if TYPE_CHECKING:
+    from style_plugin.runtime.settings import StyleSettings
+
 #: Where `stylize` runs its batch.
 ENGINES = ("local", "ray")
 
@@ -50,7 +53,7 @@ def stylize(
     strength: Annotated[
         float,
         typer.Option(metavar="0..1", help="How much style: 0 none, 1 the model's output alone."),
-    ] = 0.8,  # runtime.stylizer.DEFAULT_STRENGTH, written out: this module imports no runtime
+    ] = 0.8,  # runtime.settings.DEFAULT_STRENGTH, written out: this module imports no runtime
     preserve_colors: Annotated[
         bool,
         typer.Option(
@@ -88,8 +91,8 @@ def stylize(
         bool,
         typer.Option(
             "--exact-tiles",
-            help="Tiled images match the untiled result within 0.02/255, not about 3/255, "
-            "at 2-4x the time.",
+            help="Tiled images: every layer's statistics from the whole image, closer to the "
+            "untiled result, at several times the time.",
         ),
     ] = False,
     max_side: Annotated[
@@ -131,17 +134,17 @@ def stylize(
 
     Exit status: 0 when every image was stylized or skipped, 1 when any failed, 130 on Ctrl-C.
     """
-    import math
-
+    from style_plugin.runtime.options import OptionError
     from style_plugin.runtime.report import Problem
+    from style_plugin.runtime.settings import StyleSettings
     from style_plugin.runtime.stylizer import Stylizer
 
-    if not (math.isfinite(strength) and 0.0 <= strength <= 1.0):
-        fail(f"--strength must be between 0 and 1, got {strength:g}")
-    if not (math.isfinite(scale) and scale >= 0):
-        fail(f"--scale must be 0 (full resolution) or more, got {scale:g}")
-    if max_side < 0:
-        fail(f"--max-side must be a number of pixels, or 0 for full size; got {max_side}")
+    try:
+        settings = StyleSettings(
+            strength=strength, preserve_colors=preserve_colors, scale=scale, max_side=max_side
+        )
+    except OptionError as exc:  # each setting's flag is its name, as Typer spells options
+        fail(exc.naming({name: "--" + name.replace("_", "-") for name in exc.options}))
     if engine not in ENGINES:
         fail(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     if address is not None and engine != "ray":
@@ -167,32 +170,31 @@ def stylize(
         where = f"Ray at {address or 'RAY_ADDRESS or this machine'}"
         runs_on = where if engine == "ray" else chosen.session.provider.describe()
         typer.echo(printable(f"{runs_on}; model: {chosen.path}"), err=True)
-    settings = {
-        "strength": strength,
-        "preserve_colors": preserve_colors,
-        "scale": scale,
-        "max_side": max_side or None,  # 0: full size, as in the Stylize filter and the hosts
-    }
     if engine == "ray":
         runtime = {"device": device, "threads": threads or 1, "exact_tiles": exact_tiles, **tiles}
-        run = _ray_run(chosen.path, style, {**settings, **runtime}, address)
+        run = _ray_run(chosen.path, style, settings, runtime, address)
     else:
         from style_plugin.runtime.batch import run_batch
         from style_plugin.runtime.jobs import stylize_job
 
-        run = functools.partial(run_batch, stylize_job(stylizer, style, **settings))
+        run = functools.partial(run_batch, stylize_job(stylizer, style, settings))
     advice = {Problem.OUT_OF_MEMORY: " (try --max-side or a smaller --tile-size)"}
     run_planned(run, plans, options, quiet=quiet, advice=advice)
 
 
 def _ray_run(
-    model: Path, style: str | None, settings: dict[str, Any], address: str | None
+    model: Path,
+    style: str | None,
+    settings: StyleSettings,
+    runtime: dict[str, Any],
+    address: str | None,
 ) -> BatchRun:
-    """The batch run on a Ray cluster, with the model and every setting shipped to it
-    (`threads`: CPUs per image, since tasks, not threads, fill the nodes)."""
+    """The batch run on a Ray cluster, with the model, the settings and where they run
+    (`runtime`; `threads`: CPUs per image, since tasks, not threads, fill the nodes) shipped
+    to it."""
     from style_plugin.distributed import PortableJob, run_batch_on_ray
     from style_plugin.distributed.cluster import import_ray
 
     import_ray()  # without the extra: one line now, before any file is read
-    job = PortableJob.from_file(model, style=style, **settings)
+    job = PortableJob.from_file(model, style=style, settings=settings, **runtime)
     return functools.partial(run_batch_on_ray, job, address=address)

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from style_plugin.cli.app import EXIT_INTERRUPTED, app, fail, require_torch
+from style_plugin.cli.progress import ProgressDisplay, TrainingProgress
 from style_plugin.training.config import TrainConfig
 
 DEFAULTS = TrainConfig(content_dir="", styles={})  # the help texts quote its values
@@ -350,24 +351,26 @@ def train(
         )
         if steps is not None:
             config.steps = steps
-    options = RunOptions(
-        device=device,
-        resume=resume,
-        steps=steps,
-        checkpoint_every=checkpoint_every,
-        preview_every=preview_every,
-        log_every=log_every,
-        workers=workers,
-        amp=amp,
-        compact_copy=compact_copy,
-        progress=not quiet,
-    )
-    trainer = Trainer(config, out, options)
-    if resume and not quiet:
-        typer.echo(
-            f"resuming {out} from step {trainer.start_step} of {trainer.config.steps}", err=True
+    with ProgressDisplay(quiet, "training") as display:
+        progress = TrainingProgress(display)
+        options = RunOptions(
+            device=device,
+            resume=resume,
+            steps=steps,
+            checkpoint_every=checkpoint_every,
+            preview_every=preview_every,
+            log_every=log_every,
+            workers=workers,
+            amp=amp,
+            compact_copy=compact_copy,
+            on_progress=progress.on_progress,
+            on_note=progress.on_note,
         )
-    summary = trainer.run()
+        trainer = Trainer(config, out, options)
+        if resume:
+            run = trainer.setup
+            display.tell(f"resuming {out} from step {run.start_step} of {run.config.steps}")
+        summary = trainer.run()
     if not summary.main_process:
         raise typer.Exit(EXIT_INTERRUPTED if summary.interrupted else 0)
     skipped = summary.skipped_files

@@ -15,9 +15,9 @@ import numpy as np
 
 from style_plugin.distributed.cluster import cluster_cpus, import_ray
 from style_plugin.distributed.portable import PortableJob
-from style_plugin.runtime.images import open_image
-from style_plugin.runtime.scale import DEFAULT_SCALE
-from style_plugin.runtime.stylizer import DEFAULT_STRENGTH, Style, Stylizer
+from style_plugin.runtime.reading import open_image
+from style_plugin.runtime.settings import StyleSettings
+from style_plugin.runtime.stylizer import Style, Stylizer
 
 __all__ = ["stylize_dataset"]
 
@@ -25,36 +25,33 @@ __all__ = ["stylize_dataset"]
 def stylize_dataset(
     dataset: Any,
     style: Style = None,
+    settings: StyleSettings | None = None,
     *,
     model: str | Path | None = None,
-    strength: float = DEFAULT_STRENGTH,
-    preserve_colors: bool = False,
-    scale: float = DEFAULT_SCALE,
-    max_side: int | None = None,
     column: str = "image",
     device: str = "auto",
     threads: int = 1,
     workers: int | tuple[int, int] | None = None,
     batch_size: int = 1,
+    **changes: Any,
 ) -> Any:
     """The Ray Dataset `dataset` with the images in `column` stylized (lazily, as Ray Data is).
 
-    `style`, `strength`, `preserve_colors`, `scale` and `max_side` mean what they mean for
-    `Stylizer.stylize`; `model` is a style model file (default: the installed one holding
-    `style`), checked here before any work is sent. Each actor uses `threads` CPUs (and an
-    eighth of a GPU with `device='cuda'`); `workers` is the number of actors, or (min, max)
-    to let Ray Data scale the pool (default: up to one per `threads` CPUs of the cluster).
+    `style`, `settings` and keyword `changes` to them (`strength=0.6`, ...) mean what they
+    mean for `Stylizer.stylize`; `model` is a style model file (default: the installed one
+    holding `style`), checked here before any work is sent. Each actor uses `threads` CPUs
+    (and an eighth of a GPU with `device='cuda'`); `workers` is the number of actors, or
+    (min, max) to let Ray Data scale the pool (default: up to one per `threads` CPUs of the
+    cluster).
     """
     ray = import_ray()
+    wanted = StyleSettings.from_call(settings, **changes)
     chosen = Stylizer(model, device="cpu", threads=1).model_for(style)
     chosen.style_weights(style)  # an unknown style fails here, naming the known ones
     job = PortableJob.from_file(
         chosen.path,
         style=style,
-        strength=strength,
-        preserve_colors=preserve_colors,
-        scale=scale,
-        max_side=max_side,
+        settings=wanted,
         device=device,
         threads=threads,
     )

@@ -27,10 +27,10 @@ from style_plugin.runtime.batch import (
     planned,
     write_output,
 )
-from style_plugin.runtime.images import open_image_bytes, read_image_bytes
 from style_plugin.runtime.inputs import InputItem
 from style_plugin.runtime.options import BatchOptions
 from style_plugin.runtime.outputs import PlannedItem
+from style_plugin.runtime.reading import open_image_bytes, read_image_bytes
 from style_plugin.runtime.report import BatchEvents, BatchReport, failure_reason
 
 __all__ = ["TASK_RETRIES", "run_batch_on_ray"]

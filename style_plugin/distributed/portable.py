@@ -17,11 +17,11 @@ from pathlib import Path
 from PIL import Image
 
 from style_plugin.atomic import atomic_path
-from style_plugin.runtime.images import SourceImage
-from style_plugin.runtime.paths import user_cache_dir
-from style_plugin.runtime.scale import DEFAULT_SCALE
-from style_plugin.runtime.stylizer import DEFAULT_STRENGTH, Stylizer
+from style_plugin.runtime.reading import SourceImage
+from style_plugin.runtime.settings import StyleSettings
+from style_plugin.runtime.stylizer import Stylizer
 from style_plugin.runtime.tiling import DEFAULT_TILE_SIZE
+from style_plugin.user_dirs import user_cache_dir
 
 __all__ = ["PortableJob"]
 
@@ -37,25 +37,23 @@ _STYLIZERS_LOCK = threading.Lock()
 class PortableJob:
     """What `stylize_job` binds, with the model as bytes instead of a loaded session.
 
-    `threads` is onnxruntime's CPU threads per image on a worker (1: one image per core);
-    `device` is chosen on each worker (auto: its GPU where it has one).
+    `settings` say how each image is stylized, as `Stylizer.stylize` takes them. `threads`
+    is onnxruntime's CPU threads per image on a worker (1: one image per core); `device` is
+    chosen on each worker (auto: its GPU where it has one).
     """
 
     model: bytes = field(repr=False)
     style: str | Mapping[str, float] | None = None
-    strength: float = DEFAULT_STRENGTH
-    preserve_colors: bool = False
-    scale: float = DEFAULT_SCALE
-    max_side: int | None = None
+    settings: StyleSettings = field(default_factory=StyleSettings)
     device: str = "auto"
     threads: int = 1
     tile_size: int = DEFAULT_TILE_SIZE
     exact_tiles: bool = False
 
     @classmethod
-    def from_file(cls, path: str | Path, **settings: object) -> PortableJob:
+    def from_file(cls, path: str | Path, **fields: object) -> PortableJob:
         """The job for the style model file at `path` (load it here first: that checks it)."""
-        return cls(Path(path).read_bytes(), **settings)  # type: ignore[arg-type]
+        return cls(Path(path).read_bytes(), **fields)  # type: ignore[arg-type]
 
     @property
     def gpus(self) -> float:
@@ -83,14 +81,7 @@ class PortableJob:
 
     def run(self, source: SourceImage) -> Image.Image:
         """Stylize one decoded image as the local batch's job would."""
-        return self.stylizer().stylize_source(
-            source,
-            self.style,
-            strength=self.strength,
-            preserve_colors=self.preserve_colors,
-            scale=self.scale,
-            max_side=self.max_side,
-        )
+        return self.stylizer().stylize_source(source, self.style, self.settings)
 
     def _model_file(self) -> Path:
         """The model written into this machine's cache (again if the copy there differs)."""

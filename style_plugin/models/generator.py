@@ -92,7 +92,7 @@ PRESETS: dict[str, GeneratorPreset] = {
     "johnson": GeneratorPreset("johnson", (32, 64, 128), residual_blocks=5, edge_kernel=9),
     # No full-resolution feature maps: a 5x5 stride-2 stem, four residual blocks at 64
     # channels (where the capacity lives), and an upsampling 3x3 convolution to RGB. About
-    # 0.17 x johnson's FLOPs, and in onnxruntime far less memory traffic (docs/runtime.md).
+    # 0.17 x johnson's FLOPs, and in onnxruntime far less memory traffic (docs/results.md).
     "fast": GeneratorPreset("fast", (32, 64), residual_blocks=4, edge_kernel=5),
 }
 DEFAULT_PRESET = "fast"

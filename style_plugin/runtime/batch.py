@@ -23,18 +23,13 @@ from pathlib import Path
 from PIL import Image
 
 from style_plugin.errors import Cancelled
-from style_plugin.runtime.images import (
-    SourceImage,
-    check_target,
-    encode_image,
-    open_image,
-    write_encoded,
-)
 from style_plugin.runtime.inputs import InputItem
 from style_plugin.runtime.jobs import ImageJob
 from style_plugin.runtime.options import BatchOptions
 from style_plugin.runtime.outputs import OPAQUE_FORMATS, PlannedItem, plan_outputs
+from style_plugin.runtime.reading import SourceImage, open_image
 from style_plugin.runtime.report import BatchEvents, BatchReport, Problem, Reason, failure_reason
+from style_plugin.runtime.writing import check_target, encode_image, write_encoded
 
 __all__ = [
     "Ledger",

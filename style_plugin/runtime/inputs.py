@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from style_plugin.runtime.images import READ_FORMATS
+from style_plugin.runtime.reading import READ_FORMATS
 from style_plugin.runtime.report import Problem, Reason
 
 __all__ = [

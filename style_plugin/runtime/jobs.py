@@ -10,9 +10,9 @@ from collections.abc import Callable
 
 from PIL import Image
 
-from style_plugin.runtime.images import SourceImage
-from style_plugin.runtime.scale import DEFAULT_SCALE
-from style_plugin.runtime.stylizer import DEFAULT_STRENGTH, Style, Stylizer
+from style_plugin.runtime.reading import SourceImage
+from style_plugin.runtime.settings import StyleSettings
+from style_plugin.runtime.stylizer import Style, Stylizer
 
 __all__ = ["ImageJob", "stylize_job"]
 
@@ -23,29 +23,13 @@ ImageJob = Callable[[SourceImage, Callable[[int, int], None], Callable[[], bool]
 
 
 def stylize_job(
-    stylizer: Stylizer,
-    style: Style = None,
-    *,
-    strength: float = DEFAULT_STRENGTH,
-    preserve_colors: bool = False,
-    scale: float = DEFAULT_SCALE,
-    max_side: int | None = None,
+    stylizer: Stylizer, style: Style = None, settings: StyleSettings | None = None
 ) -> ImageJob:
-    """The job that stylizes each image with `style`, `strength`, colours, stroke scale and
-    size as `Stylizer.stylize` takes them."""
+    """The job that stylizes each image with `style` and `settings` (default: the defaults)."""
 
     def job(
         source: SourceImage, progress: Callable[[int, int], None], cancel: Callable[[], bool]
     ) -> Image.Image:
-        return stylizer.stylize_source(
-            source,
-            style,
-            strength=strength,
-            preserve_colors=preserve_colors,
-            scale=scale,
-            max_side=max_side,
-            progress=progress,
-            cancel=cancel,
-        )
+        return stylizer.stylize_source(source, style, settings, progress=progress, cancel=cancel)
 
     return job

@@ -26,10 +26,11 @@ _FORMAT_ALIASES = {"jpg": "jpeg", "tif": "tiff"}
 
 
 class OptionError(StylePluginError):
-    """A batch option that cannot be used.
+    """An option (of a batch, or a style setting) that cannot be used.
 
-    `template` holds `{0}`, `{1}`, ... where the `options` (field names of `BatchOptions`)
-    go and `{key}` for the `values`; `str()` spells the options by their Python names.
+    `template` holds `{0}`, `{1}`, ... where the `options` (field names of `BatchOptions` or
+    `StyleSettings`) go and `{key}` for the `values`; `str()` spells the options by their
+    Python names.
     """
 
     def __init__(self, template: str, *options: str, **values: object) -> None:

@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 
-from style_plugin.runtime.paths import user_cache_dir
 from style_plugin.runtime.providers import (
     PROVIDER_CHOICES,
     ProviderReport,
@@ -26,6 +25,7 @@ from style_plugin.runtime.providers import (
 )
 from style_plugin.runtime.self_contained import check_self_contained
 from style_plugin.runtime.truncate import truncated_model
+from style_plugin.user_dirs import user_cache_dir
 
 __all__ = [
     "ModelSession",

@@ -8,8 +8,8 @@ cheapest to fix: layer k's statistics need the image only as far as layer k, wit
 before it normalised by their (already exact) statistics. So after the thumbnail, one pass
 per early layer runs the model cut short after that layer (runtime/truncate.py) over pieces
 of the full-size image, and the pieces' means and variances add up to the whole image's.
-Measured in docs/runtime.md: with four such layers, 6 tiles wide goes from 4.4 to 1.8 levels
-of 255 off the untiled result, 8 tiles wide from 7.6 to 2.9; with all of them, 0.02.
+How close that comes to the untiled result, with four such layers and with all of them
+(`--exact-tiles`): docs/results.md, "Tiling".
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from style_plugin.runtime.images import resize_rgb, to_batch
+from style_plugin.runtime.pixels import resize_rgb, to_batch
 
 __all__ = ["EXACT_LAYERS", "Infer", "LayerProbe", "statistics_runs", "whole_image_statistics"]
 

@@ -17,8 +17,8 @@ from pathlib import Path
 from style_plugin.errors import ModelError, StylePluginError
 from style_plugin.plugins import ModelEntry, style_entries
 from style_plugin.runtime.model import StyleModel, load_model, parse_style_mix, split_source
-from style_plugin.runtime.paths import user_models_dir
 from style_plugin.runtime.session import SessionSettings
+from style_plugin.user_dirs import user_models_dir
 
 __all__ = [
     "ModelEntry",

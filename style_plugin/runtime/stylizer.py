@@ -11,28 +11,23 @@ seamless tiles (runtime/tiling.py); tiny ones are padded up to the model's minim
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
 from style_plugin import contract
 from style_plugin.errors import ModelError, StylePluginError
-from style_plugin.runtime.images import (
-    SourceImage,
-    blend,
-    fit_max_side,
-    open_image,
-    preserve_colors,
-    restore,
-)
 from style_plugin.runtime.model import StyleModel, load_model
+from style_plugin.runtime.pixels import blend, fit_max_side, preserve_colors, restore
 from style_plugin.runtime.providers import ProviderReport
-from style_plugin.runtime.scale import DEFAULT_SCALE, enlarge_with_detail, shrink, working_size
+from style_plugin.runtime.reading import SourceImage, open_image
+from style_plugin.runtime.scale import enlarge_with_detail, shrink, working_size
 from style_plugin.runtime.session import ModelSession, SessionSettings, open_session
+from style_plugin.runtime.settings import StyleSettings
 from style_plugin.runtime.statistics import LayerProbe
 from style_plugin.runtime.store import find_model
 from style_plugin.runtime.tiling import (
@@ -45,12 +40,7 @@ from style_plugin.runtime.tiling import (
     tile_spans,
 )
 
-__all__ = ["DEFAULT_STRENGTH", "Stylizer", "stylize"]
-
-#: How much of the stylized image, blended over the original, by default. Judged blind
-#: against Magenta's network (docs/quality.md): 0.8 keeps the same style likeness as 1.0
-#: and makes the photo more recognisable (4.4 against 3.6 of 5).
-DEFAULT_STRENGTH = 0.8
+__all__ = ["Stylizer", "stylize"]
 
 Style = str | Mapping[str, float] | None
 ImageInput = str | Path | Image.Image | np.ndarray
@@ -104,94 +94,77 @@ class Stylizer:
         self,
         image: ImageInput,
         style: Style = None,
+        settings: StyleSettings | None = None,
         *,
-        strength: float = DEFAULT_STRENGTH,
-        preserve_colors: bool = False,
-        scale: float = DEFAULT_SCALE,
-        max_side: int | None = None,
         allow_large: bool = False,
         progress: Callable[[int, int], None] | None = None,
         cancel: Callable[[], bool] | None = None,
+        **changes: Any,
     ) -> Image.Image:
         """Stylize a path, PIL image or array; returns a PIL image of the input's kind.
 
         `style` is a name, a mix ('scream=0.7,mosaic=0.3' or a mapping) or None for the
-        model's first style. `strength` blends with the original (0..1, default 0.8: 1 is the
-        model's output alone); `preserve_colors`
-        keeps the original's colours and takes only the stylized luminance; `scale` sets the
-        stroke size relative to the image (1: as on a 1024 px image at any size; 2: twice
-        as large; 0: the model's own pixel size at full resolution); `max_side` scales the
-        image down first (0 or None: full size). `allow_large` lifts Pillow's
+        model's first style. `settings` (default: `StyleSettings()`) say how, with keyword
+        `changes` to them: `strength=0.5`, `preserve_colors=True`, `scale=2`, `max_side=2048`
+        (`StyleSettings` says what each means). `allow_large` lifts Pillow's
         decompression-bomb guard.
         """
+        chosen = StyleSettings.from_call(settings, **changes)
         source = open_image(image, allow_large=allow_large)
-        return self.stylize_source(
-            source,
-            style,
-            strength=strength,
-            preserve_colors=preserve_colors,
-            scale=scale,
-            max_side=max_side,
-            progress=progress,
-            cancel=cancel,
-        )
+        return self.stylize_source(source, style, chosen, progress=progress, cancel=cancel)
 
     def stylize_source(
         self,
         source: SourceImage,
         style: Style = None,
+        settings: StyleSettings | None = None,
         *,
-        strength: float = DEFAULT_STRENGTH,
-        preserve_colors: bool = False,
-        scale: float = DEFAULT_SCALE,
-        max_side: int | None = None,
         progress: Callable[[int, int], None] | None = None,
         cancel: Callable[[], bool] | None = None,
+        **changes: Any,
     ) -> Image.Image:
         """`stylize` for an image already opened with `open_image` (batches decode ahead)."""
-        if max_side is not None and max_side < 0:
-            raise StylePluginError(f"max side must be 0 (full size) or more pixels, not {max_side}")
-        source = fit_max_side(source, max_side)
-        rgb = self.stylize_array(
-            source.rgb,
-            style,
-            strength=strength,
-            preserve_colors=preserve_colors,
-            scale=scale,
-            progress=progress,
-            cancel=cancel,
-        )
-        return restore(source, rgb)
+        chosen = StyleSettings.from_call(settings, **changes)
+        source = fit_max_side(source, chosen.max_side)
+        return restore(source, self._stylize_rgb(source.rgb, style, chosen, progress, cancel))
 
     def stylize_array(
         self,
         rgb: np.ndarray,
         style: Style = None,
+        settings: StyleSettings | None = None,
         *,
-        strength: float = DEFAULT_STRENGTH,
-        preserve_colors: bool = False,
-        scale: float = DEFAULT_SCALE,
         progress: Callable[[int, int], None] | None = None,
         cancel: Callable[[], bool] | None = None,
+        **changes: Any,
     ) -> np.ndarray:
-        """Stylize an HxWx3 RGB array (uint8, uint16, or float32 in [0,1]); same dtype out."""
-        if not (isinstance(strength, int | float) and math.isfinite(strength)) or not (
-            0.0 <= strength <= 1.0
-        ):
-            raise StylePluginError(f"strength must be between 0 and 1, got {strength}")
+        """Stylize an HxWx3 RGB array (uint8, uint16, or float32 in [0,1]); same dtype and
+        size out, so `max_side` is refused: shrink the array first, or use `stylize`."""
+        chosen = StyleSettings.from_call(settings, **changes)
+        if chosen.max_side is not None:
+            raise StylePluginError(
+                "stylize_array keeps the array's size, so it takes no max_side; "
+                "use stylize, or shrink the array first"
+            )
+        return self._stylize_rgb(rgb, style, chosen, progress, cancel)
+
+    def _stylize_rgb(
+        self,
+        rgb: np.ndarray,
+        style: Style,
+        settings: StyleSettings,
+        progress: Callable[[int, int], None] | None,
+        cancel: Callable[[], bool] | None,
+    ) -> np.ndarray:
+        """Stylize HxWx3 values at their own size, at the stroke scale `settings` asks for."""
         if rgb.ndim != 3 or rgb.shape[2] != 3:
             raise StylePluginError(f"expected an HxWx3 RGB array, got shape {rgb.shape}")
-        try:
-            working = working_size(rgb.shape[0], rgb.shape[1], scale)
-        except (TypeError, ValueError):
-            raise StylePluginError(
-                f"scale must be 0 (full resolution) or more, got {scale}"
-            ) from None
+        working = working_size(rgb.shape[0], rgb.shape[1], settings.scale)
         model = self.model_for(style)
         weights = model.style_weights(style)
-        if strength == 0.0:
+        if settings.strength == 0.0:
             return rgb.copy()
-        finish = _finish(strength, preserve_colors)
+        finish = _finish(settings)
         if working is None:
             return self._run(model, weights, rgb, finish, progress, cancel)
         small = shrink(rgb, working)
@@ -225,8 +198,9 @@ class Stylizer:
         )
 
 
-def _finish(strength: float, keep_colors: bool) -> Finish | None:
+def _finish(settings: StyleSettings) -> Finish | None:
     """Per-pixel post-processing of stylized rows: colour preservation, then strength."""
+    strength, keep_colors = settings.strength, settings.preserve_colors
     if strength == 1.0 and not keep_colors:
         return None
 
@@ -329,12 +303,9 @@ def _cached_stylizer(
 def stylize(
     image: ImageInput,
     style: Style = None,
+    settings: StyleSettings | None = None,
     *,
     model: str | Path | None = None,
-    strength: float = DEFAULT_STRENGTH,
-    preserve_colors: bool = False,
-    scale: float = DEFAULT_SCALE,
-    max_side: int | None = None,
     device: str = "auto",
     threads: int = 0,
     tile_size: int = DEFAULT_TILE_SIZE,
@@ -342,22 +313,16 @@ def stylize(
     allow_large: bool = False,
     progress: Callable[[int, int], None] | None = None,
     cancel: Callable[[], bool] | None = None,
+    **changes: Any,
 ) -> Image.Image:
     """Stylize one image with an installed style (or `model`); returns a PIL image.
 
-    See `Stylizer.stylize` for the options; stylizers are cached, so calling this in a loop
-    loads each model once.
+    See `Stylizer.stylize` for the settings and options; stylizers are cached, so calling
+    this in a loop loads each model once.
     """
+    chosen = StyleSettings.from_call(settings, **changes)  # a bad setting before any loading
     key = str(Path(model).resolve()) if model is not None else None
     stylizer = _cached_stylizer(key, device, threads, tile_size, exact_tiles)
     return stylizer.stylize(
-        image,
-        style,
-        strength=strength,
-        preserve_colors=preserve_colors,
-        scale=scale,
-        max_side=max_side,
-        allow_large=allow_large,
-        progress=progress,
-        cancel=cancel,
+        image, style, chosen, allow_large=allow_large, progress=progress, cancel=cancel
     )

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from style_plugin.errors import Cancelled
-from style_plugin.runtime.images import from_float, to_batch, to_float
+from style_plugin.runtime.pixels import from_float, to_batch, to_float
 from style_plugin.runtime.statistics import (
     EXACT_LAYERS,
     Infer,
@@ -53,8 +53,8 @@ ALIGN = 4
 DEFAULT_TILE_SIZE = 1024
 DEFAULT_OVERLAP = 128
 #: The statistics thumbnail's side over the tile size. Its error grows with the down-scale,
-#: its memory with its area: 2.5x the tile is the largest that keeps an 8192x8192 RGBA image
-#: under 1.5 GB, and has a quarter less error than 2x (docs/runtime.md).
+#: its memory with its area: 2.5x the tile keeps an 8192x8192 RGBA image under 1.5 GB
+#: (docs/results.md, "Memory").
 THUMBNAIL_SCALE = 2.5
 
 

@@ -11,8 +11,8 @@ from typing import Any
 from style_plugin.errors import TrainingError
 
 #: Steps of a style added to a trained model (`add-style`, the editors' "New style from an
-#: image"): batches of 4 crops of 256 px, a quarter to half an hour on a 2-core CPU; blind,
-#: as good as 900 steps and better than 300 (docs/training.md).
+#: image"): batches of 4 crops of 256 px. Why 600, and how long it takes: docs/training.md
+#: and docs/results.md.
 NEW_STYLE_STEPS = 600
 
 #: What a run from a base model does with the base's trunk (TrainConfig.trunk).

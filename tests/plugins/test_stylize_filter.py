@@ -38,19 +38,34 @@ def test_every_entry_point_has_the_same_default_strength() -> None:
     import inspect
 
     from style_plugin.cli.stylize import stylize as stylize_command
+    from style_plugin.distributed.dataset import stylize_dataset
+    from style_plugin.distributed.portable import PortableJob
     from style_plugin.runtime.jobs import stylize_job
-    from style_plugin.runtime.stylizer import DEFAULT_STRENGTH, stylize
+    from style_plugin.runtime.settings import DEFAULT_STRENGTH, StyleSettings
+    from style_plugin.runtime.stylizer import stylize
 
     (strength,) = [p for p in StylizeFilter(device="cpu").params() if p.name == "strength"]
     defaults = {
         "filter schema (Krita, GIMP, --param)": strength.default,
         "CLI --strength": inspect.signature(stylize_command).parameters["strength"].default,
-        "style_plugin.stylize": inspect.signature(stylize).parameters["strength"].default,
-        "Stylizer.stylize": inspect.signature(Stylizer.stylize).parameters["strength"].default,
-        "stylize_job": inspect.signature(stylize_job).parameters["strength"].default,
+        "StyleSettings (every Python entry point)": StyleSettings().strength,
     }
     assert defaults == dict.fromkeys(defaults, DEFAULT_STRENGTH)
     assert DEFAULT_STRENGTH == 0.8
+    # the Python entry points take their settings, defaults included, from StyleSettings alone
+    entries = (
+        stylize,
+        Stylizer.stylize,
+        Stylizer.stylize_source,
+        Stylizer.stylize_array,
+        stylize_job,
+        stylize_dataset,
+        PortableJob,
+    )
+    for entry in entries:
+        parameters = inspect.signature(entry).parameters
+        assert "settings" in parameters, entry
+        assert not set(StyleSettings.names()) & set(parameters), entry
 
 
 def test_stylize_filter_matches_the_stylizer_and_can_be_cancelled(installed, tmp_path):

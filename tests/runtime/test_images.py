@@ -13,18 +13,17 @@ import pytest
 from PIL import Image, ImageCms
 
 from style_plugin.errors import ImageError, StylePluginError
-from style_plugin.runtime.images import (
-    SourceImage,
+from style_plugin.runtime.pixels import (
     blend,
     fit_max_side,
     from_float,
-    open_image,
     preserve_colors,
     resize_rgb,
     restore,
-    save_image,
     to_float,
 )
+from style_plugin.runtime.reading import SourceImage, open_image
+from style_plugin.runtime.writing import save_image
 from tests.support import make_photo
 
 RNG = np.random.default_rng(0)

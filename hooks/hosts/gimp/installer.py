@@ -3,6 +3,8 @@
 What an install writes, and what `--uninstall` removes again:
 
     PLUG_INS/style-plugin-stylize/style-plugin-stylize.py     the plug-in script (executable)
+    PLUG_INS/style-plugin-stylize/*_procedure.py              one module per procedure
+    PLUG_INS/style-plugin-stylize/procedure_common.py         what the procedures share
     PLUG_INS/style-plugin-stylize/style_plugin_bootstrap.py   puts the environment on sys.path
     PLUG_INS/style-plugin-stylize/environment.json            the environment record
     PLUG_INS/style-plugin-stylize-env/                        only when GIMP's Python differs
@@ -29,21 +31,32 @@ import shutil
 import sys
 from pathlib import Path
 
-from style_plugin.hooks.hosts import InstallOptions, detection, environment, places, removal
+from style_plugin.hooks.hosts import InstallOptions, detection, environment, removal
 from style_plugin.hooks.hosts.environment import RECORD_FILE, Host, HostPython
 
 from style_plugin.atomic import atomic_path
+from style_plugin.user_dirs import EDITOR_CONFIG
 
-__all__ = ["INSTALLED_FILES", "PLUGIN_NAME", "default_plugin_dir", "gimp_python", "install"]
+__all__ = [
+    "INSTALLED_FILES",
+    "PLUGIN_FILES",
+    "PLUGIN_NAME",
+    "default_plugin_dir",
+    "gimp_python",
+    "install",
+]
 
 #: The plug-in folder's name, and its script's name without `.py`.
 PLUGIN_NAME = "style-plugin-stylize"
 #: The plug-in folder shipped inside this package.
 SOURCE_DIR = Path(__file__).resolve().with_name(PLUGIN_NAME)
 SCRIPT = f"{PLUGIN_NAME}.py"
-BOOTSTRAP = "style_plugin_bootstrap.py"
+#: The plug-in folder's files, copied as they are: the modules, then the script importing them.
+PLUGIN_FILES = tuple(
+    sorted((path.name for path in SOURCE_DIR.glob("*.py")), key=lambda name: (name == SCRIPT, name))
+)
 #: Every file an install writes into the plug-in folder.
-INSTALLED_FILES = (SCRIPT, BOOTSTRAP, RECORD_FILE)
+INSTALLED_FILES = (*PLUGIN_FILES, RECORD_FILE)
 #: The dedicated environment, beside the plug-in folder, when GIMP's Python is another version.
 VENV = f"{PLUGIN_NAME}-env"
 #: Where GIMP 3 packages keep `pygimp.interp`, which names the Python plug-ins run with.
@@ -67,7 +80,7 @@ def default_plugin_dir(platform: str = sys.platform) -> Path:
     """GIMP 3's plug-ins folder for this user on `platform` (a sys.platform value);
     `GIMP3_DIRECTORY` moves it, as it moves GIMP's."""
     override = os.environ.get("GIMP3_DIRECTORY")
-    profile = Path(override) if override else places.CONFIG.path(platform) / "GIMP" / "3.0"
+    profile = Path(override) if override else EDITOR_CONFIG.path(platform) / "GIMP" / "3.0"
     return profile / "plug-ins"
 
 
@@ -114,9 +127,9 @@ def _copy(source: Path, target: Path, mode: int) -> None:
 
 
 def _write_files(folder: Path, record: bytes) -> list[str]:
-    """Write the plug-in folder; returns one line per file written."""
-    _copy(SOURCE_DIR / SCRIPT, folder / SCRIPT, 0o755)
-    _copy(SOURCE_DIR / BOOTSTRAP, folder / BOOTSTRAP, 0o644)
+    """Write the plug-in folder (only the script executable); one line per file written."""
+    for name in PLUGIN_FILES:
+        _copy(SOURCE_DIR / name, folder / name, 0o755 if name == SCRIPT else 0o644)
     with atomic_path(folder / RECORD_FILE) as tmp:
         tmp.write_bytes(record)
     return [f"wrote {folder / name}" for name in INSTALLED_FILES]

@@ -38,7 +38,7 @@ from style_plugin.hooks.hosts.new_style import (
 from style_plugin.atomic import atomic_path
 from style_plugin.errors import StylePluginError
 
-__all__ = [  # with what the plug-in script uses of hooks/hosts/new_style.py
+__all__ = [  # with what the plug-in's procedure uses of hooks/hosts/new_style.py
     "INTRO",
     "MENU_LABEL",
     "PAINTING_SIDE",

@@ -33,10 +33,11 @@ from importlib import resources
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from style_plugin.hooks.hosts import InstallOptions, detection, environment, places, removal
+from style_plugin.hooks.hosts import InstallOptions, detection, environment, removal
 from style_plugin.hooks.hosts.environment import Host, HostPython
 
 from style_plugin.atomic import atomic_path
+from style_plugin.user_dirs import EDITOR_DATA, EDITOR_PREFERENCES
 
 __all__ = [
     "PLUGIN",
@@ -79,12 +80,12 @@ _KRITA_PYTHON_LIBRARIES = (
 
 def default_plugin_dir(platform: str = sys.platform) -> Path:
     """Krita's pykrita folder for this user on `platform` (a sys.platform value)."""
-    return places.DATA.path(platform) / "krita" / "pykrita"
+    return EDITOR_DATA.path(platform) / "krita" / "pykrita"
 
 
 def default_config_file(platform: str = sys.platform) -> Path:
     """Krita's settings file for this user on `platform`."""
-    return places.PREFERENCES.path(platform) / CONFIG_NAME
+    return EDITOR_PREFERENCES.path(platform) / CONFIG_NAME
 
 
 # ---------------------------------------------------------------------------------------

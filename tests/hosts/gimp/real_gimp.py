@@ -1,6 +1,8 @@
 """Running the real GIMP 3 in the tests: where (this machine, or the Debian 13 root that
 .ci/gimp3-root builds), the plug-in installed as a user would, `gimp-console-3.0`'s batch
-interpreter, and the whole GIMP under Xvfb with a dialog driven by xdotool."""
+interpreter, and the whole GIMP under Xvfb with a dialog driven by xdotool. What runs in
+GIMP and on its display are the programs in drivers/ (they import gi, so they run there,
+never here)."""
 
 from __future__ import annotations
 
@@ -28,73 +30,8 @@ GIMP_TIMEOUT_S = 300
 #: of GIMP's window: (left, top, right, bottom).
 DIALOG_CORNER = (0, 0, 800, 606)
 
-# Opens settings["source"] in a window and the procedure settings["procedure"] on it as the
-# menu does (its dialog); a script adds its own settings of `config` and what follows the run.
-DIALOG_OPENING = """\
-import json
-import os
-import time
-
-import gi
-gi.require_version("Gimp", "3.0")
-from gi.repository import Gimp, Gio
-
-settings = json.loads(open(SETTINGS).read())
-image = Gimp.file_load(Gimp.RunMode.NONINTERACTIVE, Gio.File.new_for_path(settings["source"]))
-Gimp.Display.new(image)
-Gimp.displays_flush()
-procedure = Gimp.get_pdb().lookup_procedure(settings["procedure"])
-config = procedure.create_config()
-config.set_property("run-mode", Gimp.RunMode.INTERACTIVE)  # the dialog, as from the menu
-config.set_property("image", image)
-"""
-
-# Ends the dialog script: GIMP quits.
-DIALOG_CLOSING = """\
-quit = Gimp.get_pdb().lookup_procedure("gimp-quit")
-quit_config = quit.create_config()
-quit_config.set_property("force", True)
-quit.run(quit_config)
-"""
-
-GRAB_SCRIPT = """\
-import sys
-
-import gi
-gi.require_version("Gdk", "3.0")
-from gi.repository import Gdk
-
-window = Gdk.get_default_root_window()
-pixbuf = Gdk.pixbuf_get_from_window(window, 0, 0, window.get_width(), window.get_height())
-pixbuf.savev(sys.argv[1], "png", [], [])
-"""
-
-# Under Xvfb: GIMP starts and runs dialog.py; once a window titled TITLE is up, a screenshot
-# (screen.png), then Return (OK) is typed into it. A driver adds what follows, then
-# DRIVER_END waits for GIMP to quit.
-DRIVER_START = """\
-W=$1
-gimp-3.0 --no-splash --batch-interpreter python-fu-eval \\
-    -b "SETTINGS = '$W/settings.json'; exec(open('$W/dialog.py').read())" >"$W/gimp.log" 2>&1 &
-gimp=$!
-window=
-for _ in $(seq 240); do
-    window=$(xdotool search --name '^TITLE' 2>/dev/null | head -1)
-    [ -n "$window" ] && break
-    sleep 0.5
-done
-if [ -z "$window" ]; then echo "no TITLE dialog appeared"; kill -9 $gimp; exit 3; fi
-echo "dialog: $(xdotool getwindowname "$window")"
-sleep 3  # let it draw
-python3 "$W/grab.py" "$W/screen.png"
-xdotool windowfocus --sync "$window"
-xdotool key Return
-"""
-DRIVER_END = """\
-for _ in $(seq 240); do kill -0 $gimp 2>/dev/null || break; sleep 0.5; done
-kill -9 $gimp 2>/dev/null
-exit 0
-"""
+#: The programs run in the real GIMP 3 and its display, copied into each test's folder.
+DRIVERS = Path(__file__).with_name("drivers")
 
 
 @dataclass(frozen=True)
@@ -141,6 +78,7 @@ def gimp_place(where: str, tmp_path: Path) -> Iterator[GimpPlace]:
     if where == "this machine":
         if shutil.which(GIMP_CONSOLE) is None:
             pytest.skip("GIMP 3 is not installed here (Debian 12 ships GIMP 2.10)")
+        shutil.copytree(DRIVERS, tmp_path / DRIVERS.name)
         yield GimpPlace(tmp_path, str(tmp_path), lambda args, env: list(args))
         return
     reason = debian_root.unavailable()
@@ -148,6 +86,7 @@ def gimp_place(where: str, tmp_path: Path) -> Iterator[GimpPlace]:
         pytest.skip(reason)
     work = debian_root.ROOT / "tmp" / f"style-plugin-{os.getpid()}-{tmp_path.name}"
     work.mkdir(parents=True)
+    shutil.copytree(DRIVERS, work / DRIVERS.name)
     try:
         with debian_root.mounted():
             yield GimpPlace(work, f"/tmp/{work.name}", debian_root.inside)
@@ -175,12 +114,22 @@ def install_plugin(place: GimpPlace, where: str) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def run_console(place: GimpPlace, script: str, settings: dict[str, Any]) -> str:
-    """Run the Python `script` (which reads the dict SETTINGS names) in gimp-console-3.0's
-    batch interpreter; its log (GIMP exits 0 even when a batch command fails)."""
-    (place.work / "batch.py").write_text(script)
+def batch_code(place: GimpPlace, driver: str) -> str:
+    """The Python line GIMP's batch interpreter runs: the driver `driver` (a file of
+    drivers/) as a script, given the settings file, with its folder on sys.path."""
+    folder = place.path(DRIVERS.name)
+    argv = [f"{folder}/{driver}", place.path("settings.json")]
+    return (
+        f"import runpy, sys; sys.path.insert(0, {folder!r}); sys.argv = {argv!r}; "
+        "runpy.run_path(sys.argv[0], run_name='__main__')"
+    )
+
+
+def run_console(place: GimpPlace, driver: str, settings: dict[str, Any]) -> str:
+    """Run the driver `driver` (a file of drivers/ that reads `settings`) in
+    gimp-console-3.0's batch interpreter; its log (GIMP exits 0 even when a batch command
+    fails)."""
     (place.work / "settings.json").write_text(json.dumps(settings))
-    script_file, settings_file = place.path("batch.py"), place.path("settings.json")
     return place.run(
         [
             GIMP_CONSOLE,
@@ -190,28 +139,25 @@ def run_console(place: GimpPlace, script: str, settings: dict[str, Any]) -> str:
             "--batch-interpreter",
             "python-fu-eval",
             "--batch",
-            f"SETTINGS = {settings_file!r}; exec(open({script_file!r}).read())",
+            batch_code(place, driver),
             "--quit",
         ]
     )
 
 
 def run_dialog(
-    place: GimpPlace, script: str, settings: dict[str, Any], title: str, then: str = ""
+    place: GimpPlace, driver: str, settings: dict[str, Any], title: str, after: str = ""
 ) -> str:
-    """Run the whole GIMP under Xvfb with the dialog `script` (DIALOG_OPENING, its own part,
-    DIALOG_CLOSING): the driver waits for the dialog titled `title`, photographs the screen
-    (screen.png), presses OK, runs the shell lines `then` and waits for GIMP to quit. The
-    driver's and GIMP's log."""
-    (place.work / "dialog.py").write_text(script)
-    (place.work / "grab.py").write_text(GRAB_SCRIPT)
-    driver = DRIVER_START.replace("TITLE", title) + then + DRIVER_END
-    (place.work / "driver.sh").write_text(driver)
+    """Run the whole GIMP under Xvfb with the dialog driver `driver` (a file of drivers/ that
+    reads `settings`): drivers/press_ok.sh waits for the dialog titled `title`, photographs
+    the screen (screen.png), presses OK, sources the shell script `after` of drivers/ if
+    given, and waits for GIMP to quit. The shell driver's and GIMP's log."""
     (place.work / "settings.json").write_text(json.dumps(settings))
     # Xvfb picks the display itself: the root cannot see this machine's X lock files, but
     # X servers share abstract sockets, and a server binds only a display that is free.
     shutil.copy(DISPLAY_SCRIPT, place.work / DISPLAY_SCRIPT.name)
-    driver_command = ["bash", place.path("driver.sh"), place.seen_as]
-    log = place.run(on_a_display(driver_command, place.path(DISPLAY_SCRIPT.name)))
+    press_ok = place.path(f"{DRIVERS.name}/press_ok.sh")
+    command = ["bash", press_ok, place.seen_as, title, batch_code(place, driver)]
+    log = place.run(on_a_display([*command, after], place.path(DISPLAY_SCRIPT.name)))
     gimp_log = place.work / "gimp.log"
     return log + "\n" + (gimp_log.read_text() if gimp_log.exists() else "")

@@ -1,6 +1,6 @@
 """GIMP's "New Style from an Image…": the procedure against the stand-in GIMP API with the real
 `style-plugin add-style` as its child process, a Cancel (the plug-in killed, as GIMP does),
-and the procedure in the real GIMP 3 of the Debian 13 root."""
+and the procedure in the real GIMP 3 of the Debian 13 root (its drivers in drivers/)."""
 
 from __future__ import annotations
 
@@ -24,14 +24,12 @@ from style_plugin.hooks.hosts.new_style import NewStyleRequest, Progress, snapsh
 
 from style_plugin.errors import StylePluginError
 from style_plugin.plugins import get_filter, reload_plugins
-from style_plugin.runtime.paths import user_runs_dir
 from style_plugin.runtime.store import load_model
 from style_plugin.training.config import NEW_STYLE_STEPS
+from style_plugin.user_dirs import user_runs_dir
 from tests.hosts.gimp.fake_gimp import FakeConfig, FakeGimp, FakeImage, registered_procedure
 from tests.hosts.gimp.real_gimp import (
-    DIALOG_CLOSING,
     DIALOG_CORNER,
-    DIALOG_OPENING,
     GimpPlace,
     gimp_place,
     install_plugin,
@@ -255,49 +253,12 @@ def test_a_killed_plug_in_stops_the_training_which_keeps_its_checkpoint(
 
 # -- GIMP 3 itself ---------------------------------------------------------------------------
 
-NEW_STYLE_SCRIPT = r"""
-import json
-import gi
-gi.require_version("Gimp", "3.0")
-from gi.repository import Gimp, Gio
-
-settings = json.loads(open(SETTINGS).read())
-image = Gimp.file_load(Gimp.RunMode.NONINTERACTIVE, Gio.File.new_for_path(settings["source"]))
-procedure = Gimp.get_pdb().lookup_procedure(settings["procedure"])
-outcome = {"registered": procedure is not None}
-if procedure is not None:
-    outcome["menu"] = procedure.get_menu_label()
-    config = procedure.create_config()
-    config.set_property("run-mode", Gimp.RunMode.NONINTERACTIVE)
-    config.set_property("image", image)
-    config.set_property("use-open-image", True)
-    config.set_property("label", settings["label"])
-    config.set_property("steps", 2)
-    result = procedure.run(config)
-    outcome["status"] = result.index(0).value_name
-    outcome["message"] = result.index(1) if result.length() > 1 else None
-open(settings["outcome"], "w").write(json.dumps(outcome))
-"""
-
-NEW_STYLE_DIALOG_SCRIPT = (
-    DIALOG_OPENING
-    + """\
-config.set_property("use-open-image", True)
-config.set_property("label", settings["label"])
-result = procedure.run(config)
-outcome = {"status": result.index(0).value_name}
-outcome["message"] = result.index(1) if result.length() > 1 else None
-open(settings["outcome"], "w").write(json.dumps(outcome))
-"""
-    + DIALOG_CLOSING
-)
-
 #: What the trainer answers in the Debian 13 root, whose style-plugin has no PyTorch.
 NO_PYTORCH = "this command needs PyTorch: pip install 'style-plugin[train]'"
 
 
 def painting_settings(place: GimpPlace, label: str) -> dict[str, str]:
-    """The settings of both scripts: a photo opened as the painting, the style's label."""
+    """The settings of both drivers: a photo opened as the painting, the style's label."""
     sample_photo(320, 213).save(place.work / "painting.png")
     return {
         "procedure": new_style.PROCEDURE_NAME,
@@ -316,7 +277,7 @@ def test_gimp_runs_new_style_from_the_open_image(tmp_path: Path) -> None:
     GIMP's error message."""
     with gimp_place("debian 13 root", tmp_path) as place:
         install_plugin(place, "debian 13 root")
-        log = run_console(place, NEW_STYLE_SCRIPT, painting_settings(place, "Blue Field"))
+        log = run_console(place, "new_style_batch.py", painting_settings(place, "Blue Field"))
         outcome_file = place.work / "outcome.json"
         assert outcome_file.exists(), log
         outcome = json.loads(outcome_file.read_text())
@@ -340,7 +301,7 @@ def test_gimp_new_style_dialog_opens_from_the_menu_and_ok_starts_the_training(
     with gimp_place("debian 13 root", tmp_path) as place:
         install_plugin(place, "debian 13 root")
         settings = painting_settings(place, "My painting")
-        log = run_dialog(place, NEW_STYLE_DIALOG_SCRIPT, settings, "New Style")
+        log = run_dialog(place, "new_style_dialog.py", settings, "New Style")
         assert log.startswith("exit 0") and "dialog: New Style" in log, log
         outcome = json.loads((place.work / "outcome.json").read_text())
         assert (place.work / "runs" / "my-painting-painting.png").is_file(), log

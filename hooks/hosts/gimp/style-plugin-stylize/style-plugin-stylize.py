@@ -3,438 +3,43 @@
 Filters > Artistic > New Style from an Image... learns a new style for it from a painting.
 
 Installed by `style-plugin install gimp`, which copies this folder into GIMP's plug-ins
-folder (GIMP 3 wants plug-ins/<name>/<name>.py) and records where style-plugin lives in the
-file beside it. The procedure's arguments, and so its dialog (GimpUi.ProcedureDialog builds
-one widget per argument), come from the filter's parameter schema; the style is a string
-argument whose list the dialog reads when it opens, so styles installed since GIMP recorded
-the arguments are there. Above them the dialog shows a preview of the filter's result for its
-current values. The filter runs on the selection's bounding box of the one selected layer,
-GIMP blends the result through the selection when it merges the shadow buffer, alpha is
-kept, and the whole run is one undo step.
-
-New Style from an Image... asks for a painting file (or uses the open image), a name and the
-training steps, then waits for `style-plugin add-style` run as a separate process, with its
-steps on GIMP's progress bar; Cancel there stops it and keeps what was learnt. The new style
-is in Stylize's list the next time its dialog opens.
-All that does not need GIMP lives in hooks/hosts/gimp/bridge.py and new_style.py.
+folder (GIMP 3 runs plug-ins/<name>/<name>.py, with that folder first on sys.path) and
+records where style-plugin lives in the file beside it. This script registers the
+procedures; each lives in a module of its own (stylize_procedure.py,
+new_style_procedure.py), what both use in procedure_common.py, and style_plugin_bootstrap.py
+puts the recorded environment on sys.path. All that does not need GIMP lives in
+hooks/hosts/gimp/bridge.py and new_style.py.
 """
 
 from __future__ import annotations
 
-import functools
 import sys
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
 
-import gi
+sys.dont_write_bytecode = True  # leave nothing in GIMP's plug-ins folder but our files
+FOLDER = str(Path(__file__).resolve().parent)
+if FOLDER not in sys.path:  # GIMP puts it first; not so when loaded from elsewhere, or with -P
+    sys.path.insert(0, FOLDER)
+
+import gi  # noqa: E402
 
 gi.require_version("Gimp", "3.0")
-gi.require_version("GimpUi", "3.0")
-gi.require_version("Gegl", "0.4")
-gi.require_version("Gtk", "3.0")
-from gi.repository import Gegl, Gimp, GimpUi, GLib, GObject, Gtk  # noqa: E402
-
-if TYPE_CHECKING:
-    from PIL.Image import Image
-    from style_plugin.hooks.filters import Filter
-    from style_plugin.hooks.hosts.gimp.bridge import Argument
-
-PLUG_IN_BINARY = "style-plugin-stylize"
-HERE = Path(__file__).resolve().parent
-#: How long the dialog's values must rest before the preview follows them (typing, dragging).
-PREVIEW_DELAY_MS = 300
+import new_style_procedure  # noqa: E402
+import stylize_procedure  # noqa: E402
+from gi.repository import Gimp  # noqa: E402
+from procedure_common import load_filter, load_new_style  # noqa: E402
 
 
-@functools.cache
-def load_filter() -> tuple[Filter, ModuleType]:
-    """The Stylize filter and the bridge module, imported from the recorded environment.
-
-    Raises the bootstrap's error (missing record, other Python version) or an ImportError.
-    """
-    sys.dont_write_bytecode = True  # leave nothing in GIMP's plug-ins folder but our files
-    sys.path.insert(0, str(HERE))
-    import style_plugin_bootstrap
-
-    style_plugin_bootstrap.activate(HERE / style_plugin_bootstrap.ENV_FILE)
-    from style_plugin.hooks.hosts.gimp import bridge
-
-    from style_plugin.plugins import get_filter
-
-    return get_filter(bridge.FILTER_NAME), bridge
-
-
-def load_new_style() -> ModuleType:
-    """hooks/hosts/gimp/new_style.py, imported from the recorded environment."""
-    load_filter()
-    from style_plugin.hooks.hosts.gimp import new_style
-
-    return new_style
-
-
-def add_argument(procedure: Gimp.Procedure, argument: Argument) -> None:
-    """Add one bridge.Argument to the procedure with GIMP's matching call."""
-    flags = GObject.ParamFlags.READWRITE
-    common = (argument.name, argument.label, argument.description)
-    if argument.kind == "double":
-        procedure.add_double_argument(
-            *common, argument.minimum, argument.maximum, argument.default, flags
-        )
-    elif argument.kind == "int":
-        procedure.add_int_argument(
-            *common, argument.minimum, argument.maximum, argument.default, flags
-        )
-    elif argument.kind == "boolean":
-        procedure.add_boolean_argument(*common, argument.default, flags)
-    else:
-        procedure.add_string_argument(*common, argument.default, flags)
-
-
-def failure(procedure: Gimp.Procedure, status: Gimp.PDBStatusType, message: str) -> Gimp.ValueArray:
-    """Return values that end the run with `status` and show `message` to the user."""
-    return procedure.new_return_values(status, GLib.Error(message))
-
-
-def read_preview_region(bridge: ModuleType, drawable: Gimp.Drawable) -> Image | None:
-    """The selection's bounding box of `drawable`, read shrunk as the preview needs it (None
-    when the selection does not touch the drawable)."""
-    touched, x, y, width, height = drawable.mask_intersect()
-    if not touched:
-        return None
-    scale = bridge.preview_read_scale(width, height)
-    size = max(1, round(width * scale)), max(1, round(height * scale))
-    rect = Gegl.Rectangle.new(round(x * scale), round(y * scale), *size)
-    data = drawable.get_buffer().get(rect, scale, bridge.PIXEL_FORMAT, Gegl.AbyssPolicy.CLAMP)
-    return bridge.region_image(bytes(data), *size)
-
-
-class StylizePreview:
-    """The dialog's preview: the filter's preview of the region with the config's current
-    values, redrawn PREVIEW_DELAY_MS after they last changed; the region as it is while
-    Preview is off."""
-
-    def __init__(
-        self,
-        filter_: Filter,
-        bridge: ModuleType,
-        arguments: list[Argument],
-        region: Image,
-        config: Gimp.ProcedureConfig,
-    ) -> None:
-        self.filter_, self.bridge, self.arguments = filter_, bridge, arguments
-        self.region, self.config = region, config
-        self.size = bridge.preview_size(*region.size)
-        self.pending = 0  # the waiting redraw's GLib source id; 0 when none waits
-        self.area = GimpUi.PreviewArea()
-        self.area.set_size_request(*self.size)
-        self.area.set_halign(Gtk.Align.CENTER)
-        self.toggle = Gtk.CheckButton(label="_Preview", use_underline=True, active=True)
-        self.note = Gtk.Label()
-        self.box = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=6)
-        for widget in (self.area, self.toggle, self.note):
-            self.box.pack_start(widget, False, False, 0)
-        self.toggle.connect("toggled", self.schedule)
-        config.connect("notify", self.schedule)
-        self.schedule()
-
-    def schedule(self, *_signal_args: Any) -> None:
-        """Redraw once the values have rested for PREVIEW_DELAY_MS."""
-        self.stop()
-        self.pending = GLib.timeout_add(PREVIEW_DELAY_MS, self.refresh)
-
-    def stop(self) -> None:
-        """Drop a redraw still waiting (a newer one replaces it, or the dialog is closing)."""
-        if self.pending:
-            GLib.source_remove(self.pending)
-            self.pending = 0
-
-    def refresh(self) -> bool:
-        """Draw the preview for the current values, or say why it failed; False ends the
-        timeout."""
-        from style_plugin.errors import StylePluginError  # importable once load_filter() ran
-
-        self.pending = 0
-        self.note.set_text("")
-        if not self.toggle.get_active():
-            self.show(self.region.resize(self.size))
-            return False
-        values = self.bridge.filter_values(self.arguments, self.config.get_property)
-        try:
-            self.show(self.bridge.preview_region(self.filter_, self.region, self.size, values))
-        except StylePluginError as exc:
-            self.note.set_text(f"Preview failed: {exc}")
-        return False
-
-    def show(self, image: Image) -> None:
-        """Draw `image` (8-bit RGBA of the preview's size) in the preview area."""
-        width, height = image.size
-        self.area.draw(0, 0, width, height, Gimp.ImageType.RGBA_IMAGE, image.tobytes(), width * 4)
-
-
-def choice_widget(config: Gimp.ProcedureConfig, argument: Argument) -> Gtk.Widget:
-    """A labelled list of the argument's choices bound to its config property, the list
-    made now rather than when GIMP recorded the arguments."""
-    store = Gtk.ListStore(str, str)
-    for value, label in argument.choices:
-        store.append([value, label])
-    combo = GimpUi.prop_string_combo_box_new(config, argument.name, store, 0, 1)
-    combo.set_hexpand(True)
-    return GimpUi.LabelStringWidget.new(argument.label, combo)
-
-
-def offer_installed(
-    bridge: ModuleType, config: Gimp.ProcedureConfig, arguments: list[Argument]
-) -> None:
-    """Set each argument with choices to one installed now (its value if still there), before
-    the dialog copies the config for Reset."""
-    for argument in arguments:
-        if argument.choices:
-            value = bridge.offered_value(argument, config.get_property(argument.name))
-            config.set_property(argument.name, value)
-
-
-def fill_dialog(
-    dialog: GimpUi.ProcedureDialog, config: Gimp.ProcedureConfig, arguments: list[Argument]
-) -> None:
-    """One widget per argument in the schema's order: GIMP's own, or a list of the choices
-    installed now for an argument that has choices; all labels one width, as GIMP's are."""
-    labels = Gtk.SizeGroup(mode=Gtk.SizeGroupMode.HORIZONTAL)
-    for argument in arguments:
-        if argument.choices:
-            widget = choice_widget(config, argument)
-            dialog.get_content_area().pack_start(widget, False, False, 0)
-            widget.show_all()
-        else:
-            dialog.fill([argument.name])
-            widget = dialog.get_widget(argument.name, GObject.TYPE_NONE)
-        if isinstance(widget, GimpUi.Labeled):
-            labels.add_widget(widget.get_label())
-
-
-def ask_user(
-    procedure: Gimp.Procedure,
-    config: Gimp.ProcedureConfig,
-    filter_: Filter,
-    bridge: ModuleType,
-    arguments: list[Argument],
-    drawable: Gimp.Drawable,
-) -> bool:
-    """Show the dialog for `arguments` (the filter's, read now), with the preview above them
-    when the selection touches the drawable; False if the user cancelled."""
-    GimpUi.init(PLUG_IN_BINARY)
-    offer_installed(bridge, config, arguments)
-    dialog = GimpUi.ProcedureDialog(procedure=procedure, config=config)
-    fill_dialog(dialog, config, arguments)
-    region = read_preview_region(bridge, drawable)
-    preview = None
-    if region is not None:
-        preview = StylizePreview(filter_, bridge, arguments, region, config)
-        content = dialog.get_content_area()
-        content.pack_start(preview.box, False, False, 0)
-        content.reorder_child(preview.box, 0)
-        preview.box.show_all()
-    accepted = dialog.run()
-    if preview is not None:
-        preview.stop()
-    dialog.destroy()
-    return accepted
-
-
-def stylize_drawable(
-    filter_: Filter, bridge: ModuleType, drawable: Gimp.Drawable, values: dict[str, Any]
-) -> None:
-    """Filter the selection's bounding box of `drawable` through its shadow buffer; a
-    selection that does not touch the drawable leaves it as it is, as GIMP's filters do."""
-    touched, x, y, width, height = drawable.mask_intersect()
-    if not touched:
-        return
-    rect = Gegl.Rectangle.new(x, y, width, height)
-    data = drawable.get_buffer().get(rect, 1.0, bridge.PIXEL_FORMAT, Gegl.AbyssPolicy.CLAMP)
-    Gimp.progress_init(f"{filter_.label}...")
-    try:
-        result = bridge.stylize_region(
-            filter_,
-            bytes(data),
-            width,
-            height,
-            values,
-            progress=lambda done, total: Gimp.progress_update(
-                bridge.progress_fraction(done, total)
-            ),
-        )
-    finally:
-        Gimp.progress_end()
-    shadow = drawable.get_shadow_buffer()
-    shadow.set(rect, bridge.PIXEL_FORMAT, result)
-    shadow.flush()
-    drawable.merge_shadow(True)  # blends through the selection mask, with an undo step
-    drawable.update(x, y, width, height)
-
-
-def run(
-    procedure: Gimp.Procedure,
-    run_mode: Gimp.RunMode,
-    image: Gimp.Image,
-    drawables: list[Gimp.Drawable],
-    config: Gimp.ProcedureConfig,
-    data: Any,
-) -> Gimp.ValueArray:
-    """The procedure's run function: check the target, ask (interactive runs), filter."""
-    filter_, bridge = load_filter()
-    from style_plugin.errors import StylePluginError  # importable once load_filter() ran
-
-    if len(drawables) != 1 or drawables[0].is_group():
-        return failure(
-            procedure, Gimp.PDBStatusType.CALLING_ERROR, "Select exactly one layer (not a group)."
-        )
-    Gegl.init(None)
-    arguments = bridge.arguments_for(filter_)  # the styles installed now
-    if run_mode == Gimp.RunMode.INTERACTIVE and not ask_user(
-        procedure, config, filter_, bridge, arguments, drawables[0]
-    ):
-        return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
-    values = bridge.filter_values(arguments, config.get_property)
-    image.undo_group_start()
-    try:
-        stylize_drawable(filter_, bridge, drawables[0], values)
-    except StylePluginError as exc:
-        return failure(procedure, Gimp.PDBStatusType.EXECUTION_ERROR, str(exc))
-    finally:
-        image.undo_group_end()
-    Gimp.displays_flush()
-    return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, GLib.Error())
-
-
-def save_open_image(
-    bridge: ModuleType, new_style: ModuleType, image: Gimp.Image, name: str
-) -> Path:
-    """Save what `image` shows (its layers flattened on a copy, at most PAINTING_SIDE a
-    side) as the painting of style `name`; the image itself is left as it is."""
-    from style_plugin.hooks.hosts.new_style import snapshot_painting_path  # importable once loaded
-
-    copy = image.duplicate()
-    try:
-        layer = copy.flatten()
-        width, height = layer.get_width(), layer.get_height()
-        scale = new_style.painting_read_scale(width, height)
-        size = max(1, round(width * scale)), max(1, round(height * scale))
-        rect = Gegl.Rectangle.new(0, 0, *size)
-        data = layer.get_buffer().get(rect, scale, bridge.PIXEL_FORMAT, Gegl.AbyssPolicy.CLAMP)
-    finally:
-        copy.delete()
-    painting = bridge.region_image(bytes(data), *size).convert("RGB")
-    return new_style.write_painting(painting, snapshot_painting_path(name))
-
-
-def style_request(
-    new_style: ModuleType, config: Gimp.ProcedureConfig, image: Gimp.Image | None, taken: list[str]
-) -> Any:
-    """The NewStyleRequest the config's values make; StylePluginError says what to change."""
-    names = new_style.StyleArguments
-    painting = config.get_property(names.PAINTING)
-    use_open_image = bool(config.get_property(names.USE_OPEN_IMAGE))
-    if use_open_image and image is None:
-        from style_plugin.errors import StylePluginError
-
-        raise StylePluginError("Open an image first, or choose a painting file.")
-    save = None
-    if use_open_image:
-        _, bridge = load_filter()
-        save = functools.partial(save_open_image, bridge, new_style, image)
-    return new_style.request_from(
-        config.get_property(names.LABEL),
-        painting.get_path() if painting is not None else None,
-        config.get_property(names.STEPS),
-        taken,
-        save,
-    )
-
-
-def ask_new_style(
-    procedure: Gimp.Procedure,
-    config: Gimp.ProcedureConfig,
-    new_style: ModuleType,
-    image: Gimp.Image | None,
-    taken: list[str],
-) -> Any:
-    """Show the procedure's dialog until its values make a request (returned) or the user
-    cancels (None); what is wrong shows under the values."""
-    from style_plugin.errors import StylePluginError
-
-    GimpUi.init(PLUG_IN_BINARY)
-    dialog = GimpUi.ProcedureDialog(procedure=procedure, config=config)
-    intro = Gtk.Label(label=new_style.INTRO, wrap=True, xalign=0.0, max_width_chars=60)
-    error = Gtk.Label(wrap=True, xalign=0.0, max_width_chars=60)
-    content = dialog.get_content_area()
-    content.pack_start(intro, False, False, 0)
-    dialog.fill(list(new_style.StyleArguments.ALL))
-    content.pack_start(error, False, False, 0)
-    intro.show()
-    error.show()
-    request = None
-    try:
-        while request is None and dialog.run():
-            try:
-                request = style_request(new_style, config, image, taken)
-            except StylePluginError as exc:
-                error.set_text(str(exc))
-    finally:
-        dialog.destroy()
-    return request
-
-
-def run_new_style(
-    procedure: Gimp.Procedure,
-    run_mode: Gimp.RunMode,
-    image: Gimp.Image | None,
-    drawables: list[Gimp.Drawable],
-    config: Gimp.ProcedureConfig,
-    data: Any,
-) -> Gimp.ValueArray:
-    """New Style from an Image...: ask (interactive runs), then learn the style in a separate
-    process with GIMP's progress bar following its steps."""
+def procedure_modules() -> dict[str, ModuleType]:
+    """Each procedure's module by the procedure's name in GIMP's procedural database, in the
+    menu's order; raises what loading style-plugin raised."""
+    _, bridge = load_filter()
     new_style = load_new_style()
-    filter_, _ = load_filter()
-    import style_plugin_bootstrap  # on sys.path once load_filter() ran
-
-    from style_plugin.errors import StylePluginError
-
-    record = style_plugin_bootstrap.read_environment(HERE / style_plugin_bootstrap.ENV_FILE)
-    command = new_style.recorded_command(record)
-    if command is None:
-        return failure(
-            procedure,
-            Gimp.PDBStatusType.EXECUTION_ERROR,
-            "Adding a style needs a newer install: run `style-plugin install gimp` again.",
-        )
-    taken = new_style.installed_styles(filter_)
-    try:
-        if run_mode == Gimp.RunMode.INTERACTIVE:
-            request = ask_new_style(procedure, config, new_style, image, taken)
-            if request is None:
-                return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
-        else:
-            request = style_request(new_style, config, image, taken)
-    except StylePluginError as exc:
-        return failure(procedure, Gimp.PDBStatusType.CALLING_ERROR, str(exc))
-
-    def show(progress: Any) -> None:
-        Gimp.progress_set_text(new_style.progress_text(request, progress))
-        if progress.total:
-            Gimp.progress_update(progress.step / progress.total)
-
-    Gimp.progress_init(new_style.progress_text(request, new_style.Progress()))
-    try:
-        new_style.train(command, request, show)
-    except new_style.TrainingCancelled as exc:
-        Gimp.message(str(exc))
-        return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
-    except StylePluginError as exc:
-        return failure(procedure, Gimp.PDBStatusType.EXECUTION_ERROR, str(exc))
-    finally:
-        Gimp.progress_end()
-    Gimp.message(new_style.added_message(request))
-    return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, GLib.Error())
+    return {
+        bridge.PROCEDURE_NAME: stylize_procedure,
+        new_style.PROCEDURE_NAME: new_style_procedure,
+    }
 
 
 class StylizePlugIn(Gimp.PlugIn):
@@ -447,80 +52,14 @@ class StylizePlugIn(Gimp.PlugIn):
     def do_query_procedures(self) -> list[str]:
         """The procedures, or none (with the reason on stderr) if style-plugin is not found."""
         try:
-            _, bridge = load_filter()
-            new_style = load_new_style()
+            return list(procedure_modules())
         except Exception as exc:  # GIMP must keep starting whatever broke here
             print(f"style-plugin: Stylize is unavailable: {exc}", file=sys.stderr)
             return []
-        return [bridge.PROCEDURE_NAME, new_style.PROCEDURE_NAME]
 
     def do_create_procedure(self, name: str) -> Gimp.Procedure:
         """The procedure called `name`."""
-        _, bridge = load_filter()
-        if name == bridge.PROCEDURE_NAME:
-            return self.stylize_procedure(name)
-        return self.new_style_procedure(name)
-
-    def stylize_procedure(self, name: str) -> Gimp.Procedure:
-        """Stylize: an image procedure with one argument per filter parameter."""
-        filter_, bridge = load_filter()
-        procedure = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, run, None)
-        procedure.set_image_types("RGB*, GRAY*")
-        procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.DRAWABLE)
-        procedure.set_menu_label(bridge.menu_label(filter_))
-        procedure.add_menu_path(bridge.MENU_PATH)
-        procedure.set_documentation(filter_.label, filter_.description, name)
-        procedure.set_attribution("style-plugin developers", "style-plugin developers", "2025")
-        for argument in bridge.arguments_for(filter_):
-            add_argument(procedure, argument)
-        return procedure
-
-    def new_style_procedure(self, name: str) -> Gimp.Procedure:
-        """New Style from an Image...: runs with or without an open image."""
-        _, bridge = load_filter()
-        new_style = load_new_style()
-        names = new_style.StyleArguments
-        procedure = Gimp.ImageProcedure.new(
-            self, name, Gimp.PDBProcType.PLUGIN, run_new_style, None
-        )
-        procedure.set_image_types("*")
-        procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.ALWAYS)
-        procedure.set_menu_label(new_style.MENU_LABEL)
-        procedure.add_menu_path(bridge.MENU_PATH)
-        procedure.set_documentation(
-            "Learn a new style for Stylize from a painting", new_style.INTRO, name
-        )
-        procedure.set_attribution("style-plugin developers", "style-plugin developers", "2026")
-        flags = GObject.ParamFlags.READWRITE
-        procedure.add_file_argument(
-            names.PAINTING,
-            "_Painting",
-            "The image file to learn the style from",
-            Gimp.FileChooserAction.OPEN,
-            True,
-            None,
-            flags,
-        )
-        procedure.add_boolean_argument(
-            names.USE_OPEN_IMAGE,
-            "_Use the open image",
-            "Learn from the open image (all its layers) instead of a file",
-            False,
-            flags,
-        )
-        procedure.add_string_argument(
-            names.LABEL, "_Name", "The new style's name in the Style list", "", flags
-        )
-        procedure.add_int_argument(
-            names.STEPS,
-            "Training _steps",
-            "Batches of four photo crops; more steps learn the style better",
-            1,
-            names.MAX_STEPS,
-            names.DEFAULT_STEPS,
-            flags,
-        )
-        return procedure
+        return procedure_modules()[name].create_procedure(self, name)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,198 @@
+"""What a long command shows while it works: the batch commands (`stylize`, `filter`) and the
+training ones (`train`, `add-style`) share one display.
+
+On a terminal it is a rich progress bar on stderr; elsewhere (a log, a pipe) plain lines; with
+--quiet neither, but failures are always shown. Every line goes out through
+`contract.printable`, so a file name cannot forge lines of its own. `BatchProgress` feeds it
+a batch's events, `TrainingProgress` a training run's reports.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from style_plugin.contract import printable
+from style_plugin.runtime.report import BatchEvents, Problem, Reason
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
+    from style_plugin.runtime.report import BatchReport
+
+__all__ = ["BatchProgress", "ProgressDisplay", "TrainingProgress"]
+
+
+class ProgressDisplay:
+    """A bar with a count, a rate, the time left and what is being worked on, on a terminal;
+    lines elsewhere. `description` names the work at the bar's left ("training")."""
+
+    def __init__(self, quiet: bool, description: str = "") -> None:
+        self.quiet = quiet
+        self.description = description
+        #: The rich bar: on a terminal, unless quiet.
+        self.bar: Progress | None = None
+        self._task: TaskID | None = None
+        if not quiet and sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                SpinnerColumn,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+
+            self.bar = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}", markup=False),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]}", markup=False),
+                TimeRemainingColumn(),
+                TextColumn("{task.fields[current]}", markup=False),
+                console=Console(stderr=True),
+                transient=True,
+            )
+
+    @property
+    def plain(self) -> bool:
+        """Whether progress goes out as lines: not quiet, and stderr is no terminal."""
+        return not self.quiet and self.bar is None
+
+    def start(self, total: float, completed: float = 0) -> None:
+        """Show the bar, out of `total` (once; later calls change nothing)."""
+        if self.bar is not None and self._task is None:
+            self._task = self.bar.add_task(
+                self.description, total=total, completed=completed, rate="", current=""
+            )
+            self.bar.start()
+
+    def update(self, completed: float, **fields: str) -> None:
+        """Fill the bar to `completed` and set its text `fields` (rate, current)."""
+        if self.bar is not None and self._task is not None:
+            self.bar.update(self._task, completed=completed, **fields)
+
+    def stop(self) -> None:
+        """Take the bar away (it can start again)."""
+        if self.bar is not None:
+            self.bar.stop()
+
+    def __enter__(self) -> ProgressDisplay:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def show(self, line: str) -> None:
+        """A line on stderr (above the bar), also when quiet: for failures."""
+        line = printable(line)
+        if self.bar is not None:
+            self.bar.console.print(line, markup=False, highlight=False, soft_wrap=True)
+        else:
+            typer.echo(line, err=True)
+
+    def tell(self, line: str) -> None:
+        """A line on stderr unless quiet: notes, and progress where there is no bar."""
+        if not self.quiet:
+            self.show(line)
+
+
+class BatchProgress(BatchEvents):
+    """A batch's events on a `ProgressDisplay`: the bar counts the images and moves with the
+    steps within an image too, which `steps` names ('tile' for stylize).
+
+    Failures are shown always, with the `advice` for their problem; notes (animated inputs)
+    unless quiet.
+    """
+
+    def __init__(
+        self,
+        display: ProgressDisplay,
+        steps: str = "tile",
+        advice: Mapping[Problem, str] | None = None,
+    ) -> None:
+        self.display = display
+        self.steps = steps
+        self.advice = advice or {}
+        self.report: BatchReport | None = None  # set when the batch ends (also on Ctrl-C)
+        self.done = 0
+        self.ended = 0  # items done, skipped or failed
+        self.working_on: Path | None = None
+        self.share = 0.0  # of the image being worked on, by its steps
+        self.started = 0.0
+
+    def begin(self, total: int) -> None:
+        self.started = time.perf_counter()
+        self.display.start(total)
+
+    def working(self, path: Path) -> None:
+        self.working_on, self.share = path, 0.0
+        self._advance(current=printable(str(path)))
+
+    def tiles(self, done: int, total: int) -> None:
+        self.share = done / total if total else 0.0
+        steps = f" ({self.steps} {done}/{total})" if total > 1 else ""
+        self._advance(current=printable(str(self.working_on)) + steps)
+
+    def finished(self, path: Path, status: str, detail: str) -> None:
+        if status == "failed":
+            problem = detail.problem if isinstance(detail, Reason) else None
+            self.display.show(f"failed: {path}: {detail}{self.advice.get(problem, '')}")
+        if status == "done":
+            self.done += 1
+        self.ended += 1
+        if path == self.working_on:
+            self.working_on, self.share = None, 0.0
+        elapsed = time.perf_counter() - self.started
+        rate = f"{self.done / elapsed:.2f} images/s" if self.done and elapsed > 0 else ""
+        self._advance(rate=rate)
+
+    def _advance(self, **fields: str) -> None:
+        """Fill the bar to the items ended plus the share of the image being worked on."""
+        self.display.update(self.ended + self.share, **fields)
+
+    def note(self, message: str) -> None:
+        self.display.tell(f"note: {message}")
+
+    def end(self, report: BatchReport) -> None:
+        self.report = report
+        self.display.stop()
+
+
+class TrainingProgress:
+    """A training run's reports on a `ProgressDisplay`: pass `on_progress` and `on_note` to
+    `RunOptions`. The bar moves with each step and shows the latest losses; without a bar,
+    a line at each metrics record."""
+
+    def __init__(self, display: ProgressDisplay) -> None:
+        self.display = display
+
+    def on_progress(self, step: int, total: int, record: Mapping[str, Any] | None) -> None:
+        self.display.start(total, completed=step)
+        if record is None:
+            self.display.update(step)
+            return
+        losses = (
+            f"content {record['content']:.3f}  style {record['style']:.3f}  "
+            f"adv {record['adversarial']:.3f}  D {record['discriminator']:.3f}"
+        )
+        rate = f"{record['images_per_s']:.1f} img/s"
+        self.display.update(step, rate=rate, current=losses)
+        if self.display.plain:
+            self.display.tell(f"step {step}/{total}  {losses}  {rate}")
+
+    def on_note(self, message: str) -> None:
+        self.display.tell(message)

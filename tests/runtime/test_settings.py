@@ -1,0 +1,84 @@
+"""Style settings (style_plugin/runtime/settings.py): one value, checked once, taken by the
+Python API as a value or as keywords, with the same result either way."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import style_plugin
+from style_plugin.errors import StylePluginError
+from style_plugin.runtime.options import OptionError
+from style_plugin.runtime.settings import DEFAULT_SCALE, DEFAULT_STRENGTH, StyleSettings
+from style_plugin.runtime.stylizer import Stylizer
+from tests.support import sample_photo
+
+FLAGS = {"strength": "--strength", "scale": "--scale", "max_side": "--max-side"}
+
+
+def test_defaults_and_full_size_spelled_as_none():
+    settings = StyleSettings()
+    assert (settings.strength, settings.preserve_colors) == (DEFAULT_STRENGTH, False)
+    assert (settings.scale, settings.max_side) == (DEFAULT_SCALE, None)
+    assert StyleSettings(max_side=0) == settings  # 0 and None both mean full size
+    assert StyleSettings(max_side=48).max_side == 48
+    with pytest.raises(AttributeError):
+        settings.strength = 0.5  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("changes", "python", "cli"),
+    [
+        ({"strength": 1.5}, "strength must be between 0 and 1, got 1.5", "--strength must"),
+        ({"strength": -0.1}, "strength must be between 0 and 1, got -0.1", "--strength must"),
+        ({"strength": math.nan}, "strength must be between 0 and 1, got nan", "--strength must"),
+        ({"strength": "0.5"}, "strength must be between 0 and 1, got 0.5", "--strength must"),
+        ({"scale": -1}, "scale must be 0 (full resolution) or more, got -1", "--scale must"),
+        ({"scale": math.inf}, "scale must be 0 (full resolution) or more, got inf", "--scale"),
+        ({"max_side": -1}, "max_side must be a number of pixels, or 0 for full size; got -1", "--max-side must"),
+    ],
+)  # fmt: skip
+def test_bad_values_name_the_setting_in_one_line(changes, python, cli):
+    with pytest.raises(OptionError) as caught:
+        StyleSettings(**changes)
+    assert str(caught.value) == python and "\n" not in python
+    assert caught.value.naming(FLAGS).startswith(cli)
+
+
+def test_keywords_change_the_settings_given_and_unknown_ones_are_refused():
+    base = StyleSettings(strength=0.5, scale=2)
+    assert StyleSettings.from_call() == StyleSettings()
+    assert StyleSettings.from_call(base) is base
+    assert StyleSettings.from_call(base, preserve_colors=True) == StyleSettings(0.5, True, 2)
+    assert StyleSettings.from_call(strength=0.3).strength == 0.3
+    with pytest.raises(OptionError, match=r"^strength must be between 0 and 1"):
+        StyleSettings.from_call(base, strength=2)
+    with pytest.raises(TypeError, match=r"'strenght': not a setting .*strength, preserve_colors"):
+        StyleSettings.from_call(strenght=0.5)
+
+
+def test_a_filters_params_give_the_settings_they_name():
+    params = {"style": "the_scream", "strength": 0.3, "max_side": 0, "scale": 0.0}
+    assert StyleSettings.from_params(params) == StyleSettings(strength=0.3, scale=0)
+    assert StyleSettings.from_params({"style": "the_scream"}) == StyleSettings()
+
+
+def test_settings_as_a_value_or_as_keywords_stylize_alike(style_model):
+    stylizer = Stylizer(style_model)
+    photo = np.asarray(sample_photo(48, 40))
+    half = StyleSettings(strength=0.5, preserve_colors=True)
+    by_value = stylizer.stylize_array(photo, "the_scream", half)
+    by_keywords = stylizer.stylize_array(photo, "the_scream", strength=0.5, preserve_colors=True)
+    assert np.array_equal(by_value, by_keywords)
+    assert not np.array_equal(by_value, stylizer.stylize_array(photo, "the_scream"))
+    overridden = stylizer.stylize_array(photo, "the_scream", half, strength=0.0)
+    assert np.array_equal(overridden, photo)  # a keyword changes the value it is given with
+    small = StyleSettings(max_side=24)
+    assert stylizer.stylize(photo, "the_scream", small).size == (24, 20)
+    assert style_plugin.stylize(photo, "the_scream", small, model=style_model).size == (24, 20)
+    with pytest.raises(StylePluginError, match="takes no max_side"):
+        stylizer.stylize_array(photo, "the_scream", small)
+    with pytest.raises(TypeError, match="not a setting"):
+        stylizer.stylize(photo, "the_scream", colour=True)
