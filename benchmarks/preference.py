@@ -156,9 +156,8 @@ def tally(args: argparse.Namespace) -> None:
     report.add(
         f"{answered} sheets, each the painting and two unlabelled outputs of one held-out photo "
         f"in a random order, answered by {judges} who saw only the sheets, one answer to a sheet: "
-        "which output carries "
-        "more of the painting's style, and each output's style likeness and content "
-        "recognisability from 1 to 5."
+        "which output carries more of the painting's style, and each output's style likeness "
+        "and content recognisability from 1 to 5."
     )
     ordered = sorted(groups.items(), key=lambda kv: (kv[0][:2], kv[0][2] == "all", kv[0][2]))
     rows = []

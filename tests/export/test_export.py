@@ -311,6 +311,7 @@ def test_no_verify_and_overwrite(checkpoint, tmp_path):
     assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # not the temporary file's 0600
 
 
+@pytest.mark.train
 def test_exports_a_trained_run(photos, paintings, tmp_path):
     """A real run folder (one style, one step: the S = 1 case) exports and verifies."""
     config = TrainConfig(

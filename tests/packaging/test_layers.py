@@ -8,6 +8,7 @@ under `if TYPE_CHECKING:` never run and only name types, so they do not.
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -77,6 +78,7 @@ def imports(tree: ast.AST) -> Iterator[str]:
         yield from imports(node)
 
 
+@functools.cache
 def arrows() -> list[tuple[str, str, str]]:
     """(importing module, its room, imported room) for every import between rooms."""
     found = []

@@ -81,6 +81,7 @@ def trained_run(photos, paintings, tmp_path, capsys) -> Path:
     return out
 
 
+@pytest.mark.train
 def test_resume_refuses_a_generator_of_another_shape(trained_run, capsys):
     other = Generator(2, "johnson").state_dict()
     _damaged(trained_run / "checkpoint.pt", {"generator": other})
@@ -88,6 +89,7 @@ def test_resume_refuses_a_generator_of_another_shape(trained_run, capsys):
     assert_one_line_error(code, err, "cannot resume from the checkpoint")
 
 
+@pytest.mark.train
 def test_resume_refuses_a_missing_optimiser_state(trained_run, capsys):
     _damaged(trained_run / "checkpoint.pt", {"opt_g": {"state": {}}})
     code, _, err = run_cli(capsys, "train", "--resume", "--out", str(trained_run), "--steps", "3")
