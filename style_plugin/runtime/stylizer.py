@@ -51,9 +51,9 @@ class Stylizer:
 
     `model` is a style model file, a loaded `StyleModel`, or None for the model that holds
     the requested style among the installed ones (bundled first, then the user's folder).
-    `tile_size` bounds the pixels run at once (memory); `exact_tiles` makes tiled images
-    reproduce the untiled result (every layer's statistics exact, at 2-4x the time of the
-    default, which makes the first four layers' exact). `device` and `threads` choose where.
+    `tile_size` bounds the pixels run at once (memory); `exact_tiles` brings tiled images
+    closer to the untiled result (every layer's statistics exact, not only the first four's,
+    at several times the time). `device` and `threads` choose where.
     """
 
     def __init__(

@@ -1,4 +1,4 @@
-"""Untrusted images (issue 16): only the formats style-plugin reads are decoded, temporary files
+"""Untrusted images: only the formats style-plugin reads are decoded, temporary files
 stay short and do not pile up, Pillow's warnings become per-file notes, ICC profiles must fit."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Style models are untrusted input (issue 16): a `.onnx` from the internet or a style pack
+"""Style models are untrusted input: a `.onnx` from the internet or a style pack
 must not read other files, exhaust memory or the stack, write to the terminal, or pass off
 a broken result as a picture. Every model here is crafted with the `onnx` helper API and run
 by the real onnxruntime."""
@@ -338,7 +338,7 @@ def test_stylize_filter_and_gimp_show_model_labels_escaped(user_models_dir):
 
 
 # The Krita dialog shows these texts as plain text: checked in the real Krita, in
-# tests/test_krita.py (test_kritarunner_runs_the_plugin_code).
+# tests/hosts/krita/test_real_krita.py (test_kritarunner_runs_the_plugin_code).
 
 
 # ---------------------------------------------------------------------------------------
