@@ -145,9 +145,8 @@ def resolve_model(spec: str | None, what: str, tmp: Path) -> tuple[Path | None, 
         return None, f"{path} does not exist (train and export it first)"
     if path.is_file() and path.suffix == ".onnx":
         return path, str(path)
-    from style_plugin.exporters.onnx import export_onnx
-
     from style_plugin.errors import StylePluginError
+    from style_plugin.exporters.onnx import export_onnx
 
     out = tmp / f"{what}.onnx"
     try:

@@ -137,7 +137,6 @@ def train(args: argparse.Namespace) -> None:
             steps=target,
             checkpoint_every=10**9,
             preview_every=10**9,
-            progress=False,
         )
         summary = Trainer(None if resume else config, run_dir, options).run()
         if summary.interrupted:

@@ -47,7 +47,6 @@ def measure(preset: str, channels_last: bool, folder: Path, args: argparse.Names
     run = folder / f"run-{preset}-{channels_last}"
     options = RunOptions(
         device=args.device,
-        progress=False,
         log_every=1,
         checkpoint_every=10**9,
         preview_every=10**9,

@@ -19,12 +19,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
 
-from style_plugin.exporters.base import Exporter, ExportReport
-
 from style_plugin import __version__, contract
 from style_plugin.atomic import atomic_path
 from style_plugin.contract import IMAGE, IMAGE_NORM_STATS, STYLE_WEIGHTS, STYLIZED, ModelMetadata
 from style_plugin.errors import ExportError, StylePluginError, one_line
+from style_plugin.exporters.base import Exporter, ExportReport
 
 if TYPE_CHECKING:
     import numpy as np
@@ -263,6 +262,7 @@ def _quiet() -> Iterator[None]:
 def _export_graph(generator: Generator, path: Path, *, opset: int, fp16: bool) -> None:
     """Trace the generator, with open normalisation statistics, into an ONNX file at `path`."""
     import torch
+
     from style_plugin.exporters.tileable import (
         TileableGenerator,
         norm_channels,

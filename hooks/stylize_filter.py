@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 from PIL import Image
-from style_plugin.hooks.filters import Choice, Filter, Param, Progress
 
 from style_plugin.contract import printable
+from style_plugin.hooks.filters import Choice, Filter, Param, Progress
 from style_plugin.runtime.scale import working_size
 from style_plugin.runtime.settings import DEFAULT_SCALE, DEFAULT_STRENGTH, StyleSettings
 from style_plugin.runtime.store import list_styles

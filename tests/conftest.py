@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from style_plugin.hooks.filters import Filter
 
+from style_plugin.hooks.filters import Filter
 from tests.support import (
     PACK_FIXTURE,
     PACK_NAME,

@@ -134,7 +134,7 @@ def quiet_run(**options: object) -> RunOptions:
     """RunOptions of a run on CPU that reports no progress and logs every step."""
     from style_plugin.training.trainer import RunOptions
 
-    return RunOptions(device="cpu", progress=False, log_every=1, **options)
+    return RunOptions(device="cpu", log_every=1, **options)
 
 
 STYLES = ["starry-night", "the_scream"]

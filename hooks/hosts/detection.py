@@ -16,9 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from style_plugin.hooks.hosts import InstallOptions
-
 from style_plugin.errors import StylePluginError
+from style_plugin.hooks.hosts import InstallOptions
 from style_plugin.user_dirs import user_folder
 
 __all__ = ["Application", "find", "locations", "plugin_dir"]

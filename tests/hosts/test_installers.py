@@ -10,12 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from style_plugin.errors import StylePluginError
 from style_plugin.hooks.hosts import InstallOptions, detection, environment
 from style_plugin.hooks.hosts.environment import RECORD_FILE
 from style_plugin.hooks.hosts.gimp import installer as gimp_installer
 from style_plugin.hooks.hosts.krita import installer as krita_installer
-
-from style_plugin.errors import StylePluginError
 from tests.support import (
     PYTHON_VERSION,
     REPO,

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from style_plugin.errors import StylePluginError
 from style_plugin.hooks.hosts.new_style import (
     NewStyleRequest,
     Progress,
@@ -20,8 +22,6 @@ from style_plugin.hooks.hosts.new_style import (
     snapshot_painting_path,
     style_name,
 )
-
-from style_plugin.errors import StylePluginError
 from style_plugin.user_dirs import user_runs_dir
 
 

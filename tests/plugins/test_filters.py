@@ -9,6 +9,7 @@ import threading
 import numpy as np
 import pytest
 from PIL import Image
+
 from style_plugin.hooks.filters import Choice, Filter, FilterError, Param
 
 

@@ -8,10 +8,10 @@ import threading
 import numpy as np
 import pytest
 from PIL import Image
-from style_plugin.hooks.filters import Param
-from style_plugin.hooks.stylize_filter import StylizeFilter
 
 from style_plugin.errors import Cancelled
+from style_plugin.hooks.filters import Param
+from style_plugin.hooks.stylize_filter import StylizeFilter
 from style_plugin.runtime.model import load_model
 from style_plugin.runtime.stylizer import Stylizer
 from tests.support import make_photo

@@ -34,7 +34,6 @@ def test_installed_styles_are_found_by_name(style_model, user_models_dir):
 def scream_and_mosaic(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A second model that shares 'the_scream' with `style_model` and adds 'mosaic'."""
     from style_plugin.exporters.onnx import export_onnx
-
     from tests.support import make_checkpoint
 
     folder = tmp_path_factory.mktemp("second-model")

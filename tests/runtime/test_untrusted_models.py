@@ -15,12 +15,12 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 from packaging.requirements import Requirement
-from style_plugin.hooks.filters import Choice, Param
-from style_plugin.hooks.hosts.gimp import bridge
-from style_plugin.hooks.stylize_filter import StylizeFilter
 
 from style_plugin import contract
 from style_plugin.errors import ModelError
+from style_plugin.hooks.filters import Choice, Param
+from style_plugin.hooks.hosts.gimp import bridge
+from style_plugin.hooks.stylize_filter import StylizeFilter
 from style_plugin.runtime import self_contained
 from style_plugin.runtime.model import load_model
 from style_plugin.runtime.stylizer import Stylizer

@@ -11,10 +11,10 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 import torch
-from style_plugin.exporters.onnx import FP16_TOLERANCE, export_onnx
 
 from style_plugin.bundled import DATA_DIR, sample_photos_dir
 from style_plugin.errors import ExportError, TrainingError
+from style_plugin.exporters.onnx import FP16_TOLERANCE, export_onnx
 from style_plugin.models.generator import Generator
 from style_plugin.runtime.model import load_model
 from style_plugin.training.base import BUNDLED_CHECKPOINT, load_base

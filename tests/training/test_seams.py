@@ -61,8 +61,7 @@ def test_a_run_reports_where_it_stands_through_its_callbacks(photos, paintings, 
     assert [record["step"] for record in records] == [2, 3]
     assert capsys.readouterr() == ("", "")
 
-    quiet = RunOptions(device="cpu", resume=True, steps=4, progress=False, on_log=records.append)
-    quiet.on_progress = lambda *report: reports.append(report)
+    quiet = RunOptions(device="cpu", resume=True, steps=4, on_log=records.append)
     Trainer(None, tmp_path / "run", quiet).run()
     assert len(reports) == 4 and records[-1]["step"] == 4
 

@@ -26,10 +26,10 @@ from typing import Any
 
 import numpy as np
 from PIL import Image
-from style_plugin.hooks.filters import Filter, Param, Progress
-from style_plugin.hooks.stylize_filter import PREVIEW_WORK_SIDE
 
 from style_plugin.contract import printable
+from style_plugin.hooks.filters import Filter, Param, Progress
+from style_plugin.hooks.stylize_filter import PREVIEW_WORK_SIDE
 
 __all__ = [
     "FILTER_NAME",

@@ -31,10 +31,9 @@ import shutil
 import sys
 from pathlib import Path
 
+from style_plugin.atomic import atomic_path
 from style_plugin.hooks.hosts import InstallOptions, detection, environment, removal
 from style_plugin.hooks.hosts.environment import RECORD_FILE, Host, HostPython
-
-from style_plugin.atomic import atomic_path
 from style_plugin.user_dirs import EDITOR_CONFIG
 
 __all__ = [

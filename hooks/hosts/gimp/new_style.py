@@ -21,6 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image
+
+from style_plugin.atomic import atomic_path
+from style_plugin.errors import StylePluginError
 from style_plugin.hooks.hosts.new_style import (
     INTRO,
     NEW_STYLE_STEPS,
@@ -34,9 +37,6 @@ from style_plugin.hooks.hosts.new_style import (
     read_event,
     recorded_command,
 )
-
-from style_plugin.atomic import atomic_path
-from style_plugin.errors import StylePluginError
 
 __all__ = [  # with what the plug-in's procedure uses of hooks/hosts/new_style.py
     "INTRO",

@@ -29,6 +29,9 @@ from krita import Document, Extension, Krita, Node
 from PyQt5.QtCore import Qt
 from PyQt5.QtGui import QImage
 from PyQt5.QtWidgets import QApplication, QMessageBox, QWidget
+
+from style_plugin import plugins
+from style_plugin.errors import Cancelled, StylePluginError
 from style_plugin.hooks.filters import Filter
 from style_plugin.hooks.hosts.krita.new_style import NewStyleDialog, StyleTraining
 from style_plugin.hooks.hosts.krita.pixels import LayerFormat, filter_layer_bytes, layer_format
@@ -43,9 +46,6 @@ from style_plugin.hooks.hosts.new_style import (
     recorded_command,
     snapshot_painting_path,
 )
-
-from style_plugin import plugins
-from style_plugin.errors import Cancelled, StylePluginError
 
 __all__ = [
     "ACTION_ID",

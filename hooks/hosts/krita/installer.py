@@ -33,10 +33,9 @@ from importlib import resources
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from style_plugin.atomic import atomic_path
 from style_plugin.hooks.hosts import InstallOptions, detection, environment, removal
 from style_plugin.hooks.hosts.environment import Host, HostPython
-
-from style_plugin.atomic import atomic_path
 from style_plugin.user_dirs import EDITOR_DATA, EDITOR_PREFERENCES
 
 __all__ = [

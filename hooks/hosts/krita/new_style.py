@@ -28,6 +28,8 @@ from PyQt5.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from style_plugin.errors import StylePluginError
 from style_plugin.hooks.hosts.krita.ui import plain_label
 from style_plugin.hooks.hosts.new_style import (
     INTRO,
@@ -40,8 +42,6 @@ from style_plugin.hooks.hosts.new_style import (
     failure_message,
     read_event,
 )
-
-from style_plugin.errors import StylePluginError
 
 __all__ = ["IMAGE_FILTER", "STOP_GRACE_MS", "NewStyleDialog", "StyleTraining"]
 

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 from PIL import Image
+
 from style_plugin.hooks.filters import Cancel, Filter, Progress
 
 __all__ = [

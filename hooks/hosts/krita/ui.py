@@ -34,10 +34,10 @@ from PyQt5.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from style_plugin.hooks.filters import Filter, Param
 
 from style_plugin.contract import printable
 from style_plugin.errors import Cancelled
+from style_plugin.hooks.filters import Filter, Param
 
 __all__ = [
     "PREVIEW_DELAY_MS",

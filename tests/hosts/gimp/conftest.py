@@ -8,9 +8,9 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+
 from style_plugin.hooks.hosts import InstallOptions
 from style_plugin.hooks.hosts.gimp import installer as gimp_installer
-
 from tests.hosts.gimp.fake_gimp import FakeGimp
 
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from types import ModuleType, SimpleNamespace
 
 import numpy as np
+
 from style_plugin.hooks.hosts.gimp import bridge
 
 

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from style_plugin.hooks.hosts import InstallOptions
-from style_plugin.hooks.hosts.gimp import installer as gimp_installer
 
 from style_plugin.errors import StylePluginError
+from style_plugin.hooks.hosts import InstallOptions
+from style_plugin.hooks.hosts.gimp import installer as gimp_installer
 from tests.hosts.gimp import debian_root
 from tests.support import DISPLAY_SCRIPT, on_a_display
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from style_plugin.hooks.hosts.gimp import bridge
 
+from style_plugin.hooks.hosts.gimp import bridge
 from tests.support import make_photo
 
 #: The Stylize filter's values the tests run with (filter parameter names).

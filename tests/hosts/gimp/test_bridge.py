@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+
 from style_plugin.hooks.filters import Choice, Filter, Param
 from style_plugin.hooks.hosts.gimp import bridge
-
 from tests.hosts.gimp.samples import VALUES, as_uint8, gegl_bytes, rgba_photo
 
 # -- schema -> arguments ---------------------------------------------------------------------

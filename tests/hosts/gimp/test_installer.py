@@ -12,12 +12,12 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from style_plugin.errors import StylePluginError
 from style_plugin.hooks.hosts import InstallOptions, installer
 from style_plugin.hooks.hosts.environment import RECORD_FILE
 from style_plugin.hooks.hosts.gimp import bridge
 from style_plugin.hooks.hosts.gimp import installer as gimp_installer
-
-from style_plugin.errors import StylePluginError
 from tests.support import REPO, fake_python, load_bootstrap
 
 PLUGIN_SOURCE = gimp_installer.SOURCE_DIR

@@ -16,13 +16,13 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 from PIL import Image
+
+from style_plugin.errors import StylePluginError
 from style_plugin.hooks.filters import Filter
 from style_plugin.hooks.hosts.environment import RECORD_FILE
 from style_plugin.hooks.hosts.gimp import bridge, new_style
 from style_plugin.hooks.hosts.gimp import installer as gimp_installer
 from style_plugin.hooks.hosts.new_style import NewStyleRequest, Progress, snapshot_painting_path
-
-from style_plugin.errors import StylePluginError
 from style_plugin.plugins import get_filter, reload_plugins
 from style_plugin.runtime.store import load_model
 from style_plugin.training.config import NEW_STYLE_STEPS

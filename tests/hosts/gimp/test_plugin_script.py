@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+
 from style_plugin.hooks.filters import Filter
 from style_plugin.hooks.hosts import InstallOptions
 from style_plugin.hooks.hosts.environment import RECORD_FILE
 from style_plugin.hooks.hosts.gimp import bridge
 from style_plugin.hooks.hosts.gimp import installer as gimp_installer
-
 from tests.hosts.gimp.fake_gimp import (
     FakeDrawable,
     FakeGimp,

@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+
 from style_plugin.hooks.filters import Filter
 from style_plugin.hooks.hosts.gimp import bridge
 from style_plugin.hooks.hosts.gimp import installer as gimp_installer
-
 from tests.hosts.gimp.real_gimp import (
     DIALOG_CORNER,
     GimpPlace,

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from style_plugin.hooks.hosts import InstallOptions
 from style_plugin.hooks.hosts.krita import installer
-
 from tests.support import PYTHON_VERSION
 
 #: The programs the tests run inside Krita.

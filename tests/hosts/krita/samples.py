@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
 from style_plugin.hooks.hosts.krita.pixels import LayerFormat
 
 #: 8-bit RGBA, the format of a new layer in Krita.

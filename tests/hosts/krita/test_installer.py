@@ -9,7 +9,9 @@ import json
 from pathlib import Path
 
 import pytest
+
 import style_plugin.hooks.hosts
+from style_plugin.errors import StylePluginError
 from style_plugin.hooks.hosts import InstallOptions
 from style_plugin.hooks.hosts.environment import RECORD_FILE
 from style_plugin.hooks.hosts.krita import installer
@@ -20,8 +22,6 @@ from style_plugin.hooks.hosts.krita.installer import (
     install,
     set_config_value,
 )
-
-from style_plugin.errors import StylePluginError
 from tests.support import PYTHON_VERSION, REPO, run_cli
 
 

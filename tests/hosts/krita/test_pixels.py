@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
+
 from style_plugin.hooks.filters import Filter, Param
 from style_plugin.hooks.hosts.krita.pixels import (
     LayerFormat,
@@ -18,7 +19,6 @@ from style_plugin.hooks.hosts.krita.pixels import (
     srgb_to_linear,
     unsupported_reason,
 )
-
 from tests.hosts.krita.samples import U8, sample_pixels
 
 

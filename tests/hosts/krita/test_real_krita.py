@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+
 from style_plugin.hooks.filters import Filter
 from style_plugin.hooks.hosts.krita import installer
 from style_plugin.hooks.hosts.krita.pixels import filter_layer_bytes, layer_format
-
 from style_plugin.runtime.model import load_model
 from tests.hosts.krita.real_krita import (
     install_driver,

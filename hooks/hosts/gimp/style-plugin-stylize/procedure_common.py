@@ -32,7 +32,6 @@ def load_filter() -> tuple[Filter, ModuleType]:
     """
     style_plugin_bootstrap.activate(RECORD)
     from style_plugin.hooks.hosts.gimp import bridge
-
     from style_plugin.plugins import get_filter
 
     return get_filter(bridge.FILTER_NAME), bridge

@@ -25,6 +25,7 @@ from procedure_common import failure, finished, load_filter, procedure_dialog  #
 
 if TYPE_CHECKING:
     from PIL.Image import Image
+
     from style_plugin.hooks.filters import Filter
     from style_plugin.hooks.hosts.gimp.bridge import Argument
 

@@ -30,9 +30,9 @@ def stylize_case(image, case, plugin):
     if it names them, stylize the layer (through the Scripter entry point of `plugin`, the
     installed plug-in module, when the case says so) and export the result layer alone."""
     from krita import InfoObject, Krita, Selection
-    from style_plugin.hooks.hosts.krita.extension import preview_image, read_layer, stylize_layer
 
     from style_plugin import plugins
+    from style_plugin.hooks.hosts.krita.extension import preview_image, read_layer, stylize_layer
 
     document = Krita.instance().openDocument(image)
     document.setBatchmode(True)
@@ -76,6 +76,7 @@ def dialog_text_formats():
     """The filter dialog's labels and choices for texts that look like rich text or escapes."""
     from PyQt5.QtCore import Qt
     from PyQt5.QtWidgets import QComboBox, QLabel
+
     from style_plugin.hooks.filters import Choice, Filter, Param
     from style_plugin.hooks.hosts.krita.ui import FilterDialog
 
@@ -108,6 +109,7 @@ def cancel_from_progress_dialog():
     """Press Cancel in run_with_progress's dialog while slow work runs; what came of it."""
     from PyQt5.QtCore import QTimer
     from PyQt5.QtWidgets import QApplication
+
     from style_plugin.hooks.hosts.krita.ui import run_with_progress
 
     seen = {}
