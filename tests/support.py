@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
+#: The shared dataset folder beside the checkout (content photos, paintings), where present.
+DATASETS = REPO.parent / "shared" / "datasets"
 
 # -- images ------------------------------------------------------------------------------
 

@@ -51,6 +51,14 @@ def add_style(
             metavar="N", help=f"Training steps (4 crops each). Default: {NEW_STYLE_STEPS}."
         ),
     ] = None,
+    keep_borders: Annotated[
+        bool,
+        typer.Option(
+            "--keep-borders",
+            help="Keep the painting's frame, border or margin, which is otherwise found and "
+            "cut off (for a painting whose border is part of it).",
+        ),
+    ] = False,
     device: Annotated[
         str, typer.Option(metavar="DEVICE", help="auto (CUDA if available), cpu, cuda or cuda:N.")
     ] = "auto",
@@ -106,6 +114,7 @@ def add_style(
             steps=total,
             options=options,
             overwrite=overwrite,
+            settings={"keep_borders": True} if keep_borders else None,
         )
     if added.model is None:
         step = added.summary.step if added.summary else 0

@@ -189,6 +189,8 @@ class TrainingProgress:
             f"content {record['content']:.3f}  style {record['style']:.3f}  "
             f"adv {record['adversarial']:.3f}  D {record['discriminator']:.3f}"
         )
+        if record.get("stability"):
+            losses += f"  stability {record['stability']:.2f}"
         rate = f"{record['images_per_s']:.1f} img/s"
         self.display.update(step, rate=rate, current=losses)
         if self.display.plain:

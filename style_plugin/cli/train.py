@@ -160,6 +160,16 @@ def train(
             help=f"Total-variation loss weight. Default: {DEFAULTS.tv_weight:g}.",
         ),
     ] = None,
+    stability_weight: Annotated[
+        float | None,
+        typer.Option(
+            rich_help_panel=LEARNING,
+            metavar="WEIGHT",
+            help="Stability loss weight: how much the output may move when the photo moves by "
+            "a little noise (lines in smooth gradients, flicker); 0: none. "
+            f"Default: {DEFAULTS.stability_weight:g}.",
+        ),
+    ] = None,
     gan_loss: Annotated[
         str | None,
         typer.Option(
@@ -186,6 +196,15 @@ def train(
             help=f"VGG layers for style, weighted. Default: {_layers(DEFAULTS.style_layers)}.",
         ),
     ] = None,
+    keep_borders: Annotated[
+        bool,
+        typer.Option(
+            "--keep-borders",
+            rich_help_panel=DATA,
+            help="Keep the paintings' frames, borders and margins, which are otherwise found "
+            "and cut off (for a painting whose border is part of it).",
+        ),
+    ] = False,
     real: Annotated[
         list[str] | None,
         typer.Option(
@@ -301,10 +320,12 @@ def train(
         "style_weight": style_weight,
         "adv_weight": adv_weight,
         "tv_weight": tv_weight,
+        "stability_weight": stability_weight,
         "gan_loss": gan_loss,
         "seed": seed,
         "vgg_weights": vgg_weights,
         "trunk": trunk,
+        "keep_borders": keep_borders or None,
         "content_layers": parse_layer_weights(content_layers) if content_layers else None,
         "style_layers": parse_layer_weights(style_layers) if style_layers else None,
     }

@@ -9,6 +9,7 @@ the fp16 ONNX graph cannot give back exact trainable weights), a run folder or a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,6 +116,19 @@ def start_from_nearest(
         for new_index, base_index in enumerate(chosen):
             parameter[offset + new_index] = parameter[base_index]
     return chosen
+
+
+@torch.no_grad()
+def start_from_namesakes(
+    generator: Generator, base_styles: Sequence[str], new_styles: Sequence[str]
+) -> None:
+    """Start each new style named like a base style from that style's parameters (a base
+    style retrained on a new painting or recipe, with the trunk tuned)."""
+    offset = len(base_styles)
+    for new_index, name in enumerate(new_styles):
+        if name in base_styles:
+            for parameter in generator.style_parameters():
+                parameter[offset + new_index] = parameter[base_styles.index(name)]
 
 
 def freeze_trunk(generator: Generator) -> None:

@@ -52,6 +52,10 @@ class TrainConfig:
     style_weight: float = 0.5
     adv_weight: float = 0.05
     tv_weight: float = 0.0
+    #: Weight of the stability term: how far the output moves when the photo moves by a
+    #: little noise (`stability_noise`, standard deviation in [0, 1] units), relative to it.
+    stability_weight: float = 0.1
+    stability_noise: float = 3 / 255
     gan_loss: str = "bce"
     content_layers: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_CONTENT_LAYERS))
     style_layers: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_STYLE_LAYERS))
@@ -67,12 +71,15 @@ class TrainConfig:
     #: the painting (in the style loss), or the "mean" of the base's styles, which mixes in
     #: all their motifs (docs/training.md).
     style_start: str = "nearest"
+    #: Keep the paintings' frames, borders and margins (otherwise cut off: training/borders.py).
+    keep_borders: bool = False
 
     def validate(self) -> None:
         """Raise TrainingError (one line) for options out of range."""
         from style_plugin.training.losses import GAN_LOSSES
 
-        for name in ("content_weight", "style_weight", "adv_weight", "tv_weight"):
+        weights = ("content_weight", "style_weight", "adv_weight", "tv_weight", "stability_weight")
+        for name in weights:
             value = getattr(self, name)
             if not (value >= 0 and value < float("inf")):
                 raise TrainingError(
@@ -87,6 +94,10 @@ class TrainConfig:
             bad = {k: v for k, v in layers.items() if not (0 <= v < float("inf"))}
             if bad:
                 raise TrainingError(f"--{name} weights must be >= 0 and finite, got {bad}")
+        if not 0 < self.stability_noise <= 0.25:
+            raise TrainingError(
+                f"--stability-noise must be in (0, 0.25], got {self.stability_noise}"
+            )
         if self.content_weight == 0 and self.style_weight == 0:
             raise TrainingError("--content-weight and --style-weight cannot both be 0")
         for name in ("steps", "batch_size"):
@@ -128,7 +139,8 @@ class TrainConfig:
         """Rebuild from `to_dict` output, ignoring keys this version does not know; a missing
         option or a value of the wrong type (a damaged or crafted checkpoint) is one line."""
         hints = typing.get_type_hints(cls)
-        data = {"style_lr_scale": 1.0, **data}  # runs saved before the option trained at 1x
+        # Runs saved before these options trained without them: they resume as they were.
+        data = {"style_lr_scale": 1.0, "stability_weight": 0.0, "keep_borders": True, **data}
         values = {k: v for k, v in data.items() if k in hints}
         for key, value in values.items():
             if not _fits(value, hints[key]):

@@ -26,6 +26,7 @@ from torch import Tensor
 
 from style_plugin.errors import DataError
 from style_plugin.runtime.reading import UnreadFormatError, open_readable
+from style_plugin.training.borders import Border, trim_border
 
 IMAGE_SUFFIXES: frozenset[str] = frozenset(
     {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
@@ -367,16 +368,20 @@ class StyleImages:
         style_size: int,
         crop_size: int,
         extra_real: Mapping[str, Path] | None = None,
+        keep_borders: bool = False,
     ) -> None:
         if not styles:
             raise DataError("no styles given: pass at least one NAME=PATH painting")
         self.names: list[str] = list(styles)
         self.crop_size = crop_size
+        self.keep_borders = keep_borders
+        #: The border cut off each painting (by style name; only those that had one).
+        self.borders: dict[str, Border] = {}
         self.paintings: list[Tensor] = []
         # Real samples are kept as uint8 so that many extra artworks stay affordable in memory.
         self._sources: list[list[Tensor]] = []
         for name in self.names:
-            img = _open_style(styles[name], style_size)
+            img = self._without_border(_open_style(styles[name], style_size), name)
             self.paintings.append(_to_tensor(img))
             self._sources.append([_real_source(img, crop_size)])
         self.extra_skipped: list[tuple[Path, str]] = []
@@ -392,8 +397,19 @@ class StyleImages:
             self.extra_skipped.extend(scan.skipped)
             index = self.names.index(name)
             self._sources[index] += [
-                _real_source(_open_style(p, style_size), crop_size) for p in scan.paths
+                _real_source(self._without_border(_open_style(p, style_size)), crop_size)
+                for p in scan.paths
             ]
+
+    def _without_border(self, img: Image.Image, name: str | None = None) -> Image.Image:
+        """The image with its frame or margin cut off (unless borders are kept); a painting's
+        cut is recorded under its style `name`."""
+        if self.keep_borders:
+            return img
+        trimmed, border = trim_border(img)
+        if border and name is not None:
+            self.borders[name] = border
+        return trimmed
 
     def num_sources(self, style_index: int) -> int:
         """How many images (painting + extra artworks) feed this style's real samples."""

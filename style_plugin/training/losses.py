@@ -1,4 +1,5 @@
-"""The trainer's losses: content and style (on VGG features), adversarial, total variation.
+"""The trainer's losses: content and style (on VGG features), adversarial, total variation,
+stability.
 
 Content and style terms are *relative* squared errors: the mean squared error divided by the
 mean square of the target. Different VGG weight sources (torchvision's, the Caffe original)
@@ -113,3 +114,14 @@ def total_variation(image: Tensor) -> Tensor:
     dx = (image[..., :, 1:] - image[..., :, :-1]).abs().mean()
     dy = (image[..., 1:, :] - image[..., :-1, :]).abs().mean()
     return dx + dy
+
+
+def stability_loss(output: Tensor, shaken_output: Tensor, noise_std: float) -> Tensor:
+    """How much the output moves when the input moves by noise of standard deviation
+    `noise_std`, as the squared gain: mean squared change over the noise's variance.
+
+    A generator with a high gain to small differences turns a smooth 8-bit gradient's
+    quantisation steps and a photo's sensor noise into lines and flicker; this term keeps the
+    gain near 1 (Gupta et al. 2017, "Characterizing and Improving Stability in Neural Style
+    Transfer")."""
+    return (output.float() - shaken_output.float()).pow(2).mean() / noise_std**2

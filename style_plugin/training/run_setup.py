@@ -26,6 +26,7 @@ from style_plugin.training.base import (
     extend_generator,
     freeze_trunk,
     load_base,
+    start_from_namesakes,
     start_from_nearest,
 )
 from style_plugin.training.checkpoint import checkpoint_path, load_checkpoint
@@ -166,7 +167,14 @@ class RunSetup:
             style_size=cfg.style_size,
             crop_size=cfg.crop_size,
             extra_real={k: Path(v) for k, v in cfg.extra_real.items()} or None,
+            keep_borders=cfg.keep_borders,
         )
+        if self.placement.is_main and self.options.on_note:
+            for name, border in self.styles.borders.items():
+                self.options.on_note(
+                    f"{name}: border cut off the painting ({border.describe()}); "
+                    "--keep-borders keeps it"
+                )
         self._build_generator()
         self.generator.to(device)
         self.discriminator = PatchDiscriminator(len(self.styles.names)).to(device)
@@ -235,8 +243,9 @@ class RunSetup:
     def _build_generator(self) -> None:
         """The generator: new, or (with `config.base`) the base's trunk and styles with the
         run's styles after them, only the latter trained; with the trunk tuned too, the run's
-        styles alone (the base's would no longer look as they did). A resumed run takes the
-        base's styles from its checkpoint, which holds the whole generator."""
+        styles alone (the base's would no longer look as they did), where a style named like
+        one of the base's retrains it. A resumed run takes the base's styles from its
+        checkpoint, which holds the whole generator."""
         cfg = self.config
         #: Styles inherited from the base model, before the run's own; their labels.
         self.base_styles: list[str] = []
@@ -251,7 +260,7 @@ class RunSetup:
             self.base_labels = base.style_labels
             cfg.preset = base.preset
         clash = sorted(set(self.base_styles) & set(self.styles.names))
-        if clash:
+        if clash and cfg.trunk != "tuned":
             raise TrainingError(
                 f"style {clash[0]!r} is already in the model of --from {cfg.base}; "
                 "give the new style another name"
@@ -269,6 +278,8 @@ class RunSetup:
         if self.from_base and self.config.style_start == "nearest":
             photos = self.preview_photos.to(self.device)
             start_from_nearest(self.generator, offset, photos, perceptual)
+        if self.from_base:
+            start_from_namesakes(self.generator, self.base_styles, self.styles.names)
 
         if self.from_base and not self.trunk_frozen:
             self.generator = self.generator.with_styles(

@@ -23,6 +23,7 @@ from style_plugin.training.losses import (
     PerceptualLoss,
     discriminator_loss,
     generator_adversarial_loss,
+    stability_loss,
     total_variation,
 )
 
@@ -132,6 +133,14 @@ class TrainingStep:
         with self._autocast():
             content_loss, style_loss = self.perceptual(fake, content, weights)
         tv_loss = total_variation(fake.float())
+        steady_loss = torch.zeros((), device=self.device)
+        if cfg.stability_weight > 0:
+            noise = torch.randn(
+                content.shape, generator=step_generator(cfg.seed, step, self.rank, 3)
+            ).to(self.device, non_blocking=True)
+            with self._autocast():
+                shaken = self.generator(content + cfg.stability_noise * noise, weights)
+            steady_loss = stability_loss(fake, shaken, cfg.stability_noise)
         adv_loss = torch.zeros((), device=self.device)
         if adversarial:
             self.critic.requires_grad_(False)
@@ -145,12 +154,14 @@ class TrainingStep:
             + cfg.style_weight * style_loss
             + cfg.adv_weight * adv_loss
             + cfg.tv_weight * tv_loss
+            + cfg.stability_weight * steady_loss
         )
         losses = {
             "content": content_loss,
             "style": style_loss,
             "adversarial": adv_loss,
             "tv": tv_loss,
+            "stability": steady_loss,
         }
         _check_finite(step, {**losses, "total": total})
         opt.generator.zero_grad(set_to_none=True)

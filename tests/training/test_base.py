@@ -127,6 +127,20 @@ def test_a_tuned_trunk_trains_it_too_and_keeps_the_new_styles_alone(photos, pain
     assert load_model(model.output, device="cpu").metadata["training"]["base"] == "bundled"
 
 
+def test_a_tuned_trunk_retrains_a_base_style_of_the_same_name(photos, paintings, tmp_path):
+    """A style named like one of the base's starts from that style's parameters (a base style
+    retrained on a new painting or recipe), another from the nearest base style."""
+    chosen = {"the-scream": paintings["stripes"], "checks": paintings["checks"]}
+    setup = Trainer(added(photos, chosen, steps=1, trunk="tuned"), tmp_path / "run", quiet_run())
+    generator = setup.setup.generator
+    assert setup.setup.style_names == ["the-scream", "checks"]
+    base = load_base("bundled")
+    scream = base.style_names.index("the-scream")
+    keys = [k for k in base.generator if k.endswith((".gamma", ".beta"))]
+    rows = dict(generator.named_parameters())
+    assert keys and all(torch.equal(rows[k][0], base.generator[k][scream]) for k in keys)
+
+
 def test_a_tuned_trunk_needs_a_model_to_start_from(photos, paintings, tmp_path):
     config = added(photos, paintings, steps=1, trunk="tuned")
     config.base = None

@@ -75,5 +75,13 @@ def test_one_step_trains_without_files_and_repeats_exactly(photos, paintings, tm
         (content,) = [batch for batch, _ in zip(run.loader, range(1), strict=False)]
         losses.append(run.train_step(1, content))
         assert not (tmp_path / name).exists()
-    assert set(losses[0]) == {"content", "style", "adversarial", "tv", "total", "discriminator"}
+    assert set(losses[0]) == {
+        "content",
+        "style",
+        "adversarial",
+        "tv",
+        "stability",
+        "total",
+        "discriminator",
+    }
     assert losses[0] == losses[1]

@@ -213,3 +213,24 @@ def test_style_lr_scale_is_checked_and_old_runs_keep_their_rate(photos, painting
     old = tiny_config(photos, paintings).to_dict()
     del old["style_lr_scale"]
     assert TrainConfig.from_dict(old).style_lr_scale == 1.0
+
+
+def test_the_stability_term_is_the_squared_gain_to_small_noise():
+    from style_plugin.training.losses import stability_loss
+
+    photo = torch.rand(2, 3, 16, 16)
+    noise = 0.01 * torch.randn(2, 3, 16, 16)
+    gain = stability_loss(3 * photo, 3 * (photo + noise), noise_std=float(noise.std()))
+    assert gain.item() == pytest.approx(9, rel=0.05)
+    assert stability_loss(photo, photo, noise_std=0.01).item() == 0
+
+
+def test_the_stability_term_trains_and_can_be_turned_off(photos, paintings, tmp_path):
+    for weight in (0.1, 0.0):
+        config = tiny_config(photos, paintings, steps=2, stability_weight=weight)
+        Trainer(config, tmp_path / f"w{weight:g}", quiet_run()).run()
+    steady = read_metrics(tmp_path / "w0.1" / "metrics.jsonl")
+    assert all(r["stability"] > 0 for r in steady)
+    assert all(r["stability"] == 0 for r in read_metrics(tmp_path / "w0" / "metrics.jsonl"))
+    with pytest.raises(TrainingError, match="stability-noise"):
+        tiny_config(photos, paintings, stability_noise=0).validate()
