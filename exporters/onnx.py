@@ -193,6 +193,10 @@ def _labels(styles: tuple[str, ...], labels: dict[str, str]) -> list[str]:
     empty = sorted(name for name, label in labels.items() if not label.strip())
     if empty:
         raise ExportError(f"empty label for style(s) {', '.join(empty)}")
+    for name, label in labels.items():
+        problem = contract.style_problem(name, label.strip())
+        if problem:
+            raise ExportError(f"cannot label style {name!r}: a model may not hold a {problem}")
     return [labels[name].strip() if name in labels else default_label(name) for name in styles]
 
 
@@ -230,7 +234,7 @@ def _training_summary(state: dict[str, Any]) -> dict[str, Any]:
         "batch_size": config.batch_size,
         "lr": config.lr,
         "style_lr_scale": config.style_lr_scale,
-        "vgg_source": state.get("vgg_source"),
+        "vgg_source": _shared_source(state.get("vgg_source")),
         "elapsed_s": state.get("elapsed_s"),
         "trained_with": state.get("package_version"),
     }
@@ -239,6 +243,14 @@ def _training_summary(state: dict[str, Any]) -> dict[str, Any]:
 def _file_name(path: str) -> str:
     """The last part of a path: a shared model must not carry its trainer's folder layout."""
     return PurePath(path.replace("\\", "/")).name or path
+
+
+def _shared_source(vgg_source: Any) -> Any:
+    """The perceptual network's weights as a run saved them (models/vgg.py), a weights file
+    by its name alone: 'file vgg19.pth' for 'file /home/me/weights/vgg19.pth'."""
+    if isinstance(vgg_source, str) and vgg_source.startswith("file "):
+        return "file " + _file_name(vgg_source.removeprefix("file "))
+    return vgg_source
 
 
 @contextlib.contextmanager
@@ -347,10 +359,10 @@ def _verification_inputs(num_styles: int) -> Iterator[tuple[np.ndarray, np.ndarr
     from PIL import Image
 
     from style_plugin.bundled import sample_photos_dir
+    from style_plugin.runtime.reading import open_image
 
     rng = np.random.default_rng(0)
-    with Image.open(sample_photos_dir() / "coffee.jpg") as img:
-        photo = img.convert("RGB")
+    photo = Image.fromarray(open_image(sample_photos_dir() / "coffee.jpg").rgb)
     eye = np.eye(num_styles, dtype=np.float32)
     for k, (height, width) in enumerate(VERIFY_SIZES):
         resized = photo.resize((width, height), Image.Resampling.BILINEAR)

@@ -12,7 +12,12 @@ from PIL import Image
 from style_plugin.contract import printable
 from style_plugin.hooks.filters import Choice, Filter, Param, Progress
 from style_plugin.runtime.scale import working_size
-from style_plugin.runtime.settings import DEFAULT_SCALE, DEFAULT_STRENGTH, StyleSettings
+from style_plugin.runtime.settings import (
+    DEFAULT_SCALE,
+    DEFAULT_STRENGTH,
+    SCALE_RANGE,
+    StyleSettings,
+)
 from style_plugin.runtime.store import list_styles
 from style_plugin.runtime.stylizer import Stylizer
 
@@ -76,8 +81,8 @@ class StylizeFilter(Filter):
                 DEFAULT_SCALE,
                 "Stroke size relative to the image: 1 as on a 1024 px image at any size, "
                 "2 twice as large; 0 the model's own pixel size at full resolution.",
-                minimum=0.0,
-                maximum=8.0,
+                minimum=SCALE_RANGE[0],
+                maximum=SCALE_RANGE[1],
                 step=0.25,
             ),
             Param(

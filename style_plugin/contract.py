@@ -37,6 +37,7 @@ __all__ = [
     "ModelMetadata",
     "layer_stats_name",
     "printable",
+    "style_problem",
 ]
 
 #: Version of the contract, stored as metadata `style_plugin.format_version`.
@@ -217,16 +218,25 @@ def _styles(text: str) -> list[dict[str, str]]:
     return [_style(entry) for entry in listed]
 
 
+def style_problem(name: str, label: str | None = None) -> str | None:
+    """Why a model may not declare a style of this name and label (None: the name), or None
+    if it may. Names are typed and printed everywhere, so they must be short and printable;
+    labels only short (hosts escape them). The trainer and the exporter check with it too."""
+    for what, value in (("name", name), ("label", name if label is None else label)):
+        if len(value) > MAX_TEXT_CHARS:
+            return f"style {what} longer than {MAX_TEXT_CHARS} characters"
+    if not name.isprintable():
+        return f"style name with characters that cannot be shown: {printable(name)}"
+    return None
+
+
 def _style(entry: Any) -> dict[str, str]:
-    """One {"name", "label"}; a missing label is the name. Names are typed and printed
-    everywhere, so they must be short and printable; labels only short (hosts escape them)."""
+    """One {"name", "label"}; a missing label is the name."""
     name = str(entry["name"])
     label = str(entry.get("label") or name)
-    for what, value in (("name", name), ("label", label)):
-        if len(value) > MAX_TEXT_CHARS:
-            raise _Refused(f"has a style {what} longer than {MAX_TEXT_CHARS} characters")
-    if not name.isprintable():
-        raise _Refused(f"has a style name with characters that cannot be shown: {printable(name)}")
+    problem = style_problem(name, label)
+    if problem:
+        raise _Refused(f"has a {problem}")
     return {"name": name, "label": label}
 
 

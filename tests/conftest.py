@@ -80,6 +80,23 @@ def bundled_models_dir(request: pytest.FixtureRequest, monkeypatch: pytest.Monke
     yield hidden
 
 
+@pytest.fixture(autouse=True)
+def krita_launcher_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The bin folder of a venv of the test's own, made when `style-plugin install krita` asks
+    where its `krita` launcher goes: tests never write into the venv that runs them."""
+    from style_plugin.hooks.hosts.krita import launcher
+
+    venv = tmp_path / "venv-running-the-tests"
+
+    def bin_folder() -> Path:
+        (venv / "bin").mkdir(parents=True, exist_ok=True)
+        (venv / "pyvenv.cfg").touch()
+        return venv / "bin"
+
+    monkeypatch.setattr(launcher, "default_folder", bin_folder)
+    return venv / "bin"
+
+
 @pytest.fixture
 def installed(style_model: Path, user_models_dir: Path) -> Path:
     """The two-style test model installed in the (per-test) user model folder."""

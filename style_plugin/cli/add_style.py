@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from style_plugin.cli.app import EXIT_INTERRUPTED, app, fail, require_torch
+from style_plugin.cli.batch_options import AllowLargeOption
 from style_plugin.cli.progress import ProgressDisplay, TrainingProgress
 from style_plugin.training.config import NEW_STYLE_STEPS
 
@@ -65,6 +66,7 @@ def add_style(
     overwrite: Annotated[
         bool, typer.Option(help="Replace an installed style model of the same name.")
     ] = False,
+    allow_large: AllowLargeOption = False,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar or log lines.")
     ] = False,
@@ -97,13 +99,17 @@ def add_style(
         def on_log(record: dict[str, Any]) -> None:
             report({"event": "step", "step": record["step"], "total": total})
 
-        options = RunOptions(device=device, log_every=1, on_log=on_log)
+        options = RunOptions(device=device, allow_large=allow_large, log_every=1, on_log=on_log)
     else:
         progress = TrainingProgress(display)
         options = RunOptions(
-            device=device, on_progress=progress.on_progress, on_note=progress.on_note
+            device=device,
+            allow_large=allow_large,
+            on_progress=progress.on_progress,
+            on_note=progress.on_note,
         )
     with display:
+        display.prepare("preparing")
         added = add(
             name,
             painting,

@@ -50,6 +50,15 @@ class _Group(TyperGroup):
         _say_what_to_type(self.get_params(ctx))
         super().format_help(ctx, formatter)
 
+    def invoke(self, ctx: typer.Context) -> Any:
+        """Run the command asked for. Ctrl-C anywhere in it (a plugin's hook, a model loading)
+        is an 'interrupted' line and exit status 130, where Typer would stop silently."""
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            typer.echo("interrupted", err=True)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+
 
 class _App(typer.Typer):
     """A Typer app whose commands default to `_Command`."""

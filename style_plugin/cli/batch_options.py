@@ -201,12 +201,16 @@ def make_options(
 
 
 def plan_batch(inputs: list[str], recursive: bool, options: BatchOptions) -> Plan:
-    """The inputs' files with their outputs planned, and planning's notes (see `plan_outputs`)."""
+    """The inputs' files with their outputs planned, and the notes of collecting them (see
+    `collect_inputs`) and of planning (see `plan_outputs`)."""
     from style_plugin.runtime.inputs import collect_inputs
     from style_plugin.runtime.outputs import plan_outputs
 
+    collected = collect_inputs(inputs, recursive)
     with _flags_named():
-        return plan_outputs(collect_inputs(inputs, recursive), options)
+        plans = plan_outputs(collected, options)
+    plans.notes[:0] = collected.notes
+    return plans
 
 
 def run_planned(
@@ -230,8 +234,9 @@ def run_planned(
         try:
             report = run(plans, options, events, verb=verb)
         except KeyboardInterrupt:
-            if events.report is not None:
-                typer.echo(f"interrupted: {events.report.summary()}", err=True)
+            if events.report is None:
+                raise  # before the batch began: the command line says 'interrupted'
+            typer.echo(f"interrupted: {events.report.summary()}", err=True)
             raise typer.Exit(EXIT_INTERRUPTED) from None
     typer.echo(report.summary())
     if report.failed:

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from style_plugin.cli.app import app, fail, require_torch
+from style_plugin.contract import printable
 
 
 @app.command()
@@ -76,4 +77,4 @@ def export(
         overwrite=overwrite,
         styles=style,
     )
-    typer.echo(report.summary())
+    typer.echo(printable(report.summary()))

@@ -39,6 +39,7 @@ class ProgressDisplay:
         #: The rich bar: on a terminal, unless quiet.
         self.bar: Progress | None = None
         self._task: TaskID | None = None
+        self._preparing = False
         if not quiet and sys.stderr.isatty():
             from rich.console import Console
             from rich.progress import (
@@ -67,13 +68,29 @@ class ProgressDisplay:
         """Whether progress goes out as lines: not quiet, and stderr is no terminal."""
         return not self.quiet and self.bar is None
 
-    def start(self, total: float, completed: float = 0) -> None:
-        """Show the bar, out of `total` (once; later calls change nothing)."""
+    def prepare(self, status: str) -> None:
+        """Show the bar before the work's size is known, `status` at its left ("preparing"),
+        so that a slow set-up shows; `start` then gives it its size and description."""
         if self.bar is not None and self._task is None:
+            self._task = self.bar.add_task(status, total=None, rate="", current="")
+            self._preparing = True
+            self.bar.start()
+
+    def start(self, total: float, completed: float = 0) -> None:
+        """Show the bar, out of `total` (once; later calls change nothing, except to size a
+        prepared bar)."""
+        if self.bar is None:
+            return
+        if self._task is None:
             self._task = self.bar.add_task(
                 self.description, total=total, completed=completed, rate="", current=""
             )
             self.bar.start()
+        elif self._preparing:  # the time left is measured from here: set-up is not work
+            self.bar.reset(
+                self._task, total=total, completed=completed, description=self.description
+            )
+        self._preparing = False
 
     def update(self, completed: float, **fields: str) -> None:
         """Fill the bar to `completed` and set its text `fields` (rate, current)."""
@@ -114,8 +131,8 @@ class BatchProgress(BatchEvents):
     """A batch's events on a `ProgressDisplay`: the bar counts the images and moves with the
     steps within an image too, which `steps` names ('tile' for stylize).
 
-    Failures are shown always, with the `advice` for their problem; notes (animated inputs)
-    unless quiet.
+    Failures are shown always, notes (animated inputs, sub-folders not searched) unless
+    quiet; each with the `advice` for its problem.
     """
 
     def __init__(
@@ -149,8 +166,7 @@ class BatchProgress(BatchEvents):
 
     def finished(self, path: Path, status: str, detail: str) -> None:
         if status == "failed":
-            problem = detail.problem if isinstance(detail, Reason) else None
-            self.display.show(f"failed: {path}: {detail}{self.advice.get(problem, '')}")
+            self.display.show(f"failed: {path}: {self._advised(detail)}")
         if status == "done":
             self.done += 1
         self.ended += 1
@@ -165,7 +181,12 @@ class BatchProgress(BatchEvents):
         self.display.update(self.ended + self.share, **fields)
 
     def note(self, message: str) -> None:
-        self.display.tell(f"note: {message}")
+        self.display.tell(f"note: {self._advised(message)}")
+
+    def _advised(self, text: str) -> str:
+        """`text` with the advice for its problem, where it is a `Reason` that has one."""
+        problem = text.problem if isinstance(text, Reason) else None
+        return f"{text}{self.advice.get(problem, '')}"
 
     def end(self, report: BatchReport) -> None:
         self.report = report

@@ -28,6 +28,7 @@ from style_plugin.cli.batch_options import (
     run_planned,
 )
 from style_plugin.contract import printable
+from style_plugin.runtime.settings import DEFAULT_SCALE, DEFAULT_STRENGTH, SCALE_RANGE
 
 if TYPE_CHECKING:
     from style_plugin.runtime.settings import StyleSettings
@@ -53,7 +54,7 @@ def stylize(
     strength: Annotated[
         float,
         typer.Option(metavar="0..1", help="How much style: 0 none, 1 the model's output alone."),
-    ] = 0.8,  # runtime.settings.DEFAULT_STRENGTH, written out: this module imports no runtime
+    ] = DEFAULT_STRENGTH,
     preserve_colors: Annotated[
         bool,
         typer.Option(
@@ -63,11 +64,11 @@ def stylize(
     scale: Annotated[
         float,
         typer.Option(
-            metavar="FACTOR",
+            metavar="{:g}..{:g}".format(*SCALE_RANGE),
             help="Stroke size relative to the image: 1 as on a 1024 px image at any size, 2 twice "
             "as large; 0: the model's own pixel size at full resolution.",
         ),
-    ] = 1.0,
+    ] = DEFAULT_SCALE,
     model: Annotated[
         Path | None,
         typer.Option(
@@ -149,11 +150,16 @@ def stylize(
         fail(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     if address is not None and engine != "ray":
         fail("--address names a Ray cluster: pass --engine ray with it")
+    if engine == "ray":
+        from style_plugin.distributed.cluster import cluster_address
+
+        address = cluster_address(address)  # a malformed one (or RAY_ADDRESS): one line now
     options = make_options(
         output=output,
         output_format=output_format,
         quality=quality,
         allow_large=allow_large,
+        draft_side=max_side,
         suffix=suffix,
         skip_existing=skip_existing,
         overwrite=overwrite,
@@ -166,18 +172,18 @@ def stylize(
     chosen = stylizer.model_for(style)
     chosen.style_weights(style)  # an unknown style fails here, listing the known ones
     plans = plan_batch(inputs, recursive, options)
-    if not quiet:
-        where = f"Ray at {address or 'RAY_ADDRESS or this machine'}"
-        runs_on = where if engine == "ray" else chosen.session.provider.describe()
-        typer.echo(printable(f"{runs_on}; model: {chosen.path}"), err=True)
     if engine == "ray":
         runtime = {"device": device, "threads": threads or 1, "exact_tiles": exact_tiles, **tiles}
-        run = _ray_run(chosen.path, style, settings, runtime, address)
+        run, runs_on = _ray_run(chosen.path, style, settings, runtime, address)
     else:
         from style_plugin.runtime.batch import run_batch
         from style_plugin.runtime.jobs import stylize_job
 
-        run = functools.partial(run_batch, stylize_job(stylizer, style, settings))
+        job = stylize_job(stylizer, style, settings)
+        run = functools.partial(run_batch, job, notes=settings.no_effect_on)
+        runs_on = chosen.session.provider.describe()
+    if not quiet:
+        typer.echo(printable(f"{runs_on}; model: {chosen.path}"), err=True)
     advice = {Problem.OUT_OF_MEMORY: " (try --max-side or a smaller --tile-size)"}
     run_planned(run, plans, options, quiet=quiet, advice=advice)
 
@@ -188,13 +194,15 @@ def _ray_run(
     settings: StyleSettings,
     runtime: dict[str, Any],
     address: str | None,
-) -> BatchRun:
+) -> tuple[BatchRun, str]:
     """The batch run on a Ray cluster, with the model, the settings and where they run
     (`runtime`; `threads`: CPUs per image, since tasks, not threads, fill the nodes) shipped
-    to it."""
+    to it, and what connecting did (started a Ray here, or joined the cluster at `address`,
+    as `cluster_address` gives it)."""
     from style_plugin.distributed import PortableJob, run_batch_on_ray
-    from style_plugin.distributed.cluster import import_ray
+    from style_plugin.distributed.cluster import connect, describe_connection
 
-    import_ray()  # without the extra: one line now, before any file is read
+    ray = connect(address)  # no extra, no cluster: one line now, before any file is read
     job = PortableJob.from_file(model, style=style, settings=settings, **runtime)
-    return functools.partial(run_batch_on_ray, job, address=address)
+    run = functools.partial(run_batch_on_ray, job, address=address)
+    return run, describe_connection(ray, address)

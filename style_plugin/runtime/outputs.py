@@ -16,13 +16,11 @@ from pathlib import Path
 from PIL import Image
 
 from style_plugin.errors import StylePluginError
-from style_plugin.runtime.inputs import (
-    InputItem,
-    narrowed_png,
-    pillow_extensions,
-)
+from style_plugin.runtime.inputs import InputItem, pillow_extensions
 from style_plugin.runtime.options import OUTPUT_FORMATS, BatchOptions, OptionError, normalize_format
+from style_plugin.runtime.reading import reads_16_bit_colour
 from style_plugin.runtime.report import Problem, Reason, failure_reason
+from style_plugin.runtime.wide_colour import WIDE_FORMATS
 
 __all__ = ["Plan", "PlannedItem", "plan_outputs"]
 
@@ -228,9 +226,10 @@ def plan_outputs(items: list[InputItem], options: BatchOptions) -> Plan:
     run's results) are left out, with a note. Fails (per item, the batch goes on): an output
     that is an input of this batch, two inputs mapping to one output (the second fails), an
     existing output without `overwrite` / `skip_existing`, a file name too long, an input
-    with transparency for a format without it. Notes a 16-bit colour PNG, which comes out
-    8-bit. OptionError (before any work) for an output file name with several inputs, one
-    whose suffix disagrees with `format`, or one with a suffix that is no image's.
+    with transparency for a format without it. Notes a 16-bit colour PNG or TIFF whose output
+    format holds 8 bits per channel. OptionError (before any work) for an output file name
+    with several inputs, one whose suffix disagrees with `format`, or one with a suffix that
+    is no image's.
     """
     single = _single_file_target(items, options)
     left_out = [] if single else _earlier_outputs(items, options)
@@ -242,6 +241,16 @@ def plan_outputs(items: list[InputItem], options: BatchOptions) -> Plan:
     for item in kept:
         planned = _plan_item(item, options, single, inputs, taken)
         plan.append(planned)
-        if planned.error is None and not planned.skip and narrowed_png(item.path):
-            plan.notes.append(f"{item.path}: 16 bits per channel; read and written as 8 bits")
+        if _narrowed(planned):
+            plan.notes.append(
+                f"{item.path}: 16 bits per channel; {planned.format} holds 8, "
+                "so the output has 8 bits per channel"
+            )
     return plan
+
+
+def _narrowed(plan: PlannedItem) -> bool:
+    """Whether `plan` will write a 16-bit colour input in a format of 8 bits per channel."""
+    if plan.error is not None or plan.skip or plan.format in WIDE_FORMATS:
+        return False
+    return reads_16_bit_colour(plan.item.path)

@@ -3,7 +3,8 @@
 `to_float` / `from_float` / `to_batch` convert uint8, uint16 and float values to the model's
 float32 in [0, 1] and back; `blend` and `preserve_colors` finish a stylized result;
 `fit_max_side` and `resize_rgb` resize with Lanczos at the values' own depth; `restore` turns
-the model's RGB back into a PIL image of the input's kind, its alpha and metadata re-attached.
+the model's RGB back into a PIL image of the input's kind, its alpha and metadata re-attached,
+and `wide_values` gives back the 16-bit colour values that a PIL image cannot hold.
 
 Only numpy and Pillow here: hosts that only stylize never import torch.
 """
@@ -16,6 +17,7 @@ import numpy as np
 from PIL import Image
 
 from style_plugin.runtime.reading import SourceImage
+from style_plugin.runtime.wide_colour import attach_wide, attached_wide
 
 __all__ = [
     "blend",
@@ -27,6 +29,7 @@ __all__ = [
     "restore",
     "to_batch",
     "to_float",
+    "wide_values",
 ]
 
 
@@ -64,6 +67,8 @@ def restore(source: SourceImage, rgb_out: np.ndarray) -> Image.Image:
     Pillow has no 16-bit or float RGB mode, so those (and CMYK sources) come back as 8-bit RGB.
     Alpha comes back exactly for 8-bit alpha (RGBA, LA); 16-bit or float alpha, and alpha on
     16-bit or float grey, can only be held as 8-bit RGBA / LA and is rounded to 8 bits.
+    Where the image holds 8 bits of 16-bit colour (16-bit RGB, or 16-bit grey with alpha),
+    the 16-bit values go with it (`wide_values`), for writers that keep them.
     """
     if rgb_out.shape != source.rgb.shape:
         raise ValueError(f"expected a result of shape {source.rgb.shape}, got {rgb_out.shape}")
@@ -78,7 +83,30 @@ def restore(source: SourceImage, rgb_out: np.ndarray) -> Image.Image:
             image = grey_as(image, np.uint8)
         image.putalpha(Image.fromarray(_as_uint8(source.alpha)))
     image.info.update(source.info)
-    return image
+    wide = _wide(source, rgb_out)
+    return image if wide is None else attach_wide(image, wide)
+
+
+def _wide(source: SourceImage, rgb_out: np.ndarray) -> np.ndarray | None:
+    """The 16-bit values of a result that a PIL image holds at 8 bits only: 16-bit colour
+    (with its alpha at 16 bits), or 16-bit grey with alpha; None for any other result."""
+    if rgb_out.dtype != np.uint16 or source.value_range is not None:
+        return None
+    if source.kind == "rgb":
+        planes = [rgb_out]
+    elif source.alpha is not None:
+        planes = [_luminance(rgb_out)[..., None]]
+    else:
+        return None  # I;16 holds it
+    if source.alpha is not None:
+        planes.append(from_float(to_float(source.alpha), np.uint16)[..., None])
+    return np.concatenate(planes, axis=2)
+
+
+def wide_values(image: Image.Image) -> np.ndarray | None:
+    """The HxWxC uint16 values `restore` attached to `image` (C: 2 grey and alpha, 3 RGB,
+    4 RGBA), while its pixels are still those values at 8 bits; None otherwise."""
+    return attached_wide(image, _as_uint8)
 
 
 def _as_uint8(values: np.ndarray) -> np.ndarray:

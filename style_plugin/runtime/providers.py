@@ -6,11 +6,17 @@ quietly runs on the CPU. Some go to stderr (its C++ logger), some to stdout (Pyt
 `preload_dlls`), where they would spoil a command's JSON. Here onnxruntime is imported, asked
 for its providers and given a session with both streams captured, native and Python; the
 providers a session really got are read back, and what went wrong becomes one short sentence.
+
+GPU providers are tried only where the NVIDIA driver answers (its library loads and finds a
+GPU): asking onnxruntime for CUDA maps cuBLAS, cuDNN and the CUDA runtime into the process
+(hundreds of MB) even when it then falls back to the CPU.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import functools
 import io
 import os
 import re
@@ -27,6 +33,7 @@ __all__ = [
     "available_providers",
     "create_session",
     "explain_cuda_failure",
+    "nvidia_driver_problem",
 ]
 
 #: What users may ask for (`--device`). `auto` = CUDA when it really works here, else CPU.
@@ -76,8 +83,9 @@ def create_session(
 ) -> tuple[Any, ProviderReport]:
     """An onnxruntime InferenceSession on the best provider that really works.
 
-    GPU providers are tried only when this onnxruntime build has them; their native error
-    output is captured and turned into `ProviderReport.reason`, never shown raw.
+    GPU providers are tried only when this onnxruntime build has them and the NVIDIA driver
+    finds a GPU; their native error output is captured and turned into
+    `ProviderReport.reason`, never shown raw.
     """
     available = set(available_providers())
     import onnxruntime as ort  # imported quietly by available_providers
@@ -87,6 +95,8 @@ def create_session(
     missing_reason = None
     if requested in ("cuda", "tensorrt") and not gpu:
         missing_reason = "this onnxruntime build has no GPU support (install onnxruntime-gpu)"
+    elif gpu and (no_driver := nvidia_driver_problem()):
+        gpu, missing_reason = [], no_driver
     provider_options = provider_options or {}
     providers = [(_ORT_NAMES[n], provider_options.get(n, {})) for n in [*gpu, "cpu"]]
     if not gpu:
@@ -112,6 +122,30 @@ def available_providers() -> list[str]:
         import onnxruntime as ort
 
         return ort.get_available_providers()
+
+
+_DRIVER_LIBRARY = "nvcuda.dll" if sys.platform == "win32" else "libcuda.so.1"
+_CUDA_ERROR_NO_DEVICE = 100
+
+
+@functools.cache
+def nvidia_driver_problem() -> str | None:
+    """None when the NVIDIA driver loads and reports a GPU, else why not, in a few words.
+
+    Asks the driver itself (cuInit, cuDeviceGetCount) without loading any CUDA toolkit
+    library, so it costs a few milliseconds and maps nothing where there is no driver.
+    """
+    try:
+        driver = ctypes.CDLL(_DRIVER_LIBRARY)
+    except OSError:
+        return f"no NVIDIA driver found ({_DRIVER_LIBRARY.removesuffix('.1')} is missing)"
+    count = ctypes.c_int(0)
+    status = driver.cuInit(0) or driver.cuDeviceGetCount(ctypes.byref(count))
+    if status == _CUDA_ERROR_NO_DEVICE or (status == 0 and count.value < 1):
+        return "no NVIDIA GPU found"
+    if status:
+        return f"the NVIDIA driver did not start (CUDA error {status})"
+    return None
 
 
 def _preload_gpu_libraries(ort: Any) -> None:

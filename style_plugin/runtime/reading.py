@@ -5,14 +5,15 @@ into a `SourceImage` (RGB at the source's bit depth, the exact alpha, what kind 
 its ICC profile / DPI / EXIF); `open_image_bytes` does the same for bytes that travel between
 machines. Files are untrusted: they are opened only in `READ_FORMATS` (Pillow's own sniffing
 would hand an EPS named .png to Ghostscript), under Pillow's decompression-bomb guard, with
-what Pillow warns kept as notes. `pixels.restore` and `writing.save_image` go the other way.
-
-Only numpy, Pillow and the standard library here: hosts that only stylize never import torch.
+what Pillow warns kept as notes; messages name files with their control characters escaped.
+16-bit colour PNGs and TIFFs keep their 16 bits (see `wide_colour`), although Pillow's own
+colour modes hold 8. `pixels.restore` and `writing.save_image` go the other way. No torch.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import re
 import struct
@@ -27,18 +28,23 @@ from typing import Any, BinaryIO, TextIO
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from style_plugin.contract import printable
 from style_plugin.errors import ImageError, one_line
 from style_plugin.runtime.colour_profiles import GREY_MODES, cmyk_to_rgb
+from style_plugin.runtime.wide_colour import WideColour, wide_colour
 
 __all__ = [
     "KEPT_INFO",
     "READ_FORMATS",
     "SourceImage",
+    "TooLargeError",
     "UnreadFormatError",
+    "bomb_guarded",
     "open_image",
     "open_image_bytes",
     "open_readable",
     "read_image_bytes",
+    "reads_16_bit_colour",
 ]
 
 KEPT_INFO = ("icc_profile", "dpi", "exif")
@@ -63,6 +69,8 @@ _CONVERT_ON_OPEN = {
 }
 _WITH_TRANSPARENCY = {"P": ("RGBA", "RGB"), "L": ("LA", "L"), "RGB": ("RGBA", "RGB")}
 _READ_NAMES = "JPEG, PNG, WebP, TIFF, BMP and GIF"
+# Formats Pillow decodes at a reduced size on request (its draft mode: 1/2, 1/4 or 1/8 scale).
+_DRAFT_FORMATS = frozenset({"JPEG", "MPO"})
 _PILLOW_DIR = Path(Image.__file__).parent
 
 # Pillow's decompression-bomb limit and the warnings filters are process-wide, so every decode
@@ -78,6 +86,17 @@ class UnreadFormatError(ImageError):
         self.reason = (
             f"is in {format} format, which style-plugin does not read (it reads {_READ_NAMES})"
         )
+        super().__init__(f"{printable(name)} {self.reason}")
+
+
+class TooLargeError(ImageError):
+    """An image with more pixels than Pillow's decompression-bomb limit, not lifted."""
+
+    def __init__(self, name: str, pixels: str, limit: int) -> None:
+        self.reason = (
+            f"has {pixels} pixels, more than Pillow's decompression-bomb limit of {limit:,}; "
+            "if you trust it, pass --allow-large (allow_large=True in Python)"
+        )
         super().__init__(f"{name} {self.reason}")
 
 
@@ -86,14 +105,15 @@ class SourceImage:
     """An input image as RGB for a style model, plus what is needed to rebuild its kind.
 
     `rgb` is HxWx3: uint8 for 8-bit inputs, uint16 for 16-bit ones (I;16*, mode I within
-    0..65535, uint16 arrays), float32 in [0, 1] for mode F and float arrays. Greyscale inputs
-    repeat the grey channel three times. Mode I/F images whose values leave 0..65535 / [0, 1]
-    are scaled linearly from their (min, max) into [0, 1]; `value_range` keeps (min, max) so
-    that `restore` maps the result back. `alpha` is HxW, exactly the input's alpha values.
-    `kind` is "rgb" or "grey": what the output should look like. `mode` is the input's Pillow
-    mode (for arrays: the Pillow mode closest to the array's layout). `info` holds the
-    input's `icc_profile`, `dpi` and `exif` (EXIF orientation already applied and removed).
-    `notes` holds what Pillow warned while decoding (garbage EXIF, ...), one line each.
+    0..65535, 16-bit colour PNGs and TIFFs, uint16 arrays), float32 in [0, 1] for mode F and
+    float arrays. Greyscale inputs repeat the grey channel three times. Mode I/F images whose
+    values leave 0..65535 / [0, 1] are scaled linearly from their (min, max) into [0, 1];
+    `value_range` keeps (min, max) so that `restore` maps the result back. `alpha` is HxW,
+    exactly the input's alpha values. `kind` is "rgb" or "grey": what the output should look
+    like. `mode` is the input's Pillow mode (for arrays: the Pillow mode closest to the
+    array's layout). `info` holds the input's `icc_profile`, `dpi` and `exif` (EXIF
+    orientation already applied and removed). `notes` holds what Pillow warned while
+    decoding (garbage EXIF, ...), one line each.
     """
 
     rgb: np.ndarray
@@ -133,7 +153,10 @@ class SourceImage:
 
 
 def open_image(
-    source: str | os.PathLike[str] | Image.Image | np.ndarray, *, allow_large: bool = False
+    source: str | os.PathLike[str] | Image.Image | np.ndarray,
+    *,
+    allow_large: bool = False,
+    draft_side: int | None = None,
 ) -> SourceImage:
     """Read a path, PIL image or numpy array into a `SourceImage`; ImageError says what is wrong.
 
@@ -141,11 +164,14 @@ def open_image(
     give their first frame (PIL images: their current frame) and count the rest in
     `frames_dropped`. Pillow's decompression-bomb guard stays on unless `allow_large`; what
     Pillow warns goes to `notes`, not to stderr. Files must be in one of `READ_FORMATS`.
+    `draft_side` is the long side the caller will scale the image down to (`fit_max_side`):
+    a JPEG file is then decoded at the smallest of 1/2, 1/4 and 1/8 scale that keeps at least
+    that, in a fraction of the memory and time; other images decode at full size.
     """
     if isinstance(source, np.ndarray):
         return _from_array(source)
     if isinstance(source, Image.Image):
-        name = getattr(source, "filename", "") or "the image"
+        name = printable(str(getattr(source, "filename", "") or "the image"))
         notes: list[str] = []
         with _decoding(name, allow_large, notes):
             frame, dropped = _decode(source, name, in_place=False)
@@ -158,14 +184,14 @@ def open_image(
                 notes=notes,
             )
     if isinstance(source, str | os.PathLike):
-        return _read_file(Path(source), allow_large)
+        return _read_file(Path(source), allow_large, draft_side)
     raise TypeError(f"cannot open {type(source).__name__}: pass a path, a PIL image or an array")
 
 
-def _read_file(path: Path, allow_large: bool) -> SourceImage:
+def _read_file(path: Path, allow_large: bool, draft_side: int | None) -> SourceImage:
     """Decode an image file, turning each way it can fail into one clear ImageError."""
     with _open_file(path) as handle:
-        return _decode_file(handle, path, allow_large, path)
+        return _decode_file(handle, path, allow_large, path, draft_side)
 
 
 def read_image_bytes(path: str | os.PathLike[str]) -> bytes:
@@ -178,21 +204,24 @@ def read_image_bytes(path: str | os.PathLike[str]) -> bytes:
 
 def _open_file(path: Path) -> BinaryIO:
     """Open a regular, non-empty file for reading; ImageError saying why not otherwise."""
+    shown = printable(str(path))
     if not path.exists():
-        raise ImageError(f"no such file: {path}")
+        raise ImageError(f"no such file: {shown}")
     if path.is_dir():
-        raise ImageError(f"{path} is a directory, not an image file")
+        raise ImageError(f"{shown} is a directory, not an image file")
     if not path.is_file():
-        raise ImageError(f"{path} is not a regular file")
+        raise ImageError(f"{shown} is not a regular file")
     if path.stat().st_size == 0:
-        raise ImageError(f"{path} is empty (0 bytes)")
+        raise ImageError(f"{shown} is empty (0 bytes)")
     try:
         return path.open("rb")
     except OSError as exc:
-        raise ImageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        raise ImageError(f"cannot read {shown}: {exc.strerror or exc}") from exc
 
 
-def open_image_bytes(data: bytes, name: str | Path, *, allow_large: bool = False) -> SourceImage:
+def open_image_bytes(
+    data: bytes, name: str | Path, *, allow_large: bool = False, draft_side: int | None = None
+) -> SourceImage:
     """Decode an image file's bytes exactly as `open_image` decodes the file itself.
 
     For work shipped to another machine (the Ray engine): `name` is the file's path on the
@@ -201,31 +230,66 @@ def open_image_bytes(data: bytes, name: str | Path, *, allow_large: bool = False
     """
     name = Path(name)
     if not data:
-        raise ImageError(f"{name} is empty (0 bytes)")
-    return _decode_file(BytesIO(data), name, allow_large, None)
+        raise ImageError(f"{printable(str(name))} is empty (0 bytes)")
+    return _decode_file(BytesIO(data), name, allow_large, None, draft_side)
 
 
-def _decode_file(handle: BinaryIO, name: Path, allow_large: bool, path: Path | None) -> SourceImage:
+def _decode_file(
+    handle: BinaryIO, name: Path, allow_large: bool, path: Path | None, draft_side: int | None
+) -> SourceImage:
     """Decode an opened image file named `name` (`path`: the file on this machine, if any)."""
     notes: list[str] = []
-    with _decoding(str(name), allow_large, notes):
-        try:
-            opened = open_readable(handle, name)
-        except UnidentifiedImageError:
-            raise ImageError(f"{name} is not an image Pillow can read") from None
-        except _DECODE_ERRORS as exc:
-            raise ImageError(f"{name} is truncated or corrupt: {one_line(exc)}") from exc
+    shown = printable(str(name))
+    with _decoding(shown, allow_large, notes):
+        opened = _open_decodable(handle, name)
         with opened:  # closing destroys the pixels: convert them first
-            frame, dropped = _decode(opened, str(name), in_place=True)
+            wide = wide_colour(opened)  # known from the header, before any decoding
+            _draft(opened, draft_side)
+            frame, dropped = _decode(opened, shown, in_place=True)
             return _from_pil(
                 frame,
                 mode=opened.mode,
-                name=str(name),
+                name=shown,
                 format=opened.format,
                 path=path,
                 dropped=dropped,
                 notes=notes,
+                wide=None if wide is None else (wide, _low_bytes(handle, name, frame, wide)),
             )
+
+
+def _open_decodable(handle: BinaryIO, name: Path) -> Image.Image:
+    """`open_readable`, with each way it can fail as one ImageError naming the file."""
+    try:
+        return open_readable(handle, name)
+    except UnidentifiedImageError:
+        raise ImageError(f"{printable(str(name))} is not an image Pillow can read") from None
+    except _DECODE_ERRORS as exc:
+        raise ImageError(
+            f"{printable(str(name))} is truncated or corrupt: {one_line(exc)}"
+        ) from exc
+
+
+def _draft(image: Image.Image, side: int | None) -> None:
+    """Let a JPEG decode at the smallest DCT scale whose long side stays at least `side`."""
+    if not side or image.format not in _DRAFT_FORMATS or max(image.size) <= side:
+        return
+    scale = side / max(image.size)
+    image.draft(None, (math.ceil(image.width * scale), math.ceil(image.height * scale)))
+
+
+def _low_bytes(handle: BinaryIO, name: Path, high: Image.Image, wide: WideColour) -> np.ndarray:
+    """The low bytes of the samples of a 16-bit colour file whose high bytes Pillow decoded
+    as `high`: the file decoded once more, upright, with the byte order of its raw mode
+    swapped."""
+    handle.seek(0)
+    with _open_decodable(handle, name) as again:
+        if wide_colour(again) == wide:
+            again.tile = wide.low_byte_tiles(again.tile)
+            low, _ = _decode(again, printable(str(name)), in_place=True)
+            if low.size == high.size:
+                return np.asarray(low)
+    raise ImageError(f"{printable(str(name))} changed while it was read")
 
 
 def open_readable(file: BinaryIO, path: Path) -> Image.Image:
@@ -242,6 +306,19 @@ def open_readable(file: BinaryIO, path: Path) -> Image.Image:
         if other is None:
             raise
         raise UnreadFormatError(str(path), other) from None
+
+
+def reads_16_bit_colour(path: Path) -> bool:
+    """Whether `open_image` reads the file at `path` as 16 bits per colour channel (a 16-bit
+    colour PNG or TIFF), from its header alone; False for any other file, or one it cannot
+    open (decoding it says why, in its turn)."""
+    try:
+        with _DECODE_LOCK, warnings.catch_warnings(), path.open("rb") as handle:
+            warnings.simplefilter("ignore")  # a large image's warning: decoding tells it
+            with Image.open(handle, formats=("PNG", "TIFF")) as image:
+                return wide_colour(image) is not None
+    except (Image.DecompressionBombError, *_DECODE_ERRORS):
+        return False
 
 
 def _other_format(prefix: bytes, suffix: str) -> str | None:
@@ -293,8 +370,17 @@ def _warnings_as_notes(notes: list[str]) -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def bomb_guarded(name: str, *, allow_large: bool = False) -> Iterator[None]:
+    """Pillow's decompression-bomb guard as `open_image` decodes under it (TooLargeError unless
+    `allow_large`), one decode at a time: for callers that open a file with `open_readable`
+    and decode it their own way (the trainer's loader)."""
+    with _DECODE_LOCK, _bomb_guard(name, allow_large):
+        yield
+
+
+@contextlib.contextmanager
 def _bomb_guard(name: str, allow_large: bool) -> Iterator[None]:
-    """Turn Pillow's decompression-bomb warning and error into ImageError; lift the limit if asked.
+    """Pillow's decompression-bomb warning and error as TooLargeError; the limit lifted if asked.
 
     The limit is restored afterwards; `_DECODE_LOCK` keeps other decodes from seeing it lifted.
     """
@@ -308,10 +394,7 @@ def _bomb_guard(name: str, allow_large: bool) -> Iterator[None]:
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             found = re.search(r"\((\d+) pixels\)", str(exc))
             pixels = f"{int(found.group(1)):,}" if found else "too many"
-            raise ImageError(
-                f"{name} has {pixels} pixels, more than Pillow's decompression-bomb limit of "
-                f"{limit:,}; if you trust it, pass --allow-large (allow_large=True in Python)"
-            ) from exc
+            raise TooLargeError(name, pixels, limit) from exc
         finally:
             Image.MAX_IMAGE_PIXELS = limit
 
@@ -337,9 +420,14 @@ def _from_pil(
     path: Path | None = None,
     dropped: int = 0,
     notes: list[str],
+    wide: tuple[WideColour, np.ndarray] | None = None,
 ) -> SourceImage:
-    """Build a SourceImage from a decoded, upright Pillow image whose original mode was `mode`."""
+    """Build a SourceImage from a decoded, upright Pillow image whose original mode was `mode`
+    (`wide`: for a 16-bit colour file, how to read it and the low bytes of its samples)."""
     info = {key: image.info[key] for key in KEPT_INFO if image.info.get(key)}
+    if wide is not None:
+        rgb, alpha, kind = wide[0].arrays(np.asarray(image), wide[1], image.info)
+        return SourceImage(rgb, alpha, mode, kind, info, format, path, dropped, None, notes)
     if image.mode == "CMYK":
         image = cmyk_to_rgb(image)
         info.pop("icc_profile", None)  # a CMYK profile does not describe the RGB result

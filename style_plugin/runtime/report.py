@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
+from style_plugin.contract import printable
 from style_plugin.errors import StylePluginError, one_line
 
 __all__ = ["BatchEvents", "BatchReport", "Problem", "Reason", "failure_reason"]
@@ -18,7 +19,7 @@ __all__ = ["BatchEvents", "BatchReport", "Problem", "Reason", "failure_reason"]
 class Problem(Enum):
     """A failure that the caller could avoid by asking differently."""
 
-    SUBFOLDERS_NOT_SEARCHED = "a folder has no images of its own; sub-folders were not searched"
+    SUBFOLDERS_NOT_SEARCHED = "a folder's sub-folders were not searched; they may hold images"
     OUTPUT_EXISTS = "the output exists; it may be overwritten or the item skipped"
     OUTPUT_IS_AN_INPUT = "the output is another input; another suffix or folder avoids it"
     OUTPUT_SHARED = "two inputs have one output; another format or folder avoids it"
@@ -47,7 +48,8 @@ def failure_reason(exc: BaseException, path: Path) -> str:
             text = f"{text}: {exc.filename}"
     else:
         text = one_line(exc, limit=1000, named=not isinstance(exc, StylePluginError))
-    for prefix in (f"{path}: ", f"{path} "):
+    shown = printable(str(path))
+    for prefix in (f"{path}: ", f"{path} ", f"{shown}: ", f"{shown} "):
         if text.startswith(prefix) and len(text) > len(prefix):
             return text[len(prefix) :]
     return text

@@ -19,19 +19,11 @@ from PIL import Image
 
 from style_plugin.errors import Cancelled
 from style_plugin.runtime.pixels import from_float, resize_rgb, to_float
+from style_plugin.runtime.settings import REFERENCE_SIDE
 from style_plugin.runtime.tiling import Finish
 
-__all__ = [
-    "BAND_ROWS",
-    "REFERENCE_SIDE",
-    "enlarge_with_detail",
-    "shrink",
-    "working_size",
-]
+__all__ = ["BAND_ROWS", "enlarge_with_detail", "shrink", "working_size"]
 
-#: Long side, in pixels, at which scale 1 runs the generator: the size where the bundled
-#: styles show their strokes as trained (a 1024 px photo looks the same at every scale <= 1).
-REFERENCE_SIDE = 1024
 #: Rows enlarged at a time (about 25 MB of float32 for an 8192 px wide image).
 BAND_ROWS = 256
 #: Lightness weights of the detail carried over (ITU-R BT.601, as colour preservation uses).

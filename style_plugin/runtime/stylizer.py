@@ -110,7 +110,7 @@ class Stylizer:
         decompression-bomb guard.
         """
         chosen = StyleSettings.from_call(settings, **changes)
-        source = open_image(image, allow_large=allow_large)
+        source = open_image(image, allow_large=allow_large, draft_side=chosen.max_side)
         return self.stylize_source(source, style, chosen, progress=progress, cancel=cancel)
 
     def stylize_source(

@@ -1,9 +1,10 @@
 """Writing images: a PIL image -> file bytes in the format asked for -> a file, atomically.
 
 `encode_image` adapts the image's mode to the format and keeps the ICC profile, DPI and EXIF
-where the format holds them; `check_target` refuses to write onto the input, a folder or
-(unless asked) an existing file; `write_encoded` writes all or nothing. `save_image` does all
-three. The Ray engine encodes on a worker and writes on the machine that holds the files.
+where the format holds them, and 16-bit colour in PNG and TIFF; `check_target` refuses to
+write onto the input, a folder or (unless asked) an existing file; `write_encoded` writes all
+or nothing. `save_image` does all three. The Ray engine encodes on a worker and writes on the
+machine that holds the files.
 
 Only numpy, Pillow and the standard library here: hosts that only stylize never import torch.
 """
@@ -19,10 +20,12 @@ import numpy as np
 from PIL import Image
 
 from style_plugin.atomic import atomic_path
+from style_plugin.contract import printable
 from style_plugin.errors import ImageError, one_line
 from style_plugin.runtime.colour_profiles import GREY_MODES, icc_fits
-from style_plugin.runtime.pixels import grey_as
+from style_plugin.runtime.pixels import grey_as, wide_values
 from style_plugin.runtime.reading import SourceImage
+from style_plugin.runtime.wide_colour import WIDE_FORMATS, encode_wide
 
 __all__ = ["check_target", "encode_image", "save_image", "write_encoded"]
 
@@ -59,29 +62,42 @@ def encode_image(
 
     The ICC profile, DPI and EXIF in `image.info` are kept where the format holds them. Modes
     are adapted to the format: 16-bit / float grey becomes 8-bit except in PNG (16-bit) and
-    TIFF; JPEG drops a fully opaque alpha and refuses real transparency. `quality` applies to
-    JPEG (default 95) and WebP (default Pillow's). `name` is the target, for messages.
+    TIFF; JPEG drops a fully opaque alpha and refuses real transparency. The 16-bit colour
+    values `restore` attaches are written at 16 bits to PNG and TIFF (TIFF without EXIF), at
+    8 to the other formats. `quality` applies to JPEG (default 95) and WebP (default
+    Pillow's). `name` is the target, for messages.
     """
     if quality is not None and not 1 <= quality <= 100:
         raise ValueError(f"quality must be within 1..100, got {quality}")
+    wide = wide_values(image) if fmt in WIDE_FORMATS else None
     image = _adapt(image, fmt, name)
+    params = _save_params(image, fmt, quality)
     buffer = BytesIO()
     try:
-        image.save(buffer, format=fmt, **_save_params(image, fmt, quality))
+        if wide is not None:
+            return encode_wide(
+                wide,
+                fmt,
+                icc_profile=params["icc_profile"],
+                dpi=params.get("dpi"),
+                exif=params.get("exif"),
+            )
+        image.save(buffer, format=fmt, **params)
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ImageError(f"cannot write {name} as {fmt}: {one_line(exc)}") from exc
+        raise ImageError(f"cannot write {printable(str(name))} as {fmt}: {one_line(exc)}") from exc
     return buffer.getvalue()
 
 
 def check_target(target: Path, input_path: Path | None, overwrite: bool) -> None:
     """ImageError unless `target` may be written: not the input, not a folder, not an
     existing file (unless `overwrite`)."""
+    shown = printable(str(target))
     if input_path is not None and _same_file(target, input_path):
-        raise ImageError(f"refusing to write onto the input {input_path}")
+        raise ImageError(f"refusing to write onto the input {printable(str(input_path))}")
     if target.is_dir():
-        raise ImageError(f"{target} is a directory")
+        raise ImageError(f"{shown} is a directory")
     if target.exists() and not overwrite:
-        raise ImageError(f"{target} exists; pass --overwrite to replace it")
+        raise ImageError(f"{shown} exists; pass --overwrite to replace it")
 
 
 def write_encoded(data: bytes, target: Path, *, overwrite: bool = False) -> Path:
@@ -90,9 +106,11 @@ def write_encoded(data: bytes, target: Path, *, overwrite: bool = False) -> Path
         with atomic_path(target, overwrite=overwrite) as tmp:
             tmp.write_bytes(data)
     except FileExistsError:
-        raise ImageError(f"{target} exists; pass --overwrite to replace it") from None
+        raise ImageError(
+            f"{printable(str(target))} exists; pass --overwrite to replace it"
+        ) from None
     except OSError as exc:
-        raise ImageError(f"cannot write {target}: {one_line(exc)}") from exc
+        raise ImageError(f"cannot write {printable(str(target))}: {one_line(exc)}") from exc
     return target
 
 
@@ -110,7 +128,7 @@ def _format_for(target: Path, format: str | None) -> str:
     name = extensions.get(target.suffix.lower(), "")
     if name not in Image.SAVE:
         raise ImageError(
-            f"cannot tell which format to write for {target} from its suffix "
+            f"cannot tell which format to write for {printable(str(target))} from its suffix "
             f"{target.suffix!r}; use {_COMMON_SUFFIXES} (or pass --format)"
         )
     return name
@@ -139,7 +157,8 @@ def _adapt(image: Image.Image, fmt: str, target: str | Path) -> Image.Image:
             alpha = image.convert("LA" if grey else "RGBA").getchannel("A")
             if alpha.getextrema()[0] < 255:
                 raise ImageError(
-                    f"JPEG cannot store transparency ({target}); use .png, .webp or .tiff"
+                    f"JPEG cannot store transparency ({printable(str(target))}); "
+                    "use .png, .webp or .tiff"
                 )
         return image.convert("L" if grey else "RGB")
     if fmt == "WEBP" and image.mode in ("L", "LA"):  # WebP has no grey: say so to the ICC check

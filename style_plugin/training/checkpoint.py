@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from style_plugin.atomic import atomic_path
-from style_plugin.contract import MAX_TEXT_CHARS
+from style_plugin.contract import MAX_STYLES, style_problem
 from style_plugin.errors import TrainingError, one_line
 from style_plugin.training.config import TrainConfig
 
@@ -55,7 +56,9 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise TrainingError(f"no checkpoint at {path}")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about foreign pickles before refusing
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for a damaged or foreign file
         if "Weights only load failed" in str(exc):
             reason = "it holds Python objects that only unsafe unpickling could load"
@@ -72,8 +75,6 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
 _TENSOR_DICTS = ("generator", "discriminator")
 #: Parts that are plain dicts when present (optimiser and scaler states, losses).
 _DICTS = ("opt_g", "opt_d", "scaler_g", "scaler_d", "losses", "cadence")
-#: More styles than any model here could hold: a bound for a crafted file.
-MAX_STYLES = 1024
 
 
 def _structure_problem(state: Any) -> str | None:
@@ -105,14 +106,30 @@ def _structure_problem(state: Any) -> str | None:
         return f"its style names are not a list of 1 to {MAX_STYLES} strings"
     labels = state.get("style_labels", {})
     if not isinstance(labels, dict) or not all(
-        n in names and isinstance(label, str) and 0 < len(label) <= MAX_TEXT_CHARS
-        for n, label in labels.items()
+        n in names and isinstance(label, str) and label for n, label in labels.items()
     ):
-        return f"its style labels are not texts of 1 to {MAX_TEXT_CHARS} characters for its styles"
+        return "its style labels are not texts for its styles"
+    problem = _style_names_problem(names, labels)
+    if problem:
+        return problem
     cadence = state.get("cadence", {}).values()
     if not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in cadence):
         return "its checkpoint, preview and log intervals are not whole numbers >= 1"
     step = state.get("step", 0)
     if isinstance(step, bool) or not isinstance(step, int) or step < 0:
         return "its step is not a whole number >= 0"
+    return None
+
+
+def _style_names_problem(names: list[str], labels: dict[str, str]) -> str | None:
+    """What keeps a model from holding these styles, by the style-model contract's rules (the
+    runtime would refuse the exported model), or None."""
+    seen: set[str] = set()
+    for name in names:
+        problem = style_problem(name, labels.get(name))
+        if problem:
+            return f"it has a {problem}"
+        if name in seen:
+            return f"it names style {name!r} twice"
+        seen.add(name)
     return None

@@ -8,6 +8,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any
 
+from style_plugin.contract import style_problem
 from style_plugin.errors import TrainingError
 
 #: Steps of a style added to a trained model (`add-style`, the editors' "New style from an
@@ -119,6 +120,8 @@ class TrainConfig:
             )
         if not self.styles:
             raise TrainingError("give at least one --style NAME=PATH")
+        for name in self.styles:
+            check_style(name)
         if self.trunk not in TRUNK_MODES:
             raise TrainingError(
                 f"--trunk must be one of {', '.join(TRUNK_MODES)}, got {self.trunk!r}"
@@ -151,6 +154,15 @@ class TrainConfig:
         if required:
             raise TrainingError(f"the saved configuration lacks {', '.join(required)}")
         return cls(**values)
+
+
+def check_style(name: str, label: str | None = None) -> None:
+    """Raise TrainingError unless a style model may hold a style of this name and label (the
+    runtime's rules, `contract.style_problem`): checked before training, not after it."""
+    problem = style_problem(name, label)
+    if problem:
+        shown = name if len(name) <= 40 else f"{name[:40]}..."
+        raise TrainingError(f"cannot train style {shown!r}: a model may not hold a {problem}")
 
 
 def _required(name: str) -> bool:

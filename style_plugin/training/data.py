@@ -24,8 +24,14 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 from torch import Tensor
 
+from style_plugin.contract import printable
 from style_plugin.errors import DataError
-from style_plugin.runtime.reading import UnreadFormatError, open_readable
+from style_plugin.runtime.reading import (
+    TooLargeError,
+    UnreadFormatError,
+    bomb_guarded,
+    open_readable,
+)
 from style_plugin.training.borders import Border, trim_border
 
 IMAGE_SUFFIXES: frozenset[str] = frozenset(
@@ -61,9 +67,7 @@ def sample_style_indices(num_styles: int, batch_size: int, generator: torch.Gene
 
 def _why_unusable(exc: BaseException) -> str:
     """A short one-line description of why an image could not be used."""
-    if isinstance(exc, Image.DecompressionBombError):
-        text = f"too many pixels to decode safely ({exc})"
-    elif isinstance(exc, UnreadFormatError):
+    if isinstance(exc, UnreadFormatError | TooLargeError):
         text = exc.reason
     elif isinstance(exc, UnidentifiedImageError):
         text = "not an image (unknown or unsupported format)"
@@ -78,6 +82,11 @@ def _why_unusable(exc: BaseException) -> str:
     else:
         text = f"corrupt or unreadable ({type(exc).__name__}: {exc})"
     return " ".join(text.split())
+
+
+def _unreadable_photo(path: Path, exc: BaseException) -> DataError:
+    """The one-line error of a content photo that became unusable after the scan."""
+    return DataError(f"cannot read content image {path}: {_why_unusable(exc)}")
 
 
 def _displayed_size(img: Image.Image) -> tuple[int, int]:
@@ -111,16 +120,18 @@ def _to_tensor(img: Image.Image) -> Tensor:
 
 
 @contextlib.contextmanager
-def _opened(path: Path) -> Iterator[Image.Image]:
-    """``path`` opened by Pillow in the runtime's formats only (an EPS named .png never reaches
-    Ghostscript); closed afterwards."""
-    with path.open("rb") as file, open_readable(file, path) as img:
+def _opened(path: Path, allow_large: bool = False) -> Iterator[Image.Image]:
+    """``path`` opened by Pillow as the runtime opens files: in its formats only (an EPS named
+    .png never reaches Ghostscript), decoded under its decompression-bomb guard (unless
+    ``allow_large``) within the block; closed afterwards."""
+    guard = bomb_guarded(printable(str(path)), allow_large=allow_large)
+    with path.open("rb") as file, guard, open_readable(file, path) as img:
         yield img
 
 
-def _open_rgb(path: Path, max_side: int | None = None) -> Image.Image:
+def _open_rgb(path: Path, max_side: int | None = None, allow_large: bool = False) -> Image.Image:
     """Decode ``path`` to RGB (EXIF applied), downscaled so the long side <= ``max_side``."""
-    with _opened(path) as img:
+    with _opened(path, allow_large) as img:
         w, h = img.size
         scale = 1.0 if max_side is None else min(1.0, max_side / max(w, h))
         target = (max(1, round(w * scale)), max(1, round(h * scale)))
@@ -143,12 +154,12 @@ class ContentScan:
     skipped: list[tuple[Path, str]] = field(default_factory=list)
 
 
-def _check_image(path: Path, min_side: int) -> str | None:
+def _check_image(path: Path, min_side: int, allow_large: bool) -> str | None:
     """None if ``path`` decodes completely and is big enough, else the one-line reason."""
     try:
         if path.stat().st_size == 0:
             return "empty file"
-        with _opened(path) as img:
+        with _opened(path, allow_large) as img:
             w, h = _displayed_size(img)
             if min(w, h) < min_side:
                 return f"smaller than the crop ({w}x{h} < {min_side})"
@@ -172,12 +183,18 @@ def _image_files(folder: Path) -> list[Path]:
 
 
 def scan_content_folder(
-    folder: str | Path, min_side: int, workers: int = 2, *, label: str = "content folder"
+    folder: str | Path,
+    min_side: int,
+    workers: int = 2,
+    *,
+    label: str = "content folder",
+    allow_large: bool = False,
 ) -> ContentScan:
     """Find and fully decode every image under ``folder`` once, so training never trips on one.
 
     Raises DataError if the folder is missing, holds no image files, or none of them is usable;
-    ``label`` names the folder's role in those messages.
+    ``label`` names the folder's role in those messages. Images over Pillow's
+    decompression-bomb limit are left out unless ``allow_large``.
     """
     folder = Path(folder).expanduser()
     if not folder.exists():
@@ -189,7 +206,7 @@ def scan_content_folder(
         suffixes = " ".join(sorted(IMAGE_SUFFIXES))
         raise DataError(f"no image files ({suffixes}) in {label} {folder}")
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        reasons = list(pool.map(lambda p: _check_image(p, min_side), files))
+        reasons = list(pool.map(lambda p: _check_image(p, min_side, allow_large), files))
     scan = ContentScan()
     for path, reason in zip(files, reasons, strict=True):
         if reason is None:
@@ -212,7 +229,11 @@ class ContentCrops(torch.utils.data.Dataset):
     """
 
     def __init__(
-        self, paths: Sequence[Path], crop_size: int, scale: tuple[float, float] = (1.0, 2.0)
+        self,
+        paths: Sequence[Path],
+        crop_size: int,
+        scale: tuple[float, float] = (1.0, 2.0),
+        allow_large: bool = False,
     ) -> None:
         if crop_size < 1:
             raise ValueError(f"crop_size must be positive, got {crop_size}")
@@ -221,6 +242,7 @@ class ContentCrops(torch.utils.data.Dataset):
         self.paths = [Path(p) for p in paths]
         self.crop_size = crop_size
         self.scale = (float(scale[0]), float(scale[1]))
+        self.allow_large = allow_large
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -232,7 +254,7 @@ class ContentCrops(torch.utils.data.Dataset):
         u, fx, fy, flip = torch.rand(4, generator=g, dtype=torch.float64).tolist()
         crop = self.crop_size
         try:
-            with _opened(path) as img:
+            with _opened(path, self.allow_large) as img:
                 w, h = img.size
                 short = min(w, h)
                 # Shorter side after resizing: crop * U(scale), never above the original
@@ -246,7 +268,7 @@ class ContentCrops(torch.utils.data.Dataset):
                 img.load()
                 img = _to_rgb(img)
         except Exception as exc:
-            raise DataError(f"cannot read content image {path}: {_why_unusable(exc)}") from exc
+            raise _unreadable_photo(path, exc) from exc
         # Crop window in source pixels: a crop x crop window of the image resized to `target`.
         w, h = img.size
         side = crop * min(w, h) / target
@@ -256,6 +278,20 @@ class ContentCrops(torch.utils.data.Dataset):
         if flip < 0.5:
             out = out.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
         return _to_tensor(out)
+
+
+def centre_crops(paths: Sequence[Path], size: int, allow_large: bool = False) -> Tensor:
+    """Photos centre-cropped to ``size`` x ``size`` (the preview sheets' rows), as a float
+    ``[K,3,size,size]`` batch in [0,1]."""
+    crops = []
+    for path in paths:
+        try:
+            with _opened(path, allow_large) as img:
+                img.draft("RGB", (size * 2, size * 2))
+                crops.append(_to_tensor(ImageOps.fit(_to_rgb(img), (size, size))))
+        except Exception as exc:
+            raise _unreadable_photo(path, exc) from exc
+    return torch.stack(crops)
 
 
 class StepBatchSampler(torch.utils.data.Sampler[list[tuple[int, int]]]):
@@ -334,11 +370,11 @@ def parse_style_specs(specs: Sequence[str]) -> dict[str, Path]:
     return styles
 
 
-def _open_style(path: str | Path, max_side: int | None) -> Image.Image:
+def _open_style(path: str | Path, max_side: int | None, allow_large: bool = False) -> Image.Image:
     """Decode a painting or artwork; any failure becomes a one-line DataError naming the file."""
     path = Path(path).expanduser()
     try:
-        return _open_rgb(path, max_side)
+        return _open_rgb(path, max_side, allow_large)
     except Exception as exc:
         raise DataError(f"cannot read style image {path}: {_why_unusable(exc)}") from exc
 
@@ -360,7 +396,11 @@ def _real_source(img: Image.Image, crop_size: int) -> Tensor:
 
 class StyleImages:
     """The paintings (one per style, plus optional extra artworks per style) used as the
-    style-loss targets and as the discriminator's real samples."""
+    style-loss targets and as the discriminator's real samples.
+
+    A painting must keep ``min_side`` pixels on each side once scaled to ``style_size`` and
+    its border is cut (the perceptual network's deepest style layer needs them); images over
+    Pillow's decompression-bomb limit are refused unless ``allow_large``."""
 
     def __init__(
         self,
@@ -369,6 +409,8 @@ class StyleImages:
         crop_size: int,
         extra_real: Mapping[str, Path] | None = None,
         keep_borders: bool = False,
+        min_side: int = 1,
+        allow_large: bool = False,
     ) -> None:
         if not styles:
             raise DataError("no styles given: pass at least one NAME=PATH painting")
@@ -381,7 +423,13 @@ class StyleImages:
         # Real samples are kept as uint8 so that many extra artworks stay affordable in memory.
         self._sources: list[list[Tensor]] = []
         for name in self.names:
-            img = self._without_border(_open_style(styles[name], style_size), name)
+            img = self._without_border(_open_style(styles[name], style_size, allow_large), name)
+            if min(img.size) < min_side:
+                raise DataError(
+                    f"style image {styles[name]} is too small to learn from: {img.width}x"
+                    f"{img.height} px (scaled to at most --style-size {style_size}, its border "
+                    f"cut); it needs at least {min_side} px on each side"
+                )
             self.paintings.append(_to_tensor(img))
             self._sources.append([_real_source(img, crop_size)])
         self.extra_skipped: list[tuple[Path, str]] = []
@@ -392,12 +440,17 @@ class StyleImages:
                     f"extra artworks {folder} given for unknown style {name!r} (styles: {known})"
                 )
             scan = scan_content_folder(
-                folder, min_side=1, label=f"extra artworks folder for {name!r}"
+                folder,
+                min_side=1,
+                label=f"extra artworks folder for {name!r}",
+                allow_large=allow_large,
             )
             self.extra_skipped.extend(scan.skipped)
             index = self.names.index(name)
             self._sources[index] += [
-                _real_source(self._without_border(_open_style(p, style_size)), crop_size)
+                _real_source(
+                    self._without_border(_open_style(p, style_size, allow_large)), crop_size
+                )
                 for p in scan.paths
             ]
 

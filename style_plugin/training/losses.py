@@ -9,6 +9,7 @@ meaningful whichever source is loaded, and make each style layer contribute comp
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
@@ -116,12 +117,45 @@ def total_variation(image: Tensor) -> Tensor:
     return dx + dy
 
 
-def stability_loss(output: Tensor, shaken_output: Tensor, noise_std: float) -> Tensor:
-    """How much the output moves when the input moves by noise of standard deviation
-    `noise_std`, as the squared gain: mean squared change over the noise's variance.
+def smooth_fields(count: int, size: tuple[int, int], generator: torch.Generator) -> Tensor:
+    """`count` smooth 8-bit colour fields [count,3,H,W] in [0, 1] (`size` (H, W)), like a clear sky or a
+    flat wall: a ramp of up to 50 levels in a random direction and a gentle swell. Photos seldom
+    give a crop this smooth, and it is there that an unstable generator paints lines."""
+    y, x = torch.meshgrid(
+        torch.linspace(-0.5, 0.5, size[0]), torch.linspace(-0.5, 0.5, size[1]), indexing="ij"
+    )
+    angle = 2 * math.pi * torch.rand(count, 1, 1, generator=generator)
+    ramp = (torch.cos(angle) * x + torch.sin(angle) * y)[:, None]
+    base = 0.15 + 0.7 * torch.rand(count, 3, 1, 1, generator=generator)
+    span = 0.4 * (torch.rand(count, 3, 1, 1, generator=generator) - 0.5)
+    bumps = torch.rand(count, 3, 3, 3, generator=generator) - 0.5
+    swell = 0.1 * F.interpolate(bumps, size=size, mode="bicubic", align_corners=True)
+    return torch.round((base + span * ramp + swell).clamp(0, 1) * 255) / 255
+
+
+def small_changes(photos: Tensor, noise_std: float, generator: torch.Generator) -> Tensor:
+    """A small change to each photo of the batch ([N,3,H,W] in [0, 1]), of one of the two kinds
+    a generator must not amplify, chosen at random per photo: sensor-like noise (Gaussian,
+    standard deviation `noise_std`), or the photo quantised again to coarser levels (steps of
+    1 to 3 of 255, at a random offset), which moves the contour lines of every smooth
+    gradient as 8-bit steps do."""
+    n = photos.shape[0]
+    noise = torch.randn(photos.shape, generator=generator) * noise_std
+    step = (1 + 2 * torch.rand(n, 1, 1, 1, generator=generator)) / 255
+    offset = torch.rand(n, 1, 1, 1, generator=generator)
+    base = photos.detach().float().cpu()
+    requantised = torch.floor(base / step + offset) * step - base
+    noisy = torch.rand(n, 1, 1, 1, generator=generator) < 0.5
+    return torch.where(noisy, noise, requantised).to(photos.device, photos.dtype)
+
+
+def stability_loss(output: Tensor, shaken_output: Tensor, change: Tensor) -> Tensor:
+    """How much the output moves when the input moves by `change`, as the squared gain: the
+    mean squared change of each output over that of its input, averaged over the batch.
 
     A generator with a high gain to small differences turns a smooth 8-bit gradient's
     quantisation steps and a photo's sensor noise into lines and flicker; this term keeps the
     gain near 1 (Gupta et al. 2017, "Characterizing and Improving Stability in Neural Style
     Transfer")."""
-    return (output.float() - shaken_output.float()).pow(2).mean() / noise_std**2
+    moved = (output.float() - shaken_output.float()).pow(2).mean(dim=(1, 2, 3))
+    return (moved / change.float().pow(2).mean(dim=(1, 2, 3)).clamp_min(1e-12)).mean()

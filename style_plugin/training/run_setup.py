@@ -9,17 +9,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
-from PIL import Image, ImageOps
-from torch import Tensor, nn
+from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
 from style_plugin.errors import TrainingError, one_line
 from style_plugin.models.discriminator import PatchDiscriminator
 from style_plugin.models.generator import Generator
-from style_plugin.models.vgg import load_perceptual_net
+from style_plugin.models.vgg import load_perceptual_net, min_input_side
 from style_plugin.training import distributed
 from style_plugin.training.base import (
     NewStyles,
@@ -35,6 +33,7 @@ from style_plugin.training.data import (
     ContentCrops,
     StepBatchSampler,
     StyleImages,
+    centre_crops,
     scan_content_folder,
 )
 from style_plugin.training.losses import PerceptualLoss
@@ -67,14 +66,16 @@ class RunOptions:
     amp: bool | None = None  # None = mixed precision where the device runs it natively
     compact_copy: Path | None = None  # also write checkpoint.compact_state here at each save
     channels_last: bool = True  # NHWC tensors (faster on CPU and GPU); False only to compare
+    #: Decode photos and paintings over Pillow's decompression-bomb limit (trusted files).
+    allow_large: bool = False
     #: Each metrics record (every `log_every` steps and the last), on every process.
     on_log: Callable[[dict[str, Any]], None] | None = None
     #: Where the run stands, for a progress display: called as the run starts (at step 0, or
     #: the step it resumes from) and after each step, with the metrics record on the steps
     #: that write one, else None. Main process only.
     on_progress: ProgressCallback | None = None
-    #: A line worth telling whoever watches (which VGG19 weights stand in, and why). Main
-    #: process only.
+    #: A line worth telling whoever watches (where a resumed run goes on, which VGG19 weights
+    #: stand in and why, a painting's border cut off). Main process only.
     on_note: Callable[[str], None] | None = None
 
 
@@ -102,17 +103,6 @@ def check_run_dir(run_dir: Path, resume: bool) -> None:
         )
 
 
-def preview_photos(paths: list[Path], size: int) -> Tensor:
-    """A few content photos, centre-cropped to the training crop, as a [K,3,size,size] batch."""
-    tensors = []
-    for path in paths[:PREVIEW_PHOTOS]:
-        with Image.open(path) as im:
-            im.draft("RGB", (size * 2, size * 2))
-            photo = ImageOps.fit(ImageOps.exif_transpose(im).convert("RGB"), (size, size))
-        tensors.append(torch.from_numpy(np.asarray(photo).copy()).permute(2, 0, 1))
-    return torch.stack(tensors).float() / 255
-
-
 class RunSetup:
     """One run, ready to train: its configuration (a resumed run's own), models, losses,
     optimisers, data and `train_step`, restored from its checkpoint when it resumes."""
@@ -133,6 +123,8 @@ class RunSetup:
             config.steps = options.steps
         config.validate()
         self.config = config
+        #: The model a new run starts from (`config.base`), read before anything else is.
+        self.base = load_base(config.base) if config.base and self.state is None else None
         self.start_step = int(self.state["step"]) if self.state else 0
         saved = self.state.get("cadence", {}) if self.state else {}
         given = {
@@ -159,15 +151,19 @@ class RunSetup:
             raise
 
     def _build(self) -> None:
-        cfg, device = self.config, self.device
+        cfg, device, allow_large = self.config, self.device, self.options.allow_large
         torch.manual_seed(cfg.seed)
-        self.scan = scan_content_folder(cfg.content_dir, min_side=cfg.crop_size)
         self.styles = StyleImages(
             {k: Path(v) for k, v in cfg.styles.items()},
             style_size=cfg.style_size,
             crop_size=cfg.crop_size,
             extra_real={k: Path(v) for k, v in cfg.extra_real.items()} or None,
             keep_borders=cfg.keep_borders,
+            min_side=min_input_side(list(cfg.style_layers)),
+            allow_large=allow_large,
+        )
+        self.scan = scan_content_folder(
+            cfg.content_dir, min_side=cfg.crop_size, allow_large=allow_large
         )
         if self.placement.is_main and self.options.on_note:
             for name, border in self.styles.borders.items():
@@ -186,7 +182,9 @@ class RunSetup:
         perceptual = PerceptualLoss(
             net, self.styles.paintings, cfg.content_layers, cfg.style_layers
         )
-        self.preview_photos = preview_photos(self.scan.paths, cfg.crop_size)
+        self.preview_photos = centre_crops(
+            self.scan.paths[:PREVIEW_PHOTOS], cfg.crop_size, allow_large
+        )
         self._settle_generator(perceptual)
         #: The mixed-precision type the run computes in; None: full precision.
         self.amp_dtype = autocast_dtype(device) if self.options.amp is not False else None
@@ -205,6 +203,10 @@ class RunSetup:
 
         if self.state:
             self._restore(self.state)
+            if self.placement.is_main and self.options.on_note:
+                self.options.on_note(
+                    f"resuming {self.run_dir} from step {self.start_step} of {cfg.steps}"
+                )
 
         #: The generator as the losses see it: style weights over the styles being trained.
         self.trained_styles = NewStyles(self.generator, len(self.base_styles))
@@ -250,12 +252,11 @@ class RunSetup:
         #: Styles inherited from the base model, before the run's own; their labels.
         self.base_styles: list[str] = []
         self.base_labels: dict[str, str] = {}
-        base = None
+        base = self.base
         if self.state is not None:
             self.base_styles = self.state["style_names"][: -len(self.styles.names)]
             self.base_labels = dict(self.state.get("style_labels", {}))
-        elif cfg.base:
-            base = load_base(cfg.base)
+        elif base is not None:
             self.base_styles = list(base.style_names)
             self.base_labels = base.style_labels
             cfg.preset = base.preset
@@ -313,7 +314,7 @@ class RunSetup:
         cfg = self.config
         if workers is None:
             workers = 4 if self.device.type == "cuda" else 0
-        dataset = ContentCrops(self.scan.paths, cfg.crop_size)
+        dataset = ContentCrops(self.scan.paths, cfg.crop_size, allow_large=self.options.allow_large)
         sampler = StepBatchSampler(
             len(dataset),
             cfg.batch_size,

@@ -23,6 +23,8 @@ from style_plugin.training.losses import (
     PerceptualLoss,
     discriminator_loss,
     generator_adversarial_loss,
+    small_changes,
+    smooth_fields,
     stability_loss,
     total_variation,
 )
@@ -96,6 +98,21 @@ class TrainingStep:
         batch = batch.to(self.device, non_blocking=True)
         return batch.contiguous(memory_format=self.memory_format)
 
+    def _stability(self, step: int, content: Tensor, fake: Tensor, weights: Tensor) -> Tensor:
+        """The stability term on the photos and on as many smooth fields as half of them,
+        each changed a little (`small_changes`)."""
+        cfg = self.config
+        draws = step_generator(cfg.seed, step, self.rank, 3)
+        count = max(1, content.shape[0] // 2)
+        fields = self._on_device(smooth_fields(count, tuple(content.shape[-2:]), draws))
+        inputs = torch.cat([content, fields])
+        both = torch.cat([weights, weights[:count]])
+        shift = small_changes(inputs, cfg.stability_noise, draws)
+        with self._autocast():
+            plain = torch.cat([fake, self.generator(fields, weights[:count])])
+            shaken = self.generator(inputs + shift, both)
+        return stability_loss(plain, shaken, shift)
+
     def __call__(self, step: int, content: Tensor) -> dict[str, float]:
         """Train step `step` on `content` ([N,3,H,W] in 0..1); the losses as plain numbers.
         Raises `LossNotFinite` before any weight moves on a loss that is not finite."""
@@ -135,12 +152,7 @@ class TrainingStep:
         tv_loss = total_variation(fake.float())
         steady_loss = torch.zeros((), device=self.device)
         if cfg.stability_weight > 0:
-            noise = torch.randn(
-                content.shape, generator=step_generator(cfg.seed, step, self.rank, 3)
-            ).to(self.device, non_blocking=True)
-            with self._autocast():
-                shaken = self.generator(content + cfg.stability_noise * noise, weights)
-            steady_loss = stability_loss(fake, shaken, cfg.stability_noise)
+            steady_loss = self._stability(step, content, fake, weights)
         adv_loss = torch.zeros((), device=self.device)
         if adversarial:
             self.critic.requires_grad_(False)

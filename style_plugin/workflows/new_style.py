@@ -16,7 +16,12 @@ from style_plugin.bundled import sample_photos_dir
 from style_plugin.errors import TrainingError
 from style_plugin.training.base import BUNDLED
 from style_plugin.training.checkpoint import checkpoint_path, load_checkpoint
-from style_plugin.training.config import NEW_STYLE_STEPS, NEW_STYLE_TRUNK, TrainConfig
+from style_plugin.training.config import (
+    NEW_STYLE_STEPS,
+    NEW_STYLE_TRUNK,
+    TrainConfig,
+    check_style,
+)
 from style_plugin.training.trainer import RunOptions, Trainer, TrainSummary
 from style_plugin.user_dirs import user_models_dir, user_runs_dir
 
@@ -51,6 +56,7 @@ def add_style(
     `settings` sets other TrainConfig fields of a new run (crop size, learning rate...)."""
     from style_plugin.exporters.onnx import export_onnx
 
+    check_style(name, label)
     model = user_models_dir() / f"{name}.onnx"
     if model.exists() and not overwrite:
         raise TrainingError(

@@ -59,10 +59,17 @@ def test_the_same_call_goes_on_and_another_painting_is_refused(photos, paintings
     )
     with pytest.raises(TrainingError, match="already exists; choose another name"):
         add_style("mine", paintings["checks"], photos=photos, steps=2, options=QUIET)
+    notes: list[str] = []
     again = add_style(
-        "mine", paintings["checks"], photos=photos, steps=2, options=QUIET, overwrite=True
+        "mine",
+        paintings["checks"],
+        photos=photos,
+        steps=2,
+        options=quiet_run(on_note=notes.append),
+        overwrite=True,
     )
     assert [r["step"] for r in read_metrics(again.run_dir / "metrics.jsonl")] == [1, 2]
+    assert f"resuming {again.run_dir} from step 1 of 2" in notes
     with pytest.raises(TrainingError, match="from another painting"):
         add_style("mine", paintings["stripes"], photos=photos, options=QUIET, overwrite=True)
 
@@ -98,6 +105,23 @@ def test_json_progress_reports_each_step_then_the_model(paintings, user_models_d
         {"event": "step", "step": 2, "total": 2},
         {"event": "added", "style": "mine", "model": str(user_models_dir / "mine.onnx")},
     ]
+
+
+@pytest.mark.parametrize(
+    ("name", "label", "needle"),
+    [
+        ("n" * 10_000, None, "style name longer than 200 characters"),
+        ("n" * 210, None, "style name longer than 200 characters"),
+        ("mine", "L" * 300, "style label longer than 200 characters"),
+    ],
+)
+def test_names_and_labels_no_model_can_hold_are_refused_before_training(
+    paintings, user_models_dir, capsys, name, label, needle
+):
+    args = ["add-style", f"{name}={paintings['stripes']}", "--steps", "1", "--device", "cpu"]
+    code, _, err = run_cli(capsys, *args, *(["--label", label] if label else []), "-q")
+    assert_one_line_error(code, err, needle)
+    assert not user_runs_dir().exists() and not user_models_dir.exists()
 
 
 def test_training_commands_say_how_to_get_pytorch(monkeypatch, paintings, capsys, tmp_path):

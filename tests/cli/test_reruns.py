@@ -22,6 +22,7 @@ from PIL import Image
 from style_plugin.runtime.inputs import collect_inputs
 from style_plugin.runtime.options import BatchOptions
 from style_plugin.runtime.outputs import plan_outputs
+from style_plugin.runtime.reading import open_image
 from style_plugin.runtime.stylizer import Stylizer
 from tests.support import assert_one_line_error, make_photo, run_cli
 
@@ -203,24 +204,28 @@ def test_file_names_cannot_forge_lines(style_model, tmp_path, capsys):
     folder.mkdir()
     (folder / "x\nfailed: forged.png: nothing.png").write_bytes(b"not an image")
     png16(folder / "deep\rnote.png", color_type=2)
-    code, _, err = stylize(capsys, style_model, folder)
+    code, _, err = stylize(capsys, style_model, folder, "--format", "jpeg")
     assert code == 1
     lines = err.splitlines()
     assert len(lines) == 3, err  # the provider, one note, one failure
-    assert lines[1] == f"note: {folder}/deep\\rnote.png: 16 bits per channel; read and written as 8 bits"  # fmt: skip
+    assert lines[1] == f"note: {folder}/deep\\rnote.png: 16 bits per channel; JPEG holds 8, so the output has 8 bits per channel"  # fmt: skip
     assert lines[2].startswith(f"failed: {folder}/x\\nfailed: forged.png: nothing.png: ")
 
 
-def test_a_16_bit_colour_png_is_noted_and_16_bit_grey_is_not(style_model, tmp_path, capsys):
+def test_16_bit_pngs_stay_16_bit_and_a_narrower_format_is_noted(style_model, tmp_path, capsys):
     rgb, grey = png16(tmp_path / "rgb.png", 2), png16(tmp_path / "grey.png", 0)
     code, _, err = stylize(capsys, style_model, rgb, grey, "-o", tmp_path / "out")
     assert code == 0
-    notes = [line for line in err.splitlines() if line.startswith("note: ")]
-    assert notes == [f"note: {rgb}: 16 bits per channel; read and written as 8 bits"]
-    with Image.open(tmp_path / "out" / "rgb.png") as image:
-        assert image.mode == "RGB"
+    assert not [line for line in err.splitlines() if line.startswith("note: ")]
+    assert open_image(tmp_path / "out" / "rgb.png").rgb.dtype == np.uint16
     with Image.open(tmp_path / "out" / "grey.png") as image:
         assert image.mode.startswith("I;16")
+    code, _, err = stylize(capsys, style_model, rgb, "-o", tmp_path / "jpeg", "--format", "jpeg")
+    assert code == 0
+    notes = [line for line in err.splitlines() if line.startswith("note: ")]
+    assert notes == [
+        f"note: {rgb}: 16 bits per channel; JPEG holds 8, so the output has 8 bits per channel"
+    ]
 
 
 # --------------------------------------------------------------------------------------------

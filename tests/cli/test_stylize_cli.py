@@ -68,9 +68,16 @@ def test_folder_recursive_mirrors_the_tree(style_model, tree, tmp_path, capsys):
 
 def test_folder_without_recursive_takes_only_its_own_files(style_model, tree, tmp_path, capsys):
     out = tmp_path / "out"
-    code, _, _ = stylize(capsys, style_model, tree, "-o", out)
+    (tree / ".cache").mkdir()  # hidden: never searched, so nothing to tell
+    code, _, err = run_cli(capsys, "stylize", tree, "-o", out, "--model", style_model)
     assert code == 0
     assert sorted(p.name for p in out.rglob("*") if p.is_file()) == ["a.png", "b.png"]
+    note = f"note: {tree}: 1 sub-folder not searched (pass --recursive to look in sub-folders)"
+    assert note in err.splitlines(), err
+    code, _, err = run_cli(
+        capsys, "stylize", tree, "-o", out, "-m", style_model, "-r", "--overwrite"
+    )
+    assert code == 0 and "not searched" not in err
 
 
 def test_glob_input_mirrors_below_the_fixed_folders(style_model, tree, tmp_path, capsys):

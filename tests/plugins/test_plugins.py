@@ -23,8 +23,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import style_plugin
 from style_plugin import hookimpl
-from tests.support import PACK_NAME, PACK_STYLES, bundled_styles, leftovers, make_photo
+from tests.support import (
+    PACK_NAME,
+    PACK_STYLES,
+    bundled_styles,
+    leftovers,
+    make_photo,
+    run_cli,
+)
 
 BUNDLED_STYLES = [info.name for info in bundled_styles()]
 
@@ -285,6 +293,41 @@ def test_hook_implementations_may_take_fewer_arguments_than_the_spec():
         assert called == ["register_styles"]
     finally:
         plugins.reload_plugins()
+
+
+def test_the_package_lists_its_lazy_api_without_importing_it():
+    """`dir()` (and so tab completion) offers what `import style_plugin` gives on first use."""
+    code = (
+        "import sys, style_plugin, style_plugin.distributed as distributed\n"
+        "print(' '.join(dir(style_plugin)))\n"
+        "print(' '.join(dir(distributed)))\n"
+        "print(' '.join(m for m in sys.modules if m.startswith(('style_plugin.runtime', 'ray'))))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    package, distributed, imported = (line.split() for line in result.stdout.splitlines())
+    assert set(style_plugin.__all__) <= set(package)
+    assert {"stylize", "Stylizer", "load_model", "__version__"} <= set(package)
+    assert {"stylize_dataset", "run_batch_on_ray", "PortableJob"} <= set(distributed)
+    assert imported == []  # listed, not loaded
+
+
+def test_ctrl_c_in_a_plugin_hook_says_interrupted(capsys):
+    """As at a plugin's import: the program stops with 'interrupted', not silently."""
+    from style_plugin import plugins
+
+    class Interrupted:
+        @hookimpl
+        def register_styles(self) -> None:
+            raise KeyboardInterrupt
+
+    plugins.reload_plugins()
+    try:
+        plugins.plugin_manager().register(Interrupted(), name="interrupted")
+        code, out, err = run_cli(capsys, "models")
+    finally:
+        plugins.reload_plugins()
+    assert (code, out, err) == (130, "", "interrupted\n")
 
 
 # --------------------------------------------------------------------------------------------

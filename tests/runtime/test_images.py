@@ -353,6 +353,17 @@ def test_decompression_bomb_warning_and_error_become_clear_errors(tmp_path, monk
         open_image(warned)
 
 
+def test_a_jpeg_is_decoded_small_for_a_small_draft_side(tmp_path):
+    path = tmp_path / "big.jpg"
+    Image.fromarray(_photo_array(1500, 2400)).save(path, quality=80)
+    drafted = open_image(path, draft_side=500)
+    assert drafted.size == (600, 375)  # 1/4 scale: the smallest that keeps a 500 px long side
+    assert fit_max_side(drafted, 500).size == fit_max_side(open_image(path), 500).size
+    assert open_image(path, draft_side=3000).size == (2400, 1500)
+    png = _save(Image.fromarray(_photo_array(100, 160)), tmp_path / "big.png")
+    assert open_image(png, draft_side=20).size == (160, 100)  # only JPEG decodes smaller
+
+
 def test_animated_gif_gives_its_first_frame(tmp_path):
     frames = [Image.new("RGB", (8, 6), colour) for colour in ("red", "lime", "blue")]
     path = tmp_path / "anim.gif"

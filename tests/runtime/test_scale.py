@@ -83,3 +83,16 @@ def test_the_cli_takes_scale(style_model, tmp_path, capsys):
     assert big.shape == full.shape == (900, 1300, 3) and np.abs(big - full).mean() > 2
     code, _, err = run_cli(capsys, "stylize", photo, "-m", style_model, "--scale", "-1")
     assert code != 0 and "--scale must be 0" in err
+
+
+def test_the_cli_notes_a_scale_that_changes_nothing(style_model, tmp_path, capsys):
+    photo = make_photo(tmp_path / "in.png", 200, 150)
+    for value, notes in (("0.5", 1), ("1", 0)):
+        out = tmp_path / f"scale-{value}.png"
+        args = ("stylize", photo, "-m", style_model, "--scale", value, "-o", out)
+        code, _, err = run_cli(capsys, *args)
+        assert code == 0, err
+        note = f"note: {photo}: scale 0.5 has no effect at 200 px: any scale up to 5.12 runs it"
+        assert err.count(note) == notes, err
+    same = (np.asarray(Image.open(tmp_path / f"scale-{v}.png")) for v in ("0.5", "1"))
+    assert np.array_equal(*same)  # what the note says

@@ -4,6 +4,7 @@ images and arrays of every kind and size, styles, mixes, strength and colours.""
 from __future__ import annotations
 
 import threading
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -91,6 +92,22 @@ def test_any_size_works_even_below_the_models_minimum(style_model, size):
 def test_max_side_scales_down_first(style_model):
     out = Stylizer(style_model).stylize(sample_photo(96, 64), max_side=48)
     assert out.size == (48, 32)
+
+
+def test_max_side_decodes_a_large_jpeg_at_a_fraction_of_its_size(style_model, tmp_path):
+    width, height = 1600, 1000
+    ramp = np.linspace(0, 255, width, dtype=np.float32)[None, :, None]
+    pixels = np.broadcast_to(ramp, (height, width, 3)).astype(np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "big.jpg", quality=85)
+    stylizer = Stylizer(style_model)
+    tracemalloc.start()  # numpy's arrays are traced: a full-size decode holds 4.8 MB in them
+    try:
+        out = stylizer.stylize(tmp_path / "big.jpg", max_side=200)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert out.size == (200, 125)
+    assert peak < width * height * 3  # decoded at 1/8 scale: the model's run is most of it
 
 
 def test_one_stylizer_serves_many_threads(style_model):

@@ -100,6 +100,24 @@ def test_every_format_the_runtime_documents_still_opens(tmp_path, name, params, 
     assert load_image(tmp_path / name).shape == (3, 10, 12)
 
 
+def test_a_name_with_a_newline_is_shown_escaped_and_the_reason_is_kept(tmp_path):
+    path = tmp_path / "bad\nname.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + b"not a PNG after all")
+    shown = str(path).replace("\n", "\\n")
+    with pytest.raises(ImageError) as info:
+        open_image(path)
+    assert str(info.value) == f"{shown} is not an image Pillow can read"
+
+    def identity(source: SourceImage, progress: object, cancel: object) -> Image.Image:
+        return restore(source, source.rgb)
+
+    options = BatchOptions(output=tmp_path / "out")
+    report = run_batch(identity, collect_inputs([str(path)]), options)
+    [(failed, reason)] = report.failed
+    assert failed == path and "\n" not in reason
+    assert reason.endswith("is not an image Pillow can read")
+
+
 # ---- 2. temporary names near the 255-byte limit ---------------------------------------------
 
 

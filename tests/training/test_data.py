@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from style_plugin.training.data import (
     ContentCrops,
     StepBatchSampler,
     StyleImages,
+    centre_crops,
     load_image,
     parse_style_specs,
     sample_style_indices,
@@ -279,3 +281,79 @@ def test_style_images_extra_real_folder(tmp_path):
     with pytest.raises(DataError) as exc:
         StyleImages({"s": tmp_path / "missing.png"}, style_size=64, crop_size=32)
     assert "missing.png" in one_line(exc)
+
+
+# --------------------------------------------------------------------------- untrusted inputs
+
+
+@pytest.fixture
+def ghostscript_calls(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Every call Pillow makes to Ghostscript, which is then not run."""
+    from PIL import EpsImagePlugin
+
+    calls: list[object] = []
+
+    def ghostscript(*args: object, **kwargs: object) -> None:
+        calls.append(args)
+        raise RuntimeError("Ghostscript was run")
+
+    monkeypatch.setattr(EpsImagePlugin, "Ghostscript", ghostscript)
+    return calls
+
+
+def test_preview_photos_swapped_for_an_eps_after_the_scan_are_refused(tmp_path, ghostscript_calls):
+    for i in range(2):
+        noise_image(tmp_path / "photos" / f"p{i}.png", (48, 40), seed=i)
+    scan = scan_content_folder(tmp_path / "photos", min_side=32)
+    assert centre_crops(scan.paths, 32).shape == (2, 3, 32, 32)
+    Image.new("RGB", (40, 40), "red").save(scan.paths[1], format="EPS")
+    with pytest.raises(DataError) as exc:
+        centre_crops(scan.paths, 32)
+    assert "p1.png: is in EPS format" in one_line(exc) and ghostscript_calls == []
+
+
+def test_the_package_opens_image_files_only_through_the_runtimes_opener():
+    """One opener (runtime/reading.py) holds the six formats and the decompression-bomb guard."""
+    import style_plugin
+
+    root = Path(style_plugin.__file__).parent
+    sources = [*root.rglob("*.py"), *(root.parent / "exporters").rglob("*.py")]
+    opened_elsewhere = [
+        str(path.relative_to(root.parent))
+        for path in sources
+        if "Image.open(" in path.read_text() and path != root / "runtime" / "reading.py"
+    ]
+    assert opened_elsewhere == []
+
+
+@pytest.fixture
+def pixel_limit(monkeypatch: pytest.MonkeyPatch) -> int:
+    """Pillow's decompression-bomb limit lowered, so a small image stands in for a huge one."""
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10_000)
+    return 10_000
+
+
+@pytest.mark.parametrize("side", [120, 150])  # Pillow warns above the limit, refuses above 2x
+def test_a_painting_over_the_pixel_limit_is_refused_like_the_runtime_does(
+    tmp_path, pixel_limit, side
+):
+    painting = noise_image(tmp_path / "huge.png", (side, side))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(DataError) as exc:
+            StyleImages({"huge": painting}, style_size=64, crop_size=32)
+    message = one_line(exc)
+    assert f"{side * side:,} pixels" in message and "--allow-large" in message
+    assert [str(w.message) for w in caught] == []
+    allowed = StyleImages({"huge": painting}, style_size=64, crop_size=32, allow_large=True)
+    assert allowed.paintings[0].shape == (3, 64, 64)
+    assert pixel_limit == Image.MAX_IMAGE_PIXELS  # lifted for that decode alone
+
+
+def test_content_photos_over_the_pixel_limit_are_skipped_with_the_reason(tmp_path, pixel_limit):
+    noise_image(tmp_path / "photos" / "small.png", (64, 64))
+    noise_image(tmp_path / "photos" / "huge.png", (120, 120), seed=1)
+    scan = scan_content_folder(tmp_path / "photos", min_side=32)
+    assert [p.name for p in scan.paths] == ["small.png"]
+    ((path, reason),) = scan.skipped
+    assert path.name == "huge.png" and reason.startswith("has 14,400 pixels, more than")

@@ -215,14 +215,37 @@ def test_style_lr_scale_is_checked_and_old_runs_keep_their_rate(photos, painting
     assert TrainConfig.from_dict(old).style_lr_scale == 1.0
 
 
-def test_the_stability_term_is_the_squared_gain_to_small_noise():
-    from style_plugin.training.losses import stability_loss
+def test_the_stability_term_is_the_squared_gain_to_small_changes():
+    from style_plugin.training.losses import small_changes, stability_loss
 
     photo = torch.rand(2, 3, 16, 16)
-    noise = 0.01 * torch.randn(2, 3, 16, 16)
-    gain = stability_loss(3 * photo, 3 * (photo + noise), noise_std=float(noise.std()))
-    assert gain.item() == pytest.approx(9, rel=0.05)
-    assert stability_loss(photo, photo, noise_std=0.01).item() == 0
+    change = small_changes(photo, 2 / 255, torch.Generator().manual_seed(0))
+    assert 0 < change.abs().max() < 12 / 255
+    assert stability_loss(3 * photo, 3 * (photo + change), change).item() == pytest.approx(9)
+    assert stability_loss(photo, photo, change).item() == 0
+
+
+def test_small_changes_move_the_steps_of_a_smooth_gradient():
+    """Quantised again at a coarser step, a smooth 8-bit ramp changes in steps that follow its
+    contour lines, as a lattice painted by an unstable generator does."""
+    from style_plugin.training.losses import small_changes
+
+    ramp = torch.linspace(0.3, 0.5, 64).round_(decimals=2).expand(1, 3, 64, 64).contiguous()
+    changes = small_changes(ramp.expand(16, 3, 64, 64), 0.5, torch.Generator().manual_seed(1))
+    change = changes[changes.abs().amax(dim=(1, 2, 3)) < 4 / 255][:1]  # a requantised one
+    columns = change[0, 0].mean(dim=0)
+    assert torch.allclose(change[0, 0], columns.expand(64, 64), atol=1e-5)
+    assert columns.abs().max() >= 0.5 / 255
+
+
+def test_smooth_fields_are_smooth_8_bit_ramps():
+    from style_plugin.training.losses import smooth_fields
+
+    fields = smooth_fields(6, (96, 128), torch.Generator().manual_seed(0))
+    assert fields.shape == (6, 3, 96, 128) and fields.min() >= 0 and fields.max() <= 1
+    assert torch.equal(fields, torch.round(fields * 255) / 255)
+    steps = (fields[..., 1:] - fields[..., :-1]).abs()
+    assert steps.max() <= 2 / 255 + 1e-6 and steps.sum() > 0
 
 
 def test_the_stability_term_trains_and_can_be_turned_off(photos, paintings, tmp_path):

