@@ -25,7 +25,11 @@ pytestmark = pytest.mark.train  # real training steps
 
 def test_losses_fall_and_run_folder_is_complete(photos, paintings, tmp_path):
     run = tmp_path / "run"
-    config = tiny_config(photos, paintings, steps=60, lr=5e-3, style_weight=5.0)
+    # The style loss alone against the content loss: the stability term, which holds the
+    # output steady and so slows the first steps, has its own tests below.
+    config = tiny_config(
+        photos, paintings, steps=60, lr=5e-3, style_weight=5.0, stability_weight=0.0
+    )
     summary = Trainer(config, run, quiet_run(checkpoint_every=30, preview_every=30)).run()
     records = read_metrics(run / "metrics.jsonl")
     assert [r["step"] for r in records] == list(range(1, 61))
