@@ -122,3 +122,15 @@ def test_nothing_imports_the_folders_by_their_repository_names(folder):
             if name.split(".")[0] in ("hooks", "exporters"):
                 generic.append(f"{path.relative_to(REPO)}: {name}")
     assert not generic
+
+
+def test_image_files_are_opened_only_by_the_runtimes_opener():
+    """One opener (runtime/reading.py) holds the allowed formats and the decompression-bomb
+    guard: no other module of the package calls Pillow's `Image.open`."""
+    reader = REPO / "style_plugin" / "runtime" / "reading.py"
+    opened_elsewhere = [
+        str(path.relative_to(REPO))
+        for path in package_files()
+        if path != reader and "Image.open(" in path.read_text()
+    ]
+    assert opened_elsewhere == []

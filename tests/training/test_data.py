@@ -312,20 +312,6 @@ def test_preview_photos_swapped_for_an_eps_after_the_scan_are_refused(tmp_path, 
     assert "p1.png: is in EPS format" in one_line(exc) and ghostscript_calls == []
 
 
-def test_the_package_opens_image_files_only_through_the_runtimes_opener():
-    """One opener (runtime/reading.py) holds the six formats and the decompression-bomb guard."""
-    import style_plugin
-
-    root = Path(style_plugin.__file__).parent
-    sources = [*root.rglob("*.py"), *(root.parent / "exporters").rglob("*.py")]
-    opened_elsewhere = [
-        str(path.relative_to(root.parent))
-        for path in sources
-        if "Image.open(" in path.read_text() and path != root / "runtime" / "reading.py"
-    ]
-    assert opened_elsewhere == []
-
-
 @pytest.fixture
 def pixel_limit(monkeypatch: pytest.MonkeyPatch) -> int:
     """Pillow's decompression-bomb limit lowered, so a small image stands in for a huge one."""
