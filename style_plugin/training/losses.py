@@ -140,13 +140,16 @@ def small_changes(photos: Tensor, noise_std: float, generator: torch.Generator) 
     1 to 3 of 255, at a random offset), which moves the contour lines of every smooth
     gradient as 8-bit steps do."""
     n = photos.shape[0]
-    noise = torch.randn(photos.shape, generator=generator) * noise_std
-    step = (1 + 2 * torch.rand(n, 1, 1, 1, generator=generator)) / 255
-    offset = torch.rand(n, 1, 1, 1, generator=generator)
-    base = photos.detach().float().cpu()
+    draws = (
+        torch.randn(photos.shape, generator=generator) * noise_std,
+        (1 + 2 * torch.rand(n, 1, 1, 1, generator=generator)) / 255,
+        torch.rand(n, 1, 1, 1, generator=generator),
+        torch.rand(n, 1, 1, 1, generator=generator) < 0.5,
+    )
+    noise, step, offset, noisy = (d.to(photos.device) for d in draws)  # the photos stay put
+    base = photos.detach().float()
     requantised = torch.floor(base / step + offset) * step - base
-    noisy = torch.rand(n, 1, 1, 1, generator=generator) < 0.5
-    return torch.where(noisy, noise, requantised).to(photos.device, photos.dtype)
+    return torch.where(noisy, noise, requantised).to(photos.dtype)
 
 
 def stability_loss(output: Tensor, shaken_output: Tensor, change: Tensor) -> Tensor:
