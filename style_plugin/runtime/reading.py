@@ -244,7 +244,7 @@ def _decode_file(
         opened = _open_decodable(handle, name)
         with opened:  # closing destroys the pixels: convert them first
             wide = wide_colour(opened)  # known from the header, before any decoding
-            _draft(opened, draft_side)
+            draft_to(opened, draft_side)
             frame, dropped = _decode(opened, shown, in_place=True)
             return _from_pil(
                 frame,
@@ -270,8 +270,9 @@ def _open_decodable(handle: BinaryIO, name: Path) -> Image.Image:
         ) from exc
 
 
-def _draft(image: Image.Image, side: int | None) -> None:
-    """Let a JPEG decode at the smallest DCT scale whose long side stays at least `side`."""
+def draft_to(image: Image.Image, side: float | None) -> None:
+    """Let an opened JPEG decode at the smallest DCT scale whose long side stays at least
+    `side` (a quick downscale before the exact resize); other images are left as they are."""
     if not side or image.format not in _DRAFT_FORMATS or max(image.size) <= side:
         return
     scale = side / max(image.size)

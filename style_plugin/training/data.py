@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import math
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -30,6 +29,7 @@ from style_plugin.runtime.reading import (
     TooLargeError,
     UnreadFormatError,
     bomb_guarded,
+    draft_to,
     open_readable,
 )
 from style_plugin.training.borders import Border, trim_border
@@ -135,8 +135,7 @@ def _open_rgb(path: Path, max_side: int | None = None, allow_large: bool = False
         w, h = img.size
         scale = 1.0 if max_side is None else min(1.0, max_side / max(w, h))
         target = (max(1, round(w * scale)), max(1, round(h * scale)))
-        if scale < 1.0 and img.format == "JPEG":
-            img.draft(None, target)  # DCT-domain downscale: fast, never below target
+        draft_to(img, max_side)
         img.load()
         if scale < 1.0:
             img = img.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
@@ -262,9 +261,7 @@ class ContentCrops(torch.utils.data.Dataset):
                 target = max(
                     crop, min(short, crop * (self.scale[0] + u * (self.scale[1] - self.scale[0])))
                 )
-                if target < short and img.format == "JPEG":
-                    ratio = target / short
-                    img.draft(None, (math.ceil(w * ratio), math.ceil(h * ratio)))
+                draft_to(img, target * max(w, h) / short)
                 img.load()
                 img = _to_rgb(img)
         except Exception as exc:
