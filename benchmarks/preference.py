@@ -8,15 +8,18 @@ carry no file name, method or style; the order is recorded in a key kept apart f
     python benchmarks/preference.py sheets out/quality --pair ours:previous --pair ours:magenta \\
         --sheets out/blind/sheets --key out/blind/key.json [--seed 0]
 
-A judge who sees only the folder of sheets writes one line per sheet to a TSV file:
+A judge who sees only the folder of sheets writes one line per sheet to a TSV file, with the
+flaws seen in each output (a frame, a strip, a seam, a grid...; "-" for none) if asked:
 
-    sheet  choice(A|B)  style_A(1-5)  style_B(1-5)  content_A(1-5)  content_B(1-5)
+    sheet  choice(A|B)  style_A(1-5)  style_B(1-5)  content_A(1-5)  content_B(1-5)  [flaws_A  flaws_B]
 
-`tally` joins the answers with the key and prints, per pair and style, how often each method won
-(with counts) and its mean style-likeness and content-recognisability ratings; with
-`--section`, also into that section of docs/results.md, the methods named as `--name` says:
+`tally` joins the answers (one file per judge; several judges may answer the same sheet) with
+the key and prints, per pair and style, how often each method won (with counts), its mean
+style-likeness and content-recognisability ratings and how many of its outputs had a flaw
+named, then every flaw named; with `--section`, also into that section of docs/results.md,
+the methods named as `--name` says:
 
-    python benchmarks/preference.py tally out/blind/key.json out/blind/answers.tsv \\
+    python benchmarks/preference.py tally out/blind/key.json out/blind/answers-*.tsv \\
         [--section blind-bundled --judges 2 --judged 2026-12-04 --name previous="the old model"]
 
 The keys and answers of the judged tests are kept in benchmarks/blind/.
@@ -110,20 +113,29 @@ def make_sheets(args: argparse.Namespace) -> None:
     print(f"wrote {len(key)} sheets to {args.sheets} and their key to {args.key}")
 
 
+RATINGS = ("style_A", "style_B", "content_A", "content_B")
+NO_FLAW = ("", "-", "none")
+
+
 def read_answers(path: Path) -> dict[str, dict]:
-    """sheet -> {choice, style_A, style_B, content_A, content_B}; '#' lines and a header skipped."""
+    """sheet -> {choice, style_A, style_B, content_A, content_B, flaws_A, flaws_B, flaws_asked}
+    of one judge; '#' lines and a header skipped; the flaw columns are optional ('' when
+    absent or none)."""
     answers = {}
     with path.open(encoding="utf-8") as handle:
         for row in csv.reader(handle, delimiter="\t"):
             if not row or row[0].startswith("#") or row[0] == "sheet":
                 continue
-            name, choice, *ratings = (c.strip() for c in row)
-            if choice not in ("A", "B") or len(ratings) != 4:
+            name, choice, *rest = (c.strip() for c in row)
+            if choice not in ("A", "B") or len(rest) not in (4, 6):
                 raise SystemExit(f"{path}: bad line {row!r}")
-            values = [float(r) for r in ratings]
+            flaws = [f if f.lower() not in NO_FLAW else "" for f in rest[4:]] or ["", ""]
             answers[name] = {
                 "choice": choice,
-                **dict(zip(("style_A", "style_B", "content_A", "content_B"), values, strict=True)),
+                **dict(zip(RATINGS, (float(r) for r in rest[:4]), strict=True)),
+                "flaws_A": flaws[0],
+                "flaws_B": flaws[1],
+                "flaws_asked": len(rest) == 6,
             }
     return answers
 
@@ -131,33 +143,42 @@ def read_answers(path: Path) -> dict[str, dict]:
 def tally(args: argparse.Namespace) -> None:
     names = dict(item.split("=", 1) for item in args.name)
     key = json.loads(args.key.read_text(encoding="utf-8"))
-    answers = read_answers(args.answers)
-    missing = sorted(set(key) - set(answers))
+    judged = [read_answers(path) for path in args.answers]
+    missing = sorted(name for name in key if not any(name in answers for answers in judged))
     if missing:
         print(f"no answer for {len(missing)} sheets: {', '.join(missing[:5])} ...")
     groups: dict[tuple[str, str, str], list[dict]] = {}
+    flaws: list[tuple[str, str, str, str]] = []  # method, style, photo, what was named
     for name, item in key.items():
-        if name not in answers:
-            continue
-        answer = answers[name]
-        methods = item["pair"]  # in the order --pair named them
-        record = {}
-        for side in ("A", "B"):
-            record[item[side]] = {
-                "won": answer["choice"] == side,
-                "style": answer[f"style_{side}"],
-                "content": answer[f"content_{side}"],
-            }
-        for style in (item["style"], "all"):
-            groups.setdefault((methods[0], methods[1], style), []).append(record)
+        for answers in judged:
+            if name not in answers:
+                continue
+            answer = answers[name]
+            record = {}
+            for side in ("A", "B"):
+                record[item[side]] = {
+                    "won": answer["choice"] == side,
+                    "style": answer[f"style_{side}"],
+                    "content": answer[f"content_{side}"],
+                    "flawed": bool(answer[f"flaws_{side}"]),
+                }
+                if answer[f"flaws_{side}"]:
+                    flaws.append(
+                        (item[side], item["style"], item["photo"], answer[f"flaws_{side}"])
+                    )
+            for style in (item["style"], "all"):
+                groups.setdefault((*item["pair"], style), []).append(record)  # --pair's order
     report = results.Report()
     judges = f"{args.judges} judge{'s' if args.judges != 1 else ''}" if args.judges else "judges"
-    answered = sum(name in answers for name in key)
+    sheets = sum(any(name in answers for answers in judged) for name in key)
+    count = sum(len(answers.keys() & key.keys()) for answers in judged)
+    each = "one answer to a sheet" if count == sheets else f"{count} answers in all"
     report.add(
-        f"{answered} sheets, each the painting and two unlabelled outputs of one held-out photo "
-        f"in a random order, answered by {judges} who saw only the sheets, one answer to a sheet: "
-        "which output carries more of the painting's style, and each output's style likeness "
-        "and content recognisability from 1 to 5."
+        f"{sheets} sheets, each the painting and two unlabelled outputs of one held-out photo "
+        f"in a random order, answered by {judges} who saw only the sheets, {each}: which "
+        "output carries more of the painting's style, each output's style likeness and content "
+        "recognisability from 1 to 5"
+        + (", and any flaw seen in it." if any(_asked_flaws(a) for a in judged) else ".")
     )
     ordered = sorted(groups.items(), key=lambda kv: (kv[0][:2], kv[0][2] == "all", kv[0][2]))
     rows = []
@@ -167,6 +188,9 @@ def tally(args: argparse.Namespace) -> None:
         def mean(method: str, what: str, records: list[dict] = records) -> float:
             return statistics.fmean(r[method][what] for r in records)
 
+        def flawed(method: str, records: list[dict] = records) -> int:
+            return sum(r[method]["flawed"] for r in records)
+
         shown = names.get(first, first)
         rows.append(
             (
@@ -175,11 +199,26 @@ def tally(args: argparse.Namespace) -> None:
                 f"{shown} {wins}/{len(records)} ({100 * wins / len(records):.0f}%)",
                 f"{mean(first, 'style'):.1f} vs {mean(second, 'style'):.1f}",
                 f"{mean(first, 'content'):.1f} vs {mean(second, 'content'):.1f}",
+                f"{flawed(first)} vs {flawed(second)}",
             )
         )
-    report.table(["pair", "style", "wins", "style likeness 1-5", "content 1-5"], rows, left=5)
+    header = ["pair", "style", "wins", "style likeness 1-5", "content 1-5", "flaws named"]
+    report.table(header, rows, left=6)
+    if flaws:
+        report.add("Flaws the judges named:")
+        report.add(
+            "\n".join(
+                f"- {names.get(m, m)}, {style}, {photo}: {what}"
+                for m, style, photo, what in sorted(flaws)
+            )
+        )
     if args.section:
         results.publish(args, report, date=args.judged)
+
+
+def _asked_flaws(answers: dict[str, dict]) -> bool:
+    """Whether a judge's file has the flaw columns."""
+    return any(a["flaws_asked"] for a in answers.values())
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -194,7 +233,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     s.add_argument("--seed", type=int, default=0)
     t = sub.add_parser("tally", help="win rates and ratings from a judge's answers")
     t.add_argument("key", type=Path)
-    t.add_argument("answers", type=Path)
+    t.add_argument("answers", type=Path, nargs="+", help="one TSV file per judge")
     t.add_argument("--name", action="append", default=[], metavar="METHOD=NAME",
                    help="how the results page names a method of the key")  # fmt: skip
     t.add_argument("--judges", type=int, help="how many judges answered")

@@ -142,5 +142,24 @@ def test_blind_sheets_hide_the_order_and_the_tally_undoes_it(tmp_path, capsys):
     capsys.readouterr()
     preference.main(["tally", str(key_path), str(answers)])
     table = capsys.readouterr().out
-    assert "| ours vs rival | all | ours 6/6 (100%) | 4.0 vs 2.0 | 5.0 vs 5.0 |" in table
+    assert "| ours vs rival | all | ours 6/6 (100%) | 4.0 vs 2.0 | 5.0 vs 5.0 | 0 vs 0 |" in table
     assert "| ours vs rival | s1 | ours 3/3 (100%)" in table
+
+    # A second judge answers two of the sheets and names a flaw in the rival's output of one:
+    # both judges' answers count, and the flaw is listed under the method that had it.
+    first, second = list(key)[:2]
+    side = "A" if key[first]["A"] == "rival" else "B"
+    flaws = ("a dark strip on the right edge", "-") if side == "A" else ("-", "a seam")
+    other = tmp_path / "answers-2.tsv"
+    other.write_text(
+        f"{first}\t{'B' if side == 'A' else 'A'}\t3\t3\t4\t4\t{flaws[0]}\t{flaws[1]}\n"
+        f"{second}\tA\t3\t3\t4\t4\t-\tnone\n"
+    )
+    capsys.readouterr()
+    preference.main(["tally", str(key_path), str(answers), str(other)])
+    table = capsys.readouterr().out
+    assert "8 answers in all" in table and "any flaw seen in it" in table
+    assert "| ours vs rival | all | ours" in table and "/8 " in table
+    assert "| 0 vs 1 |" in table
+    named = flaws[0] if side == "A" else flaws[1]
+    assert f"- rival, {key[first]['style']}, {key[first]['photo']}: {named}" in table

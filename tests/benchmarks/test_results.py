@@ -153,6 +153,6 @@ def test_a_blind_tally_writes_its_section_with_the_judges_and_names(tmp_path: Pa
     text = page.read_text()
     assert "- date: 2026-12-04" in text and "## T" in text
     assert "3 sheets" in text and "answered by 1 judge who saw only the sheets" in text
-    assert "| ours vs the rival | all | ours 1/3 (33%) | 3.7 vs 2.3 | 3.3 vs 4.7 |" in text
+    assert "| ours vs the rival | all | ours 1/3 (33%) | 3.7 vs 2.3 | 3.3 vs 4.7 | 0 vs 0 |" in text
     with pytest.raises(SystemExit):  # how many judged must be said
         preference.main([*argv[:-2]])
