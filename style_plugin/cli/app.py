@@ -11,7 +11,15 @@ from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from style_plugin.contract import printable
 
-__all__ = ["EXIT_INTERRUPTED", "DeviceOption", "app", "command_group", "fail", "require_torch"]
+__all__ = [
+    "EXIT_INTERRUPTED",
+    "Command",
+    "DeviceOption",
+    "app",
+    "command_group",
+    "fail",
+    "require_torch",
+]
 
 
 class _MetavarArgument(TyperArgument):
@@ -35,7 +43,7 @@ def _say_what_to_type(params: Iterable[Any]) -> None:
             param.__class__ = _MetavarArgument
 
 
-class _Command(TyperCommand):
+class Command(TyperCommand):
     """A command whose help says what to type (see `_say_what_to_type`)."""
 
     def format_help(self, ctx: typer.Context, formatter: Any) -> None:
@@ -61,10 +69,10 @@ class _Group(TyperGroup):
 
 
 class _App(typer.Typer):
-    """A Typer app whose commands default to `_Command`."""
+    """A Typer app whose commands default to `Command`."""
 
     def command(self, *args: Any, **kwargs: Any) -> Callable[[Any], Any]:
-        kwargs.setdefault("cls", _Command)
+        kwargs.setdefault("cls", Command)
         return super().command(*args, **kwargs)
 
 

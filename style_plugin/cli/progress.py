@@ -20,9 +20,11 @@ import typer
 
 from style_plugin.contract import printable
 from style_plugin.runtime.report import BatchEvents, Problem, Reason
+from style_plugin.training.watching import RemainingTime, time_left_text
 
 if TYPE_CHECKING:
-    from rich.progress import Progress, TaskID
+    from rich.progress import Progress, Task, TaskID
+    from rich.text import Text
 
     from style_plugin.runtime.report import BatchReport
 
@@ -51,13 +53,27 @@ class ProgressDisplay:
                 TimeRemainingColumn,
             )
 
+            class TimeLeftColumn(TimeRemainingColumn):
+                """rich's time left, or the work's own estimate where it gives one (the
+                `left_s` field, seconds: a training's, from the pace of its recent steps)."""
+
+                def render(self, task: Task) -> Text:
+                    left = task.fields.get("left_s")
+                    if left is None:
+                        return super().render(task)
+                    from rich.text import Text
+
+                    minutes, seconds = divmod(int(left), 60)
+                    hours, minutes = divmod(minutes, 60)
+                    return Text(f"{hours:d}:{minutes:02d}:{seconds:02d}", "progress.remaining")
+
             self.bar = Progress(
                 SpinnerColumn(),
                 TextColumn("{task.description}", markup=False),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TextColumn("{task.fields[rate]}", markup=False),
-                TimeRemainingColumn(),
+                TimeLeftColumn(),
                 TextColumn("{task.fields[current]}", markup=False),
                 console=Console(stderr=True),
                 transient=True,
@@ -92,8 +108,9 @@ class ProgressDisplay:
             )
         self._preparing = False
 
-    def update(self, completed: float, **fields: str) -> None:
-        """Fill the bar to `completed` and set its text `fields` (rate, current)."""
+    def update(self, completed: float, **fields: str | float | None) -> None:
+        """Fill the bar to `completed` and set its `fields` (rate, current; left_s, the
+        seconds left where the work estimates them itself)."""
         if self.bar is not None and self._task is not None:
             self.bar.update(self._task, completed=completed, **fields)
 
@@ -194,17 +211,20 @@ class BatchProgress(BatchEvents):
 
 
 class TrainingProgress:
-    """A training run's reports on a `ProgressDisplay`: pass `on_progress` and `on_note` to
-    `RunOptions`. The bar moves with each step and shows the latest losses; without a bar,
-    a line at each metrics record."""
+    """A training run's reports on a `ProgressDisplay`: pass `on_progress`, `on_note` and
+    `on_live_preview` to `RunOptions`. The bar moves with each step and shows the latest
+    losses and the time left, from the pace of the recent steps (`RemainingTime`); without a
+    bar, a line at each metrics record, the time left in it."""
 
     def __init__(self, display: ProgressDisplay) -> None:
         self.display = display
+        self.remaining = RemainingTime()
 
     def on_progress(self, step: int, total: int, record: Mapping[str, Any] | None) -> None:
         self.display.start(total, completed=step)
+        left = self.remaining.update(step, total, time.perf_counter())
         if record is None:
-            self.display.update(step)
+            self.display.update(step, left_s=left)
             return
         losses = (
             f"content {record['content']:.3f}  style {record['style']:.3f}  "
@@ -213,9 +233,13 @@ class TrainingProgress:
         if record.get("stability"):
             losses += f"  stability {record['stability']:.2f}"
         rate = f"{record['images_per_s']:.1f} img/s"
-        self.display.update(step, rate=rate, current=losses)
+        self.display.update(step, rate=rate, current=losses, left_s=left)
         if self.display.plain:
-            self.display.tell(f"step {step}/{total}  {losses}  {rate}")
+            said_left = f"  {time_left_text(left)}" if left is not None else ""
+            self.display.tell(f"step {step}/{total}  {losses}  {rate}{said_left}")
 
     def on_note(self, message: str) -> None:
         self.display.tell(message)
+
+    def on_live_preview(self, step: int, path: Path) -> None:
+        self.display.tell(f"step {step}: preview drawn in {path}")

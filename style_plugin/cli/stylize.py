@@ -29,9 +29,18 @@ from style_plugin.cli.batch_options import (
 )
 from style_plugin.contract import printable
 from style_plugin.runtime.settings import DEFAULT_SCALE, DEFAULT_STRENGTH, SCALE_RANGE
+from style_plugin.video.defaults import (
+    CRF_RANGE,
+    DEFAULT_CRF,
+    DEFAULT_HOLD,
+    check_crf,
+    check_hold,
+    is_clip,
+)
 
 if TYPE_CHECKING:
     from style_plugin.runtime.settings import StyleSettings
+    from style_plugin.runtime.stylizer import Stylizer
 
 #: Where `stylize` runs its batch.
 ENGINES = ("local", "ray")
@@ -127,18 +136,44 @@ def stylize(
             "Default: RAY_ADDRESS, else a Ray started on this machine.",
         ),
     ] = None,
+    temporal: Annotated[
+        bool | None,
+        typer.Option(
+            "--temporal/--no-temporal",
+            help="Stylize the inputs as one sequence of frames, holding strokes along the "
+            "motion so they do not flicker: on for video clips unless --no-temporal; for "
+            "numbered frames (a folder), pass --temporal (they run in numeric order).",
+            show_default=False,
+        ),
+    ] = None,
+    hold: Annotated[
+        float,
+        typer.Option(
+            metavar="0..1",
+            help="How strongly strokes are held from frame to frame where the motion is "
+            "reliable: 0 frame by frame, higher steadier.",
+        ),
+    ] = DEFAULT_HOLD,
+    crf: Annotated[
+        int,
+        typer.Option(
+            metavar="{}..{}".format(*CRF_RANGE),
+            help="Video quality (constant rate factor): lower is better and larger.",
+        ),
+    ] = DEFAULT_CRF,
     quiet: QuietOption = False,
 ) -> None:
-    """Stylize images, folders and glob patterns with a style model.
+    """Stylize images, folders, glob patterns and video clips.
 
     A bad file is reported and the rest go on. With --engine ray the same files, names and rules apply; this machine reads the inputs and writes the outputs, the cluster does the work.
+
+    Video clips (.mp4, .mov, .mkv, .webm, .m4v, .avi; needs the video extra) come out as H.264 (VP9 in .webm) with their frame times, rotation and audio, beside the input as NAME-stylized.EXT or where -o says.
 
     Exit status: 0 when every image was stylized or skipped, 1 when any failed, 130 on Ctrl-C.
     """
     from style_plugin.runtime.options import OptionError
     from style_plugin.runtime.report import Problem
     from style_plugin.runtime.settings import StyleSettings
-    from style_plugin.runtime.stylizer import Stylizer
 
     try:
         settings = StyleSettings(
@@ -150,10 +185,38 @@ def stylize(
         fail(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     if address is not None and engine != "ray":
         fail("--address names a Ray cluster: pass --engine ray with it")
+    _check_sequence_options(hold, crf)
+    clips = [Path(name) for name in inputs if is_clip(name)]
+    if clips:
+        _check_clip_options(clips, inputs, engine, output_format, quality)
+        if overwrite and skip_existing:
+            fail("--overwrite and --skip-existing contradict each other")
+    elif temporal and engine == "ray":
+        fail("--temporal stylizes frames in order on this machine: leave out --engine ray")
     if engine == "ray":
         from style_plugin.distributed.cluster import cluster_address
 
         address = cluster_address(address)  # a malformed one (or RAY_ADDRESS): one line now
+    if clips:
+        from style_plugin.cli.clips import ClipRequest, run_clips
+
+        request = ClipRequest(
+            output=output,
+            suffix=suffix,
+            overwrite=overwrite,
+            skip_existing=skip_existing,
+            hold=None if temporal is False else hold,
+            crf=crf,
+            allow_large=allow_large,
+            quiet=quiet,
+        )
+        stylizer = _stylizer(model, device, threads, tile_size, exact_tiles, style, quiet)
+        if not quiet:
+            chosen = stylizer.model_for(style)
+            provider = chosen.session.provider.describe()
+            typer.echo(printable(f"{provider}; model: {chosen.path}"), err=True)
+        run_clips(stylizer, style, settings, clips, request)
+        return
     options = make_options(
         output=output,
         output_format=output_format,
@@ -165,27 +228,84 @@ def stylize(
         overwrite=overwrite,
         jobs=jobs,
     )
-    if model is None:
-        load_plugins(quiet)  # the styles of installed style packs join the store
-    tiles = {} if tile_size is None else {"tile_size": tile_size}
-    stylizer = Stylizer(model, device=device, threads=threads, exact_tiles=exact_tiles, **tiles)
+    stylizer = _stylizer(model, device, threads, tile_size, exact_tiles, style, quiet)
     chosen = stylizer.model_for(style)
-    chosen.style_weights(style)  # an unknown style fails here, listing the known ones
     plans = plan_batch(inputs, recursive, options)
+    if temporal:
+        from style_plugin.video.frames import sequence_order
+
+        sequence_order(plans)
     if engine == "ray":
+        tiles = {} if tile_size is None else {"tile_size": tile_size}
         runtime = {"device": device, "threads": threads or 1, "exact_tiles": exact_tiles, **tiles}
         run, runs_on = _ray_run(chosen.path, style, settings, runtime, address)
     else:
         from style_plugin.runtime.batch import run_batch
         from style_plugin.runtime.jobs import stylize_job
 
-        job = stylize_job(stylizer, style, settings)
+        if temporal:
+            from style_plugin.video.frames import sequence_job
+
+            job = sequence_job(stylizer, style, settings, hold)
+        else:
+            job = stylize_job(stylizer, style, settings)
         run = functools.partial(run_batch, job, notes=settings.no_effect_on)
         runs_on = chosen.session.provider.describe()
     if not quiet:
         typer.echo(printable(f"{runs_on}; model: {chosen.path}"), err=True)
     advice = {Problem.OUT_OF_MEMORY: " (try --max-side or a smaller --tile-size)"}
     run_planned(run, plans, options, quiet=quiet, advice=advice)
+
+
+def _check_sequence_options(hold: float, crf: int) -> None:
+    """One line for a --hold or --crf out of range, before any work."""
+    from style_plugin.runtime.options import OptionError
+
+    try:
+        check_hold(hold)
+        check_crf(crf)
+    except OptionError as exc:
+        fail(exc.naming({"hold": "--hold", "crf": "--crf"}))
+
+
+def _check_clip_options(
+    clips: list[Path],
+    inputs: list[str],
+    engine: str,
+    output_format: str | None,
+    quality: int | None,
+) -> None:
+    """One line for what clips cannot do: go with images, run on Ray, take image formats."""
+    if len(clips) < len(inputs):
+        fail("video clips and images go in separate commands: stylize the clips on their own")
+    if engine != "local":
+        fail("video clips stylize on this machine: leave out --engine")
+    if output_format is not None or quality is not None:
+        fail(
+            "--format and --quality are for images; a clip's format follows its -o name "
+            "(.mp4, .mov, .mkv, .webm) and its quality --crf"
+        )
+
+
+def _stylizer(
+    model: Path | None,
+    device: str,
+    threads: int,
+    tile_size: int | None,
+    exact_tiles: bool,
+    style: str | None,
+    quiet: bool,
+) -> Stylizer:
+    """The stylizer for the command's model and style (an unknown style fails here, listing
+    the known ones); the styles of installed style packs join the store first."""
+    from style_plugin.runtime.stylizer import Stylizer
+
+    if model is None:
+        load_plugins(quiet)
+    tiles = {} if tile_size is None else {"tile_size": tile_size}
+    stylizer = Stylizer(model, device=device, threads=threads, exact_tiles=exact_tiles, **tiles)
+    stylizer.model_for(style).style_weights(style)
+    return stylizer
 
 
 def _ray_run(

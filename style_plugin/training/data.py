@@ -291,6 +291,25 @@ def centre_crops(paths: Sequence[Path], size: int, allow_large: bool = False) ->
     return torch.stack(crops)
 
 
+def whole_photo(path: Path, max_side: int, min_side: int, allow_large: bool = False) -> Tensor:
+    """A photo whole, as the user sees it (EXIF applied), its long side at most ``max_side``:
+    a float ``[1,3,H,W]`` batch in [0,1] (a live preview's photo). DataError (one line) for a
+    photo that cannot be read, or is under ``min_side`` pixels a side."""
+    try:
+        photo = _to_tensor(_open_rgb(Path(path), max_side, allow_large))[None]
+    except Exception as exc:
+        raise DataError(
+            f"cannot read the photo {printable(str(path))}: {_why_unusable(exc)}"
+        ) from exc
+    height, width = photo.shape[-2:]
+    if min(height, width) < min_side:
+        raise DataError(
+            f"the photo {printable(str(path))} is {width}x{height}; it needs at least "
+            f"{min_side} pixels a side"
+        )
+    return photo
+
+
 class StepBatchSampler(torch.utils.data.Sampler[list[tuple[int, int]]]):
     """For each step in ``[start_step, end_step)``, a batch of ``(image index, item seed)`` keys.
 

@@ -1,8 +1,10 @@
-"""Preview sheets: each row a content photo followed by its rendering in every style."""
+"""Previews of a run: sheets (each row a content photo followed by its rendering in every
+style) and the live preview (one photo of the user's choice in the styles being learnt)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -36,27 +38,56 @@ def _thumbnail(image: Tensor, size: int) -> Tensor:
     return cell
 
 
+@contextlib.contextmanager
+def _evaluating(generator: torch.nn.Module) -> Iterator[None]:
+    """The generator in eval mode within the block, back in its own mode after it."""
+    was_training = generator.training
+    generator.eval()
+    try:
+        yield
+    finally:
+        generator.train(was_training)
+
+
+def _in_each_style(
+    generator: torch.nn.Module, photo: Tensor, num_styles: int, device: torch.device
+) -> list[Tensor]:
+    """`photo` [1,3,H,W] rendered in each of the `num_styles` styles, as [3,H,W] on the CPU."""
+    photo = photo.to(device)
+    rendered = []
+    for s in range(num_styles):
+        weights = torch.zeros(1, num_styles, device=device)
+        weights[0, s] = 1
+        rendered.append(generator(photo, weights)[0].float().cpu())
+    return rendered
+
+
 @torch.no_grad()
 def render_preview(
     generator: torch.nn.Module, contents: Tensor, paintings: Sequence[Tensor], device: torch.device
 ) -> Image.Image:
     """Grid with a header row of paintings, then per photo: photo | style 1 | ... | style S."""
-    was_training = generator.training
-    generator.eval()
     n, _, size, _ = contents.shape
     num_styles = len(paintings)
     cells = [torch.ones(3, size, size)] + [_thumbnail(p.cpu(), size) for p in paintings]
-    for i in range(n):
-        photo = contents[i : i + 1].to(device)
-        cells.append(contents[i].cpu())
-        for s in range(num_styles):
-            weights = torch.zeros(1, num_styles, device=device)
-            weights[0, s] = 1
-            cells.append(generator(photo, weights)[0].float().cpu())
-    generator.train(was_training)
+    with _evaluating(generator):
+        for i in range(n):
+            cells.append(contents[i].cpu())
+            cells.extend(_in_each_style(generator, contents[i : i + 1], num_styles, device))
     columns = num_styles + 1
     rows = [torch.cat(cells[r * columns : (r + 1) * columns], dim=2) for r in range(n + 1)]
     return to_pil(torch.cat(rows, dim=1))
+
+
+@torch.no_grad()
+def render_live_preview(
+    generator: torch.nn.Module, photo: Tensor, num_styles: int, device: torch.device
+) -> Image.Image:
+    """`photo` [1,3,H,W] in each style being learnt, side by side (one style: the photo's own
+    size and aspect)."""
+    with _evaluating(generator):
+        rendered = _in_each_style(generator, photo, num_styles, device)
+    return to_pil(torch.cat(rendered, dim=2))
 
 
 def save_preview(image: Image.Image, path: str | Path) -> None:

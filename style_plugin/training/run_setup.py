@@ -16,7 +16,7 @@ from torch.utils.data import DataLoader
 
 from style_plugin.errors import TrainingError, one_line
 from style_plugin.models.discriminator import PatchDiscriminator
-from style_plugin.models.generator import Generator
+from style_plugin.models.generator import MIN_SIDE, Generator
 from style_plugin.models.vgg import load_perceptual_net, min_input_side
 from style_plugin.training import distributed
 from style_plugin.training.base import (
@@ -35,9 +35,11 @@ from style_plugin.training.data import (
     StyleImages,
     centre_crops,
     scan_content_folder,
+    whole_photo,
 )
 from style_plugin.training.losses import PerceptualLoss
 from style_plugin.training.step import Optimisers, TrainingStep
+from style_plugin.training.watching import LIVE_PREVIEW_EVERY, LIVE_PREVIEW_SIDE
 
 #: Content photos shown in each preview sheet.
 PREVIEW_PHOTOS = 3
@@ -48,6 +50,16 @@ DEFAULT_CADENCE = {"checkpoint": 100, "preview": 100, "log": 10}
 
 #: on_progress(step, total, record): see `RunOptions.on_progress`.
 ProgressCallback = Callable[[int, int, dict[str, Any] | None], None]
+
+
+@dataclass(frozen=True)
+class LivePreview:
+    """A photo of the user's choice drawn in the styles being learnt as the run goes: written
+    to `path` (PNG, long side at most LIVE_PREVIEW_SIDE) every `every` steps and at the last."""
+
+    photo: Path
+    path: Path
+    every: int = LIVE_PREVIEW_EVERY
 
 
 @dataclass
@@ -77,6 +89,10 @@ class RunOptions:
     #: A line worth telling whoever watches (where a resumed run goes on, which VGG19 weights
     #: stand in and why, a painting's border cut off). Main process only.
     on_note: Callable[[str], None] | None = None
+    #: Draw a photo in the styles being learnt as the run goes (see `LivePreview`).
+    live_preview: LivePreview | None = None
+    #: Called with (step, path) once a live preview is written. Main process only.
+    on_live_preview: Callable[[int, Path], None] | None = None
 
 
 def autocast_dtype(device: torch.device) -> torch.dtype | None:
@@ -164,6 +180,11 @@ class RunSetup:
         )
         self.scan = scan_content_folder(
             cfg.content_dir, min_side=cfg.crop_size, allow_large=allow_large
+        )
+        live = self.options.live_preview
+        #: The live preview's photo, [1,3,H,W]; None without one.
+        self.live_photo = (
+            whole_photo(live.photo, LIVE_PREVIEW_SIDE, MIN_SIDE, allow_large) if live else None
         )
         if self.placement.is_main and self.options.on_note:
             for name, border in self.styles.borders.items():

@@ -32,7 +32,7 @@ from style_plugin.training import distributed
 from style_plugin.training.checkpoint import checkpoint_path, compact_state, save_checkpoint
 from style_plugin.training.config import TrainConfig
 from style_plugin.training.metrics import MetricsLog
-from style_plugin.training.preview import render_preview, save_preview
+from style_plugin.training.preview import render_live_preview, render_preview, save_preview
 from style_plugin.training.run_setup import RunOptions, RunSetup
 from style_plugin.training.step import LossNotFinite
 
@@ -54,6 +54,11 @@ class TrainSummary:
     losses: dict[str, float]
     skipped_files: list[tuple[str, str]] = field(default_factory=list)
     main_process: bool = True
+    #: Steps timed for `steps_per_second`: those of this session after its first, whose
+    #: duration includes warm-up.
+    timed_steps: int = 0
+    #: Speed over the timed steps; None with none timed.
+    steps_per_second: float | None = None
 
 
 class _StopRequest:
@@ -135,6 +140,18 @@ class Trainer:
         )
         save_preview(sheet, self.run_dir / "previews" / f"step_{step:06d}.png")
 
+    def _live_preview(self, step: int) -> None:
+        run = self.setup
+        live = run.options.live_preview
+        if not run.placement.is_main or live is None or run.live_photo is None:
+            return
+        image = render_live_preview(
+            run.trained_styles, run.live_photo, len(run.styles.names), run.device
+        )
+        save_preview(image, live.path)
+        if run.options.on_live_preview:
+            run.options.on_live_preview(step, live.path)
+
     def _write_summary(self, summary: TrainSummary) -> None:
         if not self.setup.placement.is_main:
             return
@@ -178,6 +195,7 @@ class Trainer:
         images_per_step = cfg.batch_size * placement.world_size
         stop = _StopRequest()
         interrupted = False
+        first_step_done: float | None = None  # the timed steps start here
         self._report(step, None)
         with stop.installed():
             batches = iter(run.loader)
@@ -213,10 +231,17 @@ class Trainer:
                     self._save(step, losses, elapsed)
                 if step % run.cadence["preview"] == 0 or step == cfg.steps:
                     self._preview(step)
+                live = opts.live_preview
+                if live and (step % live.every == 0 or step == cfg.steps):
+                    self._live_preview(step)
+                if first_step_done is None:
+                    first_step_done = time.perf_counter()
         elapsed = run.elapsed_before + time.perf_counter() - started
         if self.last_saved != step:
             self._save(step, losses, elapsed)
         trained = step - run.start_step
+        timed = max(0, trained - 1)
+        timed_seconds = time.perf_counter() - (first_step_done or 0.0)
         summary = TrainSummary(
             run_dir=self.run_dir,
             step=step,
@@ -231,6 +256,8 @@ class Trainer:
                 (str(p), reason) for p, reason in [*run.scan.skipped, *run.styles.extra_skipped]
             ],
             main_process=main,
+            timed_steps=timed,
+            steps_per_second=timed / max(timed_seconds, 1e-9) if timed else None,
         )
         self._write_summary(summary)
         return summary

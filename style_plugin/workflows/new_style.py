@@ -2,7 +2,8 @@
 (style_plugin/training/base.py), starting from the base style nearest to it, with the base's
 trunk tuned too by default (the style is exported alone, so nothing else changes), then the
 style is exported into the user model folder, where the CLI, the Python API and the hosts find it. The run is kept under
-`user_runs_dir()`, so a cancelled call goes on where it stopped when made again."""
+`user_runs_dir()`, so a cancelled call goes on where it stopped when made again; its speed is
+kept for the next estimate of how long one takes here (training/watching.py)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,14 @@ from style_plugin.training.config import (
     TrainConfig,
     check_style,
 )
+from style_plugin.training.run_setup import LivePreview
 from style_plugin.training.trainer import RunOptions, Trainer, TrainSummary
+from style_plugin.training.watching import (
+    MEASURED_STEPS,
+    MeasuredSpeed,
+    live_preview_path,
+    record_speed,
+)
 from style_plugin.user_dirs import user_models_dir, user_runs_dir
 
 
@@ -48,12 +56,15 @@ def add_style(
     options: RunOptions | None = None,
     overwrite: bool = False,
     settings: Mapping[str, Any] | None = None,
+    preview: Path | None = None,
 ) -> NewStyle:
     """Train style `name` from `painting` on `base` (photos: the package's samples unless
     given) and install it as `user_models_dir()/NAME.onnx` (fp16, labelled `label`);
     `trunk` "tuned" trains the base's trunk too, "frozen" only the style's parameters. An
     existing model of that name is kept unless `overwrite`; a run of that name resumes.
-    `settings` sets other TrainConfig fields of a new run (crop size, learning rate...)."""
+    `settings` sets other TrainConfig fields of a new run (crop size, learning rate...).
+    `preview`: a photo drawn in the style as it is learnt, at `live_preview_path(name)`
+    (`options.on_live_preview` is told of each)."""
     from style_plugin.exporters.onnx import export_onnx
 
     check_style(name, label)
@@ -80,7 +91,12 @@ def add_style(
                 **(settings or {}),
             )
         run = dataclasses.replace(options or RunOptions(), resume=resume, steps=steps)
-        summary = Trainer(config, run_dir, run).run()
+        if preview is not None:
+            live = LivePreview(Path(preview), live_preview_path(name))
+            run = dataclasses.replace(run, live_preview=live)
+        trainer = Trainer(config, run_dir, run)
+        summary = trainer.run()
+        _keep_speed(summary, trainer.setup.config)
         if summary.interrupted or not summary.main_process:
             return NewStyle(name, run_dir, None, summary)
     model.parent.mkdir(parents=True, exist_ok=True)
@@ -102,4 +118,14 @@ def _check_same_run(state: dict[str, Any], run_dir: Path, name: str, painting: P
         raise TrainingError(
             f"{run_dir} holds a run of style {name!r} from another painting ({kept}); "
             "remove that folder or choose another name"
+        )
+
+
+def _keep_speed(summary: TrainSummary, config: TrainConfig) -> None:
+    """Keep the run's speed for the next estimate, where it timed enough steps to tell."""
+    if summary.main_process and summary.steps_per_second and summary.timed_steps >= MEASURED_STEPS:
+        record_speed(
+            MeasuredSpeed(
+                summary.steps_per_second, summary.device, config.crop_size, config.batch_size
+            )
         )

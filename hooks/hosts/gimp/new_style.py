@@ -3,7 +3,8 @@ name and arguments, the request read from them, and the training run as a child 
 
 GIMP runs a plug-in's procedure in the plug-in's own process while its windows stay usable,
 so the plug-in waits for `style-plugin add-style` (hooks/hosts/new_style.py) and moves GIMP's
-progress bar with the step reports. The Cancel button of that bar kills the plug-in outright
+progress bar with the step reports (and, run from its dialog, shows the open image drawn in
+the style so far in a window of its own). The Cancel button of that bar kills the plug-in outright
 (GIMP closes it; no code of ours runs), so on Linux the child is started with a
 parent-death signal: it gets SIGTERM when the plug-in dies, finishes its step, keeps its
 checkpoint and exits, as it does for Krita's Cancel; the same request later goes on from there.
@@ -25,21 +26,23 @@ from PIL import Image
 from style_plugin.atomic import atomic_path
 from style_plugin.errors import StylePluginError
 from style_plugin.hooks.hosts.new_style import (
-    INTRO,
+    ABOUT,
     NEW_STYLE_STEPS,
     NewStyleRequest,
     Progress,
     add_style_command,
-    checked_name,
     child_environment,
     failure_message,
     installed_styles,
+    intro,
+    progress_text,
     read_event,
     recorded_command,
+    request_with_open_image,
 )
 
 __all__ = [  # with what the plug-in's procedure uses of hooks/hosts/new_style.py
-    "INTRO",
+    "ABOUT",
     "MENU_LABEL",
     "PAINTING_SIDE",
     "PROCEDURE_NAME",
@@ -48,6 +51,7 @@ __all__ = [  # with what the plug-in's procedure uses of hooks/hosts/new_style.p
     "TrainingCancelled",
     "added_message",
     "installed_styles",
+    "intro",
     "painting_read_scale",
     "progress_text",
     "recorded_command",
@@ -90,13 +94,16 @@ def request_from(
     steps: int,
     taken: Sequence[str],
     save_open_image: Callable[[str], Path] | None = None,
+    use_open_image: bool = False,
+    preview: bool = False,
 ) -> NewStyleRequest:
     """The request the procedure's values make, or StylePluginError saying what to change.
-    `save_open_image(name) -> Path`: given when the open image is to be learnt from; it is
-    only called once the name is known to be good."""
-    if save_open_image is not None:
-        painting = str(save_open_image(checked_name(label, taken)))
-    return NewStyleRequest.checked(label, painting or "", steps, taken=taken)
+    `save_open_image(name) -> Path`: given when an image is open; only called once the name
+    is known to be good. `use_open_image`: learn from it rather than the painting file;
+    `preview`: show it in the style as it is learnt (runs from the dialog)."""
+    return request_with_open_image(
+        label, painting, steps, taken, save_open_image, use_open_image, preview
+    )
 
 
 def painting_read_scale(width: int, height: int) -> float:
@@ -116,13 +123,6 @@ def write_painting(image: Image.Image, path: Path) -> Path:
 def added_message(request: NewStyleRequest) -> str:
     """What GIMP says once the style is installed."""
     return f"The style “{request.label}” was added: choose it in Filters > Artistic > Stylize..."
-
-
-def progress_text(request: NewStyleRequest, progress: Progress) -> str:
-    """The progress bar's text for `progress`."""
-    if not progress.total:
-        return f"Preparing to learn “{request.label}”…"
-    return f"Learning “{request.label}”: step {progress.step} of {progress.total}"
 
 
 def _parent_death_signal() -> Callable[[], None] | None:
@@ -173,7 +173,8 @@ def train(
         with child:
             assert child.stdout is not None
             for raw in child.stdout:
-                progress = read_event(raw.decode("utf-8", "replace"), progress)
+                line = raw.decode("utf-8", "replace")
+                progress = read_event(line, progress, request.preview_file)
                 on_progress(progress)
             exit_code = child.wait()
         stderr.seek(max(0, stderr.seek(0, os.SEEK_END) - _STDERR_BYTES))

@@ -1,5 +1,6 @@
 """Krita's "New style from an image…": the dialog that asks for the painting and a name, and
-the training that runs as a separate process behind a progress window with Cancel.
+the training that runs as a separate process behind a progress window with Cancel, which
+shows the time left and the open image drawn in the style so far.
 
 Only PyQt5 here (no `krita` module): the extension hands in the open image as a callable
 that saves it, and what to do once the style is installed. The command line and the reading
@@ -12,7 +13,8 @@ import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from PyQt5.QtCore import QObject, QProcess, QProcessEnvironment, Qt, QTimer
+from PyQt5.QtCore import QObject, QProcess, QProcessEnvironment, Qt, QTimer, pyqtSignal
+from PyQt5.QtGui import QCloseEvent, QPixmap
 from PyQt5.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -22,7 +24,7 @@ from PyQt5.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QProgressDialog,
+    QProgressBar,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
@@ -32,18 +34,19 @@ from PyQt5.QtWidgets import (
 from style_plugin.errors import StylePluginError
 from style_plugin.hooks.hosts.krita.ui import plain_label
 from style_plugin.hooks.hosts.new_style import (
-    INTRO,
     NEW_STYLE_STEPS,
     NewStyleRequest,
     Progress,
     add_style_command,
-    checked_name,
     child_environment,
     failure_message,
+    intro,
+    progress_text,
     read_event,
+    request_with_open_image,
 )
 
-__all__ = ["IMAGE_FILTER", "STOP_GRACE_MS", "NewStyleDialog", "StyleTraining"]
+__all__ = ["IMAGE_FILTER", "STOP_GRACE_MS", "NewStyleDialog", "StyleTraining", "TrainingWindow"]
 
 #: The file dialog's filter: the formats style-plugin reads.
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp)"
@@ -102,11 +105,12 @@ class NewStyleDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
-        intro = plain_label(INTRO)
-        intro.setWordWrap(True)
+        about = plain_label(intro(NEW_STYLE_STEPS))
+        about.setObjectName("intro")
+        about.setWordWrap(True)
         self.error.setWordWrap(True)
         layout = QVBoxLayout(self)
-        layout.addWidget(intro)
+        layout.addWidget(about)
         layout.addLayout(form)
         layout.addWidget(self.error)
         layout.addWidget(buttons)
@@ -119,19 +123,92 @@ class NewStyleDialog(QDialog):
                 self.label.setText(Path(path).stem.replace("_", " "))
 
     def accept(self) -> None:
-        """Check the entries; keep the dialog open with the reason when one is wrong."""
+        """Check the entries; keep the dialog open with the reason when one is wrong. The
+        open image, where there is one, is also drawn in the style as it is learnt."""
         try:
-            label = self.label.text()
-            painting = self.painting.text()
-            if self.use_open_image.isChecked() and self._save_open_image is not None:
-                painting = str(self._save_open_image(checked_name(label, self._taken)))
-            self.request = NewStyleRequest.checked(
-                label, painting, self.steps.value(), taken=self._taken
+            self.request = request_with_open_image(
+                self.label.text(),
+                self.painting.text(),
+                self.steps.value(),
+                self._taken,
+                self._save_open_image,
+                learn_from_open_image=self.use_open_image.isChecked(),
             )
         except StylePluginError as exc:
             self.error.setText(str(exc))
             return
         super().accept()
+
+
+class TrainingWindow(QDialog):
+    """A training's progress window (object name style_plugin_training): what it is doing,
+    a bar, the latest preview (object name preview, hidden until one comes) and Cancel.
+    Cancel, Escape and the window's close button all emit `canceled`; the window stays until
+    `finish` (the training first keeps its checkpoint)."""
+
+    canceled = pyqtSignal()
+
+    def __init__(self, text: str) -> None:
+        super().__init__(None)
+        self.setObjectName("style_plugin_training")
+        self.setWindowTitle("New Style")
+        self.text = plain_label(text)
+        self.text.setObjectName("text")
+        self.text.setWordWrap(True)
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 0)  # busy until the first step says the total
+        self.preview = QLabel()
+        self.preview.setObjectName("preview")
+        self.preview.setAlignment(Qt.AlignCenter)
+        self.preview.hide()
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.canceled.emit)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.cancel_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.text)
+        layout.addWidget(self.bar)
+        layout.addWidget(self.preview, 1)
+        layout.addLayout(buttons)
+        self.setMinimumWidth(360)
+        self._finished = False
+
+    def show_progress(self, text: str, step: int, total: int) -> None:
+        """Say `text`, the bar at `step` of `total`."""
+        self.text.setText(text)
+        self.bar.setMaximum(total)
+        self.bar.setValue(step)
+
+    def show_preview(self, path: str) -> None:
+        """Show the preview image at `path` (left as it was if it cannot be read)."""
+        pixmap = QPixmap(path)
+        if pixmap.isNull():
+            return
+        self.preview.setPixmap(pixmap)
+        self.preview.show()
+        self.adjustSize()
+
+    def stopping(self, text: str) -> None:
+        """Say `text`, with Cancel gone: the training is stopping."""
+        self.text.setText(text)
+        self.cancel_button.hide()
+
+    def reject(self) -> None:
+        """Escape: as Cancel."""
+        self.canceled.emit()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self._finished:
+            event.accept()
+            return
+        event.ignore()
+        self.canceled.emit()
+
+    def finish(self) -> None:
+        """Close the window for good."""
+        self._finished = True
+        self.close()
 
 
 class StyleTraining(QObject):
@@ -160,13 +237,8 @@ class StyleTraining(QObject):
         self._stdout = b""
         self._stderr = b""
         self._closed = False
-        self.window = QProgressDialog("", "Cancel", 0, 0)
-        self.window.setLabel(plain_label(f"Preparing to learn “{request.label}”…"))
-        self.window.setObjectName("style_plugin_training")
-        self.window.setWindowTitle("New Style")
-        self.window.setAutoClose(False)
-        self.window.setAutoReset(False)
-        self.window.setMinimumDuration(0)
+        self._shown_preview = 0  # the step of the preview on show
+        self.window = TrainingWindow(progress_text(request, self.progress))
         self.window.canceled.connect(self.cancel)
         self.process = QProcess(self)
         environment = QProcessEnvironment()
@@ -203,9 +275,7 @@ class StyleTraining(QObject):
         if not self.running:
             return
         self.cancelled = True
-        self.window.setLabelText("Stopping; keeping what was learnt…")
-        self.window.setCancelButton(None)
-        self.window.show()  # QProgressDialog hides itself when cancelled
+        self.window.stopping("Stopping; keeping what was learnt…")
         self.process.terminate()
         QTimer.singleShot(STOP_GRACE_MS, self._kill)
 
@@ -222,15 +292,16 @@ class StyleTraining(QObject):
     def _read_stdout(self) -> None:
         self._stdout += bytes(self.process.readAllStandardOutput())
         *lines, self._stdout = self._stdout.split(b"\n")
+        preview_file = self.request.preview_file
         for line in lines:
-            self.progress = read_event(line.decode("utf-8", "replace"), self.progress)
-        if self.progress.total and not self.cancelled:
-            self.window.setMaximum(self.progress.total)
-            self.window.setValue(self.progress.step)
-            self.window.setLabelText(
-                f"Learning “{self.request.label}”: step {self.progress.step} of "
-                f"{self.progress.total}"
-            )
+            self.progress = read_event(line.decode("utf-8", "replace"), self.progress, preview_file)
+        progress = self.progress
+        if progress.preview is not None and progress.preview_step != self._shown_preview:
+            self._shown_preview = progress.preview_step
+            self.window.show_preview(str(progress.preview))
+        if progress.total and not self.cancelled:
+            text = progress_text(self.request, progress)
+            self.window.show_progress(text, progress.step, progress.total)
 
     def _read_stderr(self) -> None:
         self._stderr = (self._stderr + bytes(self.process.readAllStandardError()))[-20_000:]
@@ -264,5 +335,5 @@ class StyleTraining(QObject):
     def _close(self) -> None:
         if not self._closed:
             self._closed = True
-            self.window.close()
+            self.window.finish()
             self.window.deleteLater()

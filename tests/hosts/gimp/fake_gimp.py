@@ -168,12 +168,21 @@ class FakeConfig:
 
 
 class FakeWidget:
-    """A Gtk or GimpUi widget: a preview area records what it draws, a check box its state
-    and handlers; layout calls do nothing."""
+    """A Gtk or GimpUi widget: a preview area records what it draws, an image the files it
+    shows, a check box its state and handlers; layout calls do nothing."""
 
     def __init__(self, *args, active: bool = True, **properties) -> None:
         self.active, self.drawn, self.handlers = active, [], {}
         self.text = properties.get("label", "")
+        self.properties = properties
+        self.files: list[str] = []  # what a Gtk.Image was set to show, in order
+        self.destroyed = False
+
+    def set_from_file(self, path):
+        self.files.append(path)
+
+    def destroy(self):
+        self.destroyed = True
 
     def set_text(self, text):
         self.text = text
@@ -207,6 +216,8 @@ class FakeGimp:
         self.timeouts: dict[int, Callable[[], bool]] = {}
         self.areas: list[FakeWidget] = []
         self.toggles: list[FakeWidget] = []
+        self.windows: list[FakeWidget] = []
+        self.images: list[FakeWidget] = []
         #: The dialog's rows in order: an argument GIMP filled by name, or ("list", name,
         #: [(value, label), ...], the config's value when the list was made).
         self.rows: list = []
@@ -286,6 +297,10 @@ class FakeGimp:
         gtk.CheckButton = widget(self.toggles)
         gtk.Align = enum(CENTER="center")
         gtk.Orientation = enum(VERTICAL="vertical")
+        gtk.Window = widget(self.windows)
+        gtk.Image = widget(self.images)
+        gtk.events_pending = lambda: False
+        gtk.main_iteration = lambda: True
         self.repository = ModuleType("gi.repository")
         for name, module in [
             ("Gimp", gimp),

@@ -26,6 +26,7 @@ from style_plugin.hooks.hosts.new_style import NewStyleRequest, Progress, snapsh
 from style_plugin.plugins import get_filter, reload_plugins
 from style_plugin.runtime.store import load_model
 from style_plugin.training.config import NEW_STYLE_STEPS
+from style_plugin.training.watching import MeasuredSpeed, live_preview_path, record_speed
 from style_plugin.user_dirs import user_runs_dir
 from tests.hosts.gimp.fake_gimp import FakeConfig, FakeGimp, FakeImage, registered_procedure
 from tests.hosts.gimp.real_gimp import (
@@ -112,9 +113,14 @@ def test_the_dialog_asks_again_until_the_values_do_and_cancel_starts_nothing(
     config = style_config("", open_image=True)
     fake = FakeGimp(dialog_answer=[True, False])
     image = FakeImage(np.full((6, 8, 4), 0.5, np.float32))
+    record_speed(MeasuredSpeed(steps_per_s=2.0, device="cuda:0", crop_size=256, batch_size=4))
     assert run_new_style(load_plugin(fake), config, "interactive", image) == ("cancel", None)
     intro, error = fake.labels
-    assert intro.text == new_style.INTRO
+    assert intro.text == new_style.intro()
+    assert intro.text.endswith(
+        f"{NEW_STYLE_STEPS} steps take about 5 minutes here (measured in the last training on "
+        "this machine, on cuda:0)."
+    )
     assert error.text == "Give the new style a name."
     assert fake.rows == list(NAMES.ALL)
     assert fake.progress == [] and not user_runs_dir().exists()
@@ -137,8 +143,9 @@ def test_gimp_learns_a_style_from_the_open_image(
     stylize: Filter, load_plugin, user_models_dir: Path
 ) -> None:
     """Interactive, from the open image: the dialog refuses a missing name, then the real
-    `add-style` trains two steps in a child process with GIMP's progress bar following it,
-    and the style is installed, labelled, in the Style list."""
+    `add-style` trains two steps in a child process with GIMP's progress bar following it
+    (the time left in its text) and a window showing the open image in the style as it is
+    learnt, and the style is installed, labelled, in the Style list."""
     rgb = np.asarray(Image.new("RGB", (40, 32), (200, 60, 30)), np.float32) / 255.0
     rgb[:, ::4] = (0.1, 0.2, 0.8)  # blue stripes
     pixels = np.dstack([rgb, np.ones((32, 40, 1), np.float32)])
@@ -159,7 +166,16 @@ def test_gimp_learns_a_style_from_the_open_image(
     assert np.array_equal(np.asarray(painting), np.rint(rgb * 255).astype(np.uint8))
     assert [copy.deleted for copy in image.copies] == [True]  # the image itself untouched
     assert fake.progress[0] == 0.0 and 0.5 in fake.progress and fake.progress[-1] == 1.0
-    assert "Learning “Blue <b>Stripes</b>”: step 1 of 2" in fake.progress_texts
+    step_one = [text for text in fake.progress_texts if "step 1 of 2" in text]
+    assert step_one and step_one[0].startswith("Learning “Blue <b>Stripes</b>”: step 1 of 2, ")
+    assert step_one[0].endswith(" left"), step_one
+    (window,) = fake.windows
+    assert window.properties["title"] == "New Style: Blue <b>Stripes</b>" and window.destroyed
+    (shown,) = fake.images
+    assert shown.files == [str(live_preview_path(name))]  # drawn at the last of two steps
+    with Image.open(live_preview_path(name)) as preview:
+        assert preview.size == (40, 32)  # the open image, its own size
+    assert fake.labels[-1].text == "Learning “Blue <b>Stripes</b>”: step 2 of 2"
     assert fake.messages == [
         "The style “Blue <b>Stripes</b>” was added: choose it in Filters > Artistic > Stylize..."
     ]

@@ -1,9 +1,11 @@
 """Filters > Artistic > New Style from an Image...: learn a new style for Stylize.
 
 It asks for a painting file (or uses the open image), a name and the training steps, then
-waits for `style-plugin add-style` run as a separate process, with its steps on GIMP's
-progress bar; Cancel there stops it and keeps what was learnt. The new style is in
-Stylize's list the next time its dialog opens.
+waits for `style-plugin add-style` run as a separate process, with its steps and the time
+left on GIMP's progress bar; Cancel there stops it and keeps what was learnt. Run from its
+dialog on an open image, a window shows that image drawn in the style so far, so a person
+can stop once it looks right. The new style is in Stylize's list the next time its dialog
+opens.
 """
 
 from __future__ import annotations
@@ -51,18 +53,18 @@ def save_open_image(
 
 
 def style_request(
-    new_style: ModuleType, config: Gimp.ProcedureConfig, image: Gimp.Image | None, taken: list[str]
+    new_style: ModuleType,
+    config: Gimp.ProcedureConfig,
+    image: Gimp.Image | None,
+    taken: list[str],
+    preview: bool = False,
 ) -> Any:
-    """The NewStyleRequest the config's values make; StylePluginError says what to change."""
+    """The NewStyleRequest the config's values make; StylePluginError says what to change.
+    `preview`: the open image is to be shown in the style as it is learnt."""
     names = new_style.StyleArguments
     painting = config.get_property(names.PAINTING)
-    use_open_image = bool(config.get_property(names.USE_OPEN_IMAGE))
-    if use_open_image and image is None:
-        from style_plugin.errors import StylePluginError
-
-        raise StylePluginError("Open an image first, or choose a painting file.")
     save = None
-    if use_open_image:
+    if image is not None:
         _, bridge = load_filter()
         save = functools.partial(save_open_image, bridge, new_style, image)
     return new_style.request_from(
@@ -71,7 +73,54 @@ def style_request(
         config.get_property(names.STEPS),
         taken,
         save,
+        use_open_image=bool(config.get_property(names.USE_OPEN_IMAGE)),
+        preview=preview,
     )
+
+
+class PreviewWindow:
+    """A window of the plug-in's own showing the latest preview of the open image in the
+    style being learnt, with what GIMP's progress bar says above it. GIMP's windows go on
+    while the plug-in waits, so this one is drawn at each report; closing it only hides the
+    preview."""
+
+    def __init__(self, title: str, text: str) -> None:
+        self.window = Gtk.Window(title=title)
+        self.text = Gtk.Label(label=text, wrap=True, xalign=0.0, max_width_chars=60)
+        self.image = Gtk.Image()
+        box = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=6)
+        box.pack_start(self.text, False, False, 0)
+        box.pack_start(self.image, True, True, 0)
+        self.window.add(box)
+        self.window.connect("delete-event", self._closed)
+        self.open = True
+        self.shown_step = 0
+        self.window.show_all()
+        self.draw()
+
+    def _closed(self, *args: Any) -> bool:
+        self.open = False
+        self.window.hide()
+        return True  # kept, hidden: the reports go on arriving
+
+    def update(self, text: str, progress: Any) -> None:
+        """Say `text` and show the preview of `progress` when it is a new one."""
+        if not self.open:
+            return
+        self.text.set_text(text)
+        if progress.preview is not None and progress.preview_step != self.shown_step:
+            self.image.set_from_file(str(progress.preview))
+            self.shown_step = progress.preview_step
+        self.draw()
+
+    @staticmethod
+    def draw() -> None:
+        """Let GTK draw what changed (the plug-in has no main loop while it waits)."""
+        while Gtk.events_pending():
+            Gtk.main_iteration()
+
+    def close(self) -> None:
+        self.window.destroy()
 
 
 def ask_new_style(
@@ -86,7 +135,7 @@ def ask_new_style(
     from style_plugin.errors import StylePluginError
 
     dialog = procedure_dialog(procedure, config)
-    intro = Gtk.Label(label=new_style.INTRO, wrap=True, xalign=0.0, max_width_chars=60)
+    intro = Gtk.Label(label=new_style.intro(), wrap=True, xalign=0.0, max_width_chars=60)
     error = Gtk.Label(wrap=True, xalign=0.0, max_width_chars=60)
     content = dialog.get_content_area()
     content.pack_start(intro, False, False, 0)
@@ -98,7 +147,7 @@ def ask_new_style(
     try:
         while request is None and dialog.run():
             try:
-                request = style_request(new_style, config, image, taken)
+                request = style_request(new_style, config, image, taken, preview=True)
             except StylePluginError as exc:
                 error.set_text(str(exc))
     finally:
@@ -138,10 +187,18 @@ def run(
     except StylePluginError as exc:
         return failure(procedure, Gimp.PDBStatusType.CALLING_ERROR, str(exc))
 
+    window = None
+    if request.preview_photo is not None:
+        preparing = new_style.progress_text(request, new_style.Progress())
+        window = PreviewWindow(f"New Style: {request.label}", preparing)
+
     def show(progress: Any) -> None:
-        Gimp.progress_set_text(new_style.progress_text(request, progress))
+        text = new_style.progress_text(request, progress)
+        Gimp.progress_set_text(text)
         if progress.total:
             Gimp.progress_update(progress.step / progress.total)
+        if window is not None:
+            window.update(text, progress)
 
     Gimp.progress_init(new_style.progress_text(request, new_style.Progress()))
     try:
@@ -153,6 +210,8 @@ def run(
         return failure(procedure, Gimp.PDBStatusType.EXECUTION_ERROR, str(exc))
     finally:
         Gimp.progress_end()
+        if window is not None:
+            window.close()
     Gimp.message(new_style.added_message(request))
     return finished(procedure, Gimp.PDBStatusType.SUCCESS)
 
@@ -169,7 +228,7 @@ def create_procedure(plug_in: Gimp.PlugIn, name: str) -> Gimp.Procedure:
     procedure.set_menu_label(new_style.MENU_LABEL)
     procedure.add_menu_path(bridge.MENU_PATH)
     procedure.set_documentation(
-        "Learn a new style for Stylize from a painting", new_style.INTRO, name
+        "Learn a new style for Stylize from a painting", new_style.ABOUT, name
     )
     procedure.set_attribution("style-plugin developers", "style-plugin developers", "2026")
     flags = GObject.ParamFlags.READWRITE

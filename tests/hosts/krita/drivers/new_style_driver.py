@@ -15,6 +15,7 @@ from PyQt5.QtWidgets import (
     QComboBox,
     QLabel,
     QLineEdit,
+    QProgressBar,
     QPushButton,
     QSpinBox,
 )
@@ -22,7 +23,7 @@ from PyQt5.QtWidgets import (
 CONFIG = json.loads(os.environ["NEW_STYLE_DRIVER"])
 REPORT = {"steps": [], "progress": []}
 STATE = {}  # the Stylize dialog, once it is up
-POLL_MS, POLLS = 200, 600  # up to two minutes for each wait
+POLL_MS, POLLS = 100, 3000  # up to five minutes for each wait (a busy CPU trains slowly)
 
 
 def note(step, **data):
@@ -58,9 +59,15 @@ def wait(condition, then, what, polls=POLLS):
 
 
 def watch_progress():
+    """The training window, its bar, text and preview image (its size) noted as they are."""
     window = training_window()
     if window is not None:
-        REPORT["progress"].append([window.value(), window.maximum(), window.labelText()])
+        bar = window.findChild(QProgressBar)
+        text = window.findChild(QLabel, "text").text()
+        preview = window.findChild(QLabel, "preview")
+        pixmap = preview.pixmap() if preview.isVisible() else None
+        size = None if pixmap is None or pixmap.isNull() else [pixmap.width(), pixmap.height()]
+        REPORT["progress"].append([bar.value(), bar.maximum(), text, size])
     return window
 
 
@@ -100,6 +107,7 @@ def ask(fill):
 
 def fill_empty_name():
     ask_dialog = modal("style_plugin_new_style_dialog")
+    REPORT["intro"] = ask_dialog.findChild(QLabel, "intro").text()
     ask_dialog.findChild(QLineEdit, "painting").setText(CONFIG["painting"])
     ask_dialog.accept()  # no name: stays open and says why
     note(
@@ -145,10 +153,14 @@ def fill_cancelled():
 
 def stepped():
     window = watch_progress()
-    return window is not None and window.value() >= 1
+    return window is not None and window.findChild(QProgressBar).value() >= 1
 
 
 def press_cancel():
+    from style_plugin.hooks.hosts.krita import new_style
+
+    # A step of a training on a busy test machine can outlast Cancel's usual wait.
+    new_style.STOP_GRACE_MS = POLL_MS * POLLS
     (button,) = training_window().findChildren(QPushButton)
     button.click()
     note("cancel pressed")
