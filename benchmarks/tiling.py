@@ -54,7 +54,7 @@ from inference_speed import (
 from style_plugin.runtime.model import StyleModel, load_model
 from style_plugin.runtime.pixels import from_float, to_batch
 from style_plugin.runtime.statistics import LayerProbe, statistics_runs
-from style_plugin.runtime.stylizer import Stylizer, _probe
+from style_plugin.runtime.stylizer import Stylizer, _infer, _probe, _reach
 from style_plugin.runtime.tiling import (
     DEFAULT_OVERLAP,
     DEFAULT_TILE_SIZE,
@@ -86,12 +86,23 @@ class Method:
     naive: bool = False
     exact: bool = False
 
-    def run(self, rgb: np.ndarray, infer: Infer, probe: LayerProbe | None) -> np.ndarray:
+    def run(
+        self, rgb: np.ndarray, infer: Infer, probe: LayerProbe | None, reach: int
+    ) -> np.ndarray:
+        """Tile `rgb`; `reach` (the model's, runtime/reach.py) only where tiles share statistics,
+        as the runtime does."""
         if self.naive:
             return stylize_naive(rgb, infer, self.settings.tile_size)
         if self.exact:
             infer = with_exact_statistics(rgb, infer)
-        return stylize_tiled(rgb, infer, self.settings, probe=probe, shared_statistics=self.shared)
+        return stylize_tiled(
+            rgb,
+            infer,
+            self.settings,
+            probe=probe,
+            shared_statistics=self.shared,
+            reach=reach if self.shared else 0,
+        )
 
 
 def with_exact_statistics(rgb: np.ndarray, infer: Infer) -> Infer:
@@ -217,8 +228,10 @@ def time_table(model_path: Path, args: argparse.Namespace, report: results.Repor
         }
         medians = timed_together(runs, args.repeats, args.repeats, 0)
         tiles = len(tile_spans(size, DEFAULT_TILE_SIZE, DEFAULT_OVERLAP)) ** 2
-        probe = _probe(model, model.style_weights(args.style))
-        passes = statistics_runs((size, size), side, probe, tiled_settings.exact_layers) - 1
+        weights = model.style_weights(args.style)
+        probe, reach = _probe(model, weights), _reach(model, _infer(model, weights))
+        exact_layers = tiled_settings.exact_layers
+        passes = statistics_runs((size, size), side, probe, exact_layers, reach) - 1
         made = f"{tiles}+1+{passes}" if size > side else "1"
         mads = {k: compare(outputs[k], outputs["untiled"], tiled_settings) for k in runs}
         untiled_s, thumb_s, tiled_s, exact_s = (medians[k] for k in stylizers)
@@ -236,7 +249,7 @@ def quality_table(model: StyleModel, args: argparse.Namespace, report: results.R
     """(b): tiled vs untiled on real photos with small tiles; returns the outputs of one case
     for the figure."""
     infer = make_infer(model, args.style)
-    probe = _probe(model, model.style_weights(args.style))
+    probe, reach = _probe(model, model.style_weights(args.style)), _reach(model, infer)
     every = photo_paths()
     photos = every[:: max(1, len(every) // args.photos)][: args.photos]
     report.add(
@@ -262,7 +275,7 @@ def quality_table(model: StyleModel, args: argparse.Namespace, report: results.R
             for method in methods(size, tile, args.ratios):
                 results = []
                 for k, rgb in enumerate(images):
-                    out = method.run(rgb, infer, probe)
+                    out = method.run(rgb, infer, probe, reach)
                     results.append(compare(out, untiled[k], method.settings, method.naive))
                     if k == 0 and size == args.figure_size and tile == args.figure_tile:
                         figure[method.name] = out

@@ -6,10 +6,12 @@ every layer's statistics in one run, approximately: it lacks the image's fine de
 error grows with the down-scale. The early layers are where that costs most, and where it is
 cheapest to fix: layer k's statistics need the image only as far as layer k, with the layers
 before it normalised by their (already exact) statistics. So after the thumbnail, one pass
-per early layer runs the model cut short after that layer (runtime/truncate.py) over pieces
-of the full-size image, and the pieces' means and variances add up to the whole image's.
-How close that comes to the untiled result, with four such layers and with all of them
-(`--exact-tiles`): docs/results.md, "Tiling".
+per early layer runs the model cut short at that layer's activation (runtime/truncate.py)
+over pieces of the full-size image, each with a margin of the model's reach around it
+(runtime/reach.py), and adds up the activation's sums over the pieces' cores: the whole
+image's means and variances, as one untiled run would find them. How close that comes to the
+untiled result, with four such layers and with all of them (`--exact-tiles`):
+docs/results.md, "Tiling".
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from style_plugin.runtime.pixels import resize_rgb, to_batch
+from style_plugin.runtime.reach import ALIGN
 
 __all__ = ["EXACT_LAYERS", "Infer", "LayerProbe", "statistics_runs", "whole_image_statistics"]
 
@@ -37,9 +40,10 @@ EXACT_LAYERS = 4
 class LayerProbe:
     """The model run only as far as one normalisation layer.
 
-    `run(batch [1,3,h,w], statistics [1,2K], layer)` returns that layer's own means then
-    variances, [1, 2C], with `statistics` used by every layer before it. `channels` are the
-    model's layers' channel counts, in order (they place a layer's columns in `statistics`).
+    `run(batch [1,3,h,w], statistics [1,2K], layer)` returns the activation that layer
+    normalises, float32 [1,C,h',w'] (h' = ceil(h / its stride)), with `statistics` used by
+    every layer before it. `channels` are the model's layers' channel counts, in order (they
+    place a layer's columns in `statistics`).
     """
 
     channels: tuple[int, ...]
@@ -47,13 +51,17 @@ class LayerProbe:
 
 
 def statistics_runs(
-    shape: tuple[int, int], side: int, probe: LayerProbe | None, exact_layers: int | None
+    shape: tuple[int, int],
+    side: int,
+    probe: LayerProbe | None,
+    exact_layers: int | None,
+    reach: int = 0,
 ) -> int:
     """How many model runs `whole_image_statistics` makes for an image of `shape` (H, W)."""
     if probe is None:
         return 1
     layers = len(probe.channels[:exact_layers])
-    return 1 + layers * len(_pieces(shape[0], side)) * len(_pieces(shape[1], side))
+    return 1 + layers * len(_pieces(shape[0], side, reach)) * len(_pieces(shape[1], side, reach))
 
 
 def whole_image_statistics(
@@ -63,11 +71,14 @@ def whole_image_statistics(
     probe: LayerProbe | None = None,
     exact_layers: int | None = EXACT_LAYERS,
     step: Callable[[], None] = lambda: None,
+    reach: int = 0,
 ) -> np.ndarray | None:
     """The model's normalisation statistics for `rgb`: from a thumbnail whose longer side is
     `side`, with the first `exact_layers` layers (None: all) made exact by `probe` passes over
-    pieces of at most `side` pixels a side (no bigger than the thumbnail, so memory stays bounded).
-    `step()` is called after every model run (progress, cancelling)."""
+    pieces of at most `side` pixels a side (no bigger than the thumbnail, so memory stays
+    bounded). Each piece is a core plus `reach` pixels of the image around it (the model's
+    reach, runtime/reach.py), and only the core counts. `step()` is called after every model
+    run (progress, cancelling)."""
     height, width = rgb.shape[:2]
     scale = side / max(height, width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
@@ -77,26 +88,61 @@ def whole_image_statistics(
         return stats
     stats = stats.copy()
     means, variances = np.split(stats[0], 2)  # views: writing them updates `stats`
-    pieces = [(r, c) for r in _pieces(height, side) for c in _pieces(width, side)]
+    pieces = [(r, c) for r in _pieces(height, side, reach) for c in _pieces(width, side, reach)]
     offset = 0
     for layer, channels in enumerate(probe.channels[:exact_layers]):
-        moments = np.zeros((2, channels))  # sums of area x mean and area x E[x^2]
-        for (top, bottom), (left, right) in pieces:
-            part = probe.run(to_batch(rgb[top:bottom, left:right]), stats, layer)[0]
-            mean, variance = part[:channels].astype(np.float64), part[channels:]
-            moments += (bottom - top) * (right - left) * np.stack([mean, variance + mean**2])
+        sums = np.zeros((2, channels))  # of the activation and of its square, over the image
+        count = 0
+        for rows, cols in pieces:
+            (top, bottom), (left, right) = _margin(rows, height, reach), _margin(cols, width, reach)
+            activation = probe.run(to_batch(rgb[top:bottom, left:right]), stats, layer)[0]
+            stride = _stride((bottom - top, right - left), activation.shape[1:])
+            core = activation[
+                :,
+                (rows[0] - top) // stride : -(-(rows[1] - top) // stride),
+                (cols[0] - left) // stride : -(-(cols[1] - left) // stride),
+            ]
+            sums += _channel_sums(core)
+            count += core.shape[1] * core.shape[2]
             step()
-        mean = moments[0] / (height * width)
+        mean = sums[0] / count
         columns = slice(offset, offset + channels)
         means[columns] = mean
-        variances[columns] = np.maximum(moments[1] / (height * width) - mean**2, 0)
+        variances[columns] = np.maximum(sums[1] / count - mean**2, 0)
         offset += channels
     return stats
 
 
-def _pieces(length: int, side: int) -> list[tuple[int, int]]:
-    """[start, end) spans that cut `length` into about equal parts of at most `side` (+3)
-    pixels, starting at multiples of 4 (the generator's stride, as tiles do)."""
-    count = max(1, -(-length // side))
-    starts = [round(i * length / count) // 4 * 4 for i in range(count)]
+def _pieces(length: int, side: int, reach: int = 0) -> list[tuple[int, int]]:
+    """[start, end) cores that cut `length` into about equal parts, each at most `side` (+3)
+    pixels with `reach` pixels added on both sides, starting at multiples of ALIGN (the
+    generator's stride, as tiles do). A `length` within `side` is one piece, without margins."""
+    if length <= side:
+        return [(0, length)]
+    core = max(ALIGN, side - 2 * reach)
+    count = max(1, -(-length // core))
+    starts = [round(i * length / count) // ALIGN * ALIGN for i in range(count)]
     return list(zip(starts, [*starts[1:], length], strict=True))
+
+
+def _margin(core: tuple[int, int], length: int, reach: int) -> tuple[int, int]:
+    """The span a core runs in: `reach` more on both sides, within [0, length)."""
+    return max(0, core[0] - reach), min(length, core[1] + reach)
+
+
+def _stride(size: tuple[int, int], activation: tuple[int, ...]) -> int:
+    """The stride (1, 2 or 4) at which an input of `size` gave an activation of that size."""
+    for stride in (1, 2, ALIGN):
+        if all(-(-side // stride) == act for side, act in zip(size, activation, strict=True)):
+            return stride
+    raise ValueError(f"an activation of {activation} is no stride of an input of {size}")
+
+
+def _channel_sums(activation: np.ndarray) -> np.ndarray:
+    """[2, C] float64 sums of each channel of [C,h,w] and of its square."""
+    sums = np.empty((2, activation.shape[0]))
+    for channel, plane in enumerate(activation):
+        values = plane.astype(np.float64)
+        sums[0, channel] = values.sum()
+        sums[1, channel] = np.square(values, out=values).sum()
+    return sums

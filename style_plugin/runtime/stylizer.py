@@ -24,6 +24,7 @@ from style_plugin.errors import ModelError, StylePluginError
 from style_plugin.runtime.model import StyleModel, load_model
 from style_plugin.runtime.pixels import blend, fit_max_side, preserve_colors, restore
 from style_plugin.runtime.providers import ProviderReport
+from style_plugin.runtime.reach import edge_reach
 from style_plugin.runtime.reading import SourceImage, open_image
 from style_plugin.runtime.scale import enlarge_with_detail, shrink, working_size
 from style_plugin.runtime.session import ModelSession, SessionSettings, open_session
@@ -39,6 +40,7 @@ from style_plugin.runtime.tiling import (
     stylize_tiled,
     tile_spans,
 )
+from style_plugin.runtime.truncate import normalised_activation
 
 __all__ = ["Stylizer", "stylize"]
 
@@ -186,15 +188,17 @@ class Stylizer:
         tiled = len(tile_spans(height, tiles.tile_size, tiles.overlap)) * len(
             tile_spans(width, tiles.tile_size, tiles.overlap)
         )
+        infer = _infer(model, weights, lean=tiled > 1)
         return stylize_tiled(
             rgb,
-            _infer(model, weights, lean=tiled > 1),
+            infer,
             self.tiles,
             probe=_probe(model, weights) if tiled > 1 else None,
             finish=finish,
             progress=progress,
             cancel=cancel,
             shared_statistics=model.tiling,
+            reach=_reach(model, infer) if tiled > 1 and model.tiling else 0,
         )
 
 
@@ -266,19 +270,33 @@ def _check_finite(stylized: np.ndarray, model: StyleModel) -> np.ndarray:
     return stylized
 
 
+#: Each model file's reach (runtime/reach.py), measured once: (path, mtime, size) -> pixels.
+_REACHES: dict[tuple[str, int, int], int] = {}
+
+
+def _reach(model: StyleModel, infer: Infer) -> int:
+    """How far a cut edge falsifies the model's result, in pixels (measured on first use)."""
+    stat = model.path.stat()
+    key = (str(model.path), stat.st_mtime_ns, stat.st_size)
+    if key not in _REACHES:
+        _REACHES[key] = edge_reach(infer)
+    return _REACHES[key]
+
+
 def _probe(model: StyleModel, weights: np.ndarray) -> LayerProbe | None:
-    """Runs of the model cut short after one normalisation layer (lean sessions, opened once
-    per layer on first use), or None when the model does not report its layers' statistics."""
+    """Runs of the model cut short at the activation one normalisation layer normalises (lean
+    sessions, opened once per layer on first use), or None when the model does not report its
+    layers' statistics."""
     if not model.layer_channels:
         return None
     style_weights = weights[None, :]
-    sessions: dict[int, ModelSession] = {}
+    sessions: dict[int, tuple[ModelSession, str]] = {}
 
     def run(batch: np.ndarray, stats: np.ndarray, layer: int) -> np.ndarray:
-        output = contract.layer_stats_name(layer)
         if layer not in sessions:
-            sessions[layer] = _lean(model.session, until=output)
-        session = sessions[layer]
+            output = normalised_activation(model.path, contract.layer_stats_name(layer))
+            sessions[layer] = _lean(model.session, until=output), output
+        session, output = sessions[layer]
         feeds = {
             contract.IMAGE: _padded(batch, model.min_side),
             contract.STYLE_WEIGHTS: style_weights,

@@ -5,14 +5,19 @@ own statistics (colour and contrast shift from tile to tile), and pixels near a 
 see reflection padding instead of their real neighbours. The first is removed with whole-image
 statistics: they are found first (a thumbnail, then exact passes for the early layers:
 runtime/statistics.py), and every tile normalises with them (the model file's `norm_stats`
-inputs, docs/style-model.md). The second is hidden by
-overlapping tiles and feathered blending: each tile's weight ramps linearly to 0 across its
-overlaps, so edge pixels count little and neighbours sum to 1.
+inputs, docs/style-model.md). The second is removed by overlap: tiles overlap by at least
+twice the model's reach (how far a cut edge falsifies its result, runtime/reach.py), and a
+tile's pixels within that reach of a cut count for nothing, so every pixel comes from tiles
+that saw all its neighbours. Beyond the reach, tile weights ramp linearly across the rest
+of the overlap (neighbours sum to 1): a model without shared statistics, whose tiles differ,
+blends them.
 
 Memory stays bounded: tiles are processed one row of tiles at a time, and only the rows that
 later tiles still overlap are kept in float; finished rows go straight into the output array
 in the input's own dtype. The thumbnail bounds the largest single run, so an image no bigger
-than the thumbnail runs whole, once: that run is the untiled result.
+than the thumbnail runs whole, once: that run is the untiled result. With shared statistics,
+tiles reproduce one run of the whole image with those statistics, so the only difference
+from the untiled result is how far the statistics are from the image's own.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import numpy as np
 
 from style_plugin.errors import Cancelled
 from style_plugin.runtime.pixels import from_float, to_batch, to_float
+from style_plugin.runtime.reach import ALIGN
 from style_plugin.runtime.statistics import (
     EXACT_LAYERS,
     Infer,
@@ -41,15 +47,13 @@ __all__ = [
     "Infer",
     "TileSettings",
     "stylize_tiled",
+    "tile_overlap",
     "tile_spans",
 ]
 
 #: finish(original float32 HxWx3, stylized float32 HxWx3) -> float32 HxWx3 (strength, colours)
 Finish = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
-#: Tile starts are multiples of the generator's total stride (two stride-2 levels), so each
-#: tile samples the same pixel grid as the whole image would.
-ALIGN = 4
 DEFAULT_TILE_SIZE = 1024
 DEFAULT_OVERLAP = 128
 #: The statistics thumbnail's side over the tile size. Its error grows with the down-scale,
@@ -60,7 +64,8 @@ THUMBNAIL_SCALE = 2.5
 
 @dataclass(frozen=True)
 class TileSettings:
-    """Tiles of at most `tile_size` (+ALIGN-1) pixels a side, overlapping by about `overlap`.
+    """Tiles of at most `tile_size` (+ALIGN-1) pixels a side, overlapping by about `overlap`,
+    or by twice the model's reach and ALIGN where that is more.
 
     The thumbnail that provides whole-image statistics is scaled to `thumbnail_side`
     (default: `THUMBNAIL_SCALE` x the tile size) on its longer side, and the first
@@ -101,21 +106,42 @@ def tile_spans(length: int, tile: int, overlap: int) -> list[tuple[int, int]]:
     return list(zip(starts, ends, strict=True))
 
 
-def _ramp(spans: list[tuple[int, int]], index: int) -> np.ndarray:
-    """Blend weights along one axis for tile `index`: linear ramps across its overlaps."""
+def _ramp(spans: list[tuple[int, int]], index: int, reach: int) -> np.ndarray:
+    """Blend weights along one axis for tile `index`: 0 within `reach` of a cut edge, then a
+    linear ramp across the rest of each overlap."""
     start, end = spans[index]
     weights = np.ones(end - start, dtype=np.float32)
     if index > 0:
         overlap = spans[index - 1][1] - start
         if overlap > 0:
-            weights[:overlap] = (np.arange(overlap, dtype=np.float32) + 0.5) / overlap
+            weights[:overlap] = _rising(overlap, reach)
     if index < len(spans) - 1:
         overlap = end - spans[index + 1][0]
         if overlap > 0:
-            weights[-overlap:] = np.minimum(
-                weights[-overlap:], (np.arange(overlap, 0, -1, dtype=np.float32) - 0.5) / overlap
-            )
+            weights[-overlap:] = np.minimum(weights[-overlap:], _rising(overlap, reach)[::-1])
     return weights
+
+
+def _rising(overlap: int, reach: int) -> np.ndarray:
+    """Weights across an overlap from the tile's edge inwards: `reach` zeros, a linear ramp,
+    `reach` ones; with the mirrored weights of the neighbour they sum to 1."""
+    band = max(1, overlap - 2 * reach)
+    ramp = (np.arange(band, dtype=np.float32) + 0.5) / band
+    weights = np.concatenate([np.zeros(reach, np.float32), ramp, np.ones(reach, np.float32)])
+    return weights[:overlap]
+
+
+def _reach_within(tile: int, reach: int) -> int:
+    """The reach tiles of `tile` pixels keep clear of: all of it where that takes an overlap
+    of at most 3/4 of the tile (so tiles advance by a quarter of their size or more), else
+    that much of it."""
+    return max(0, min(reach, (tile * 3 // 4 - ALIGN) // 2 // ALIGN * ALIGN))
+
+
+def tile_overlap(settings: TileSettings, reach: int = 0) -> int:
+    """How much tiles of `settings` overlap for a model of `reach` (runtime/reach.py)."""
+    tile_reach = _reach_within(settings.tile_size, reach)
+    return max(settings.overlap, 2 * tile_reach + ALIGN if tile_reach else 0)
 
 
 def stylize_tiled(
@@ -128,6 +154,7 @@ def stylize_tiled(
     progress: Callable[[int, int], None] | None = None,
     cancel: Callable[[], bool] | None = None,
     shared_statistics: bool = True,
+    reach: int = 0,
 ) -> np.ndarray:
     """Stylize an HxWx3 array (uint8, uint16 or float32) and return one of the same dtype.
 
@@ -136,17 +163,25 @@ def stylize_tiled(
     colour preservation: both per pixel). `progress(done, total)` is called after every model run;
     `cancel()` returning True stops between runs with Cancelled. Without
     `shared_statistics` (a model that does not expose them) tiles normalise on their own and
-    only the feathering hides their borders.
+    only the ramps blend their borders. `reach` is how far a cut edge falsifies the model's
+    result (runtime/reach.py): tiles overlap by more than twice it (as far as the tile size
+    allows: `tile_overlap`) and ignore what lies within it of a cut, and so do the pieces of
+    the exact passes.
     """
     height, width = rgb.shape[:2]
-    rows = tile_spans(height, settings.tile_size, settings.overlap)
-    cols = tile_spans(width, settings.tile_size, settings.overlap)
+    tile_reach, overlap = _reach_within(settings.tile_size, reach), tile_overlap(settings, reach)
+    rows = tile_spans(height, settings.tile_size, overlap)
+    cols = tile_spans(width, settings.tile_size, overlap)
     thumbnail = shared_statistics and not (len(rows) == 1 and len(cols) == 1)
     side = settings.thumbnail_side or round(THUMBNAIL_SCALE * settings.tile_size)
     if thumbnail and max(height, width) <= side:
         # The image is its own thumbnail: one run of it whole is the untiled result.
         rows, cols, thumbnail = [(0, height)], [(0, width)], False
-    runs = statistics_runs((height, width), side, probe, settings.exact_layers) if thumbnail else 0
+    runs = (
+        statistics_runs((height, width), side, probe, settings.exact_layers, reach)
+        if thumbnail
+        else 0
+    )
     total = len(rows) * len(cols) + runs
     done = 0
 
@@ -162,9 +197,9 @@ def stylize_tiled(
         raise Cancelled("stylizing was cancelled")
     stats = None
     if thumbnail:
-        stats = whole_image_statistics(rgb, infer, side, probe, settings.exact_layers, step)
+        stats = whole_image_statistics(rgb, infer, side, probe, settings.exact_layers, step, reach)
     output = np.empty_like(rgb)
-    col_weights = [_ramp(cols, j) for j in range(len(cols))]
+    col_weights = [_ramp(cols, j, tile_reach) for j in range(len(cols))]
     band_top = 0  # first row not yet written to `output`
     acc = np.zeros((0, width, 3), dtype=np.float32)
     weight = np.zeros((0, width, 1), dtype=np.float32)
@@ -172,7 +207,7 @@ def stylize_tiled(
         grow = bottom - band_top - acc.shape[0]
         acc = np.concatenate([acc, np.zeros((grow, width, 3), np.float32)])
         weight = np.concatenate([weight, np.zeros((grow, width, 1), np.float32)])
-        row_weights = _ramp(rows, i)[:, None]
+        row_weights = _ramp(rows, i, tile_reach)[:, None]
         for j, (left, right) in enumerate(cols):
             tile, _ = infer(to_batch(rgb[top:bottom, left:right]), stats)
             w = (row_weights * col_weights[j][None, :])[..., None]
