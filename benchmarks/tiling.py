@@ -288,10 +288,12 @@ def quality_table(model: StyleModel, args: argparse.Namespace, report: results.R
             print(f"  done {size} px, tile {tile}", file=sys.stderr)
     summary = []
     for name in names:
-        gain = statistics.mean(mads["naive"]) / max(statistics.mean(mads[name]), 1e-9)
+        mad = statistics.mean(mads[name])
+        # Under half a hundredth of a level the output is the untiled one: no ratio to quote.
+        gain = "untiled" if mad < 0.005 else f"{statistics.mean(mads['naive']) / mad:.1f}x"
         summary.append(
-            (LABELS.get(name, f"thumbnail {name}"), f"{statistics.mean(mads[name]):.2f}",
-             f"{max(mads[name]):.2f}", f"{gain:.1f}x", f"{statistics.mean(seams[name]):.2f}",
+            (LABELS.get(name, f"thumbnail {name}"), f"{mad:.2f}",
+             f"{max(mads[name]):.2f}", gain, f"{statistics.mean(seams[name]):.2f}",
              f"{max(seams[name]):.2f}")
         )  # fmt: skip
     header = ["method", "mean MAD", "worst MAD", "vs independent tiles", "mean seam"]
