@@ -2,6 +2,7 @@
 
     python benchmarks/video.py [--size 256] [--frames 24] [--hold 0.7]
                                [--timing-sizes 1280x720 1920x1080] [--timing-frames 24]
+                               [--figure docs/images/video-flicker.jpg]
 
 Flicker. A synthetic clip with exactly known motion: a slow pan over one held-out dataset
 photo (../shared/datasets/content/*0_*.jpg; bundled sample photos without the dataset), a
@@ -109,30 +110,78 @@ def synthetic_clip(
     return frames, to_previous
 
 
+def motion_difference(
+    frame: np.ndarray, previous: np.ndarray, to_previous: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The absolute difference (HxW, 0..255, mean over channels) of `frame` from `previous`
+    carried along the exact motion `to_previous`, and where both frames saw the pixel."""
+    import cv2
+
+    height, width = frame.shape[:2]
+    ys, xs = np.indices((height, width), dtype=np.float64)
+    matrix = to_previous
+    map_x = matrix[0, 0] * xs + matrix[0, 1] * ys + matrix[0, 2]
+    map_y = matrix[1, 0] * xs + matrix[1, 1] * ys + matrix[1, 2]
+    seen = (map_x >= 1) & (map_x <= width - 2) & (map_y >= 1) & (map_y <= height - 2)
+    carried = cv2.remap(
+        previous.astype(np.float32),
+        map_x.astype(np.float32),
+        map_y.astype(np.float32),
+        cv2.INTER_LINEAR,
+    )
+    return np.abs(frame.astype(np.float32) - carried).mean(axis=-1), seen
+
+
 def warping_errors(frames: list[np.ndarray], to_previous: list[np.ndarray | None]) -> list[float]:
     """Per frame (NaN where there is no motion to follow): the mean absolute difference from
     the previous frame carried along the exact motion, over pixels seen in both."""
-    import cv2
-
-    height, width = frames[0].shape[:2]
-    ys, xs = np.indices((height, width), dtype=np.float64)
     errors = []
     for index, matrix in enumerate(to_previous):
         if matrix is None:
             errors.append(float("nan"))
             continue
-        map_x = matrix[0, 0] * xs + matrix[0, 1] * ys + matrix[0, 2]
-        map_y = matrix[1, 0] * xs + matrix[1, 1] * ys + matrix[1, 2]
-        seen = (map_x >= 1) & (map_x <= width - 2) & (map_y >= 1) & (map_y <= height - 2)
-        carried = cv2.remap(
-            frames[index - 1].astype(np.float32),
-            map_x.astype(np.float32),
-            map_y.astype(np.float32),
-            cv2.INTER_LINEAR,
-        )
-        difference = np.abs(frames[index].astype(np.float32) - carried).mean(axis=-1)
+        difference, seen = motion_difference(frames[index], frames[index - 1], matrix)
         errors.append(float(difference[seen].mean()))
     return errors
+
+
+def flicker_figure(
+    path: Path,
+    clips: dict[str, list[np.ndarray]],
+    to_previous: list[np.ndarray | None],
+    index: int,
+) -> None:
+    """A PNG: per mode, frames `index` - 1 and `index` and what changed between them beyond
+    the motion (the difference after motion compensation, 4x brighter): what flickers."""
+    from gallery import INK, centered_text, font
+    from PIL import Image, ImageDraw
+
+    matrix = to_previous[index]
+    assert matrix is not None, "the figure's frame must follow a motion"
+    rows = []
+    for name, frames in clips.items():
+        difference, seen = motion_difference(frames[index], frames[index - 1], matrix)
+        change = np.where(seen, np.clip(difference * 4, 0, 255), 0).astype(np.uint8)
+        cells = [frames[index - 1], frames[index], np.repeat(change[..., None], 3, axis=-1)]
+        rows.append((name, np.concatenate(cells, axis=1)))
+    label_w, gap = 150, 6
+    height, width = rows[0][1].shape[:2]
+    header = 28
+    canvas = Image.new("RGB", (label_w + width, header + len(rows) * (height + gap)), "white")
+    draw = ImageDraw.Draw(canvas)
+    face = font(15)
+    cell = width // 3
+    for column, title in enumerate(("frame", "next frame", "change beyond the motion, 4x")):
+        left = label_w + column * cell
+        centered_text(draw, (left, 0, left + cell, header), title, face)
+    for row, (name, strip) in enumerate(rows):
+        top = header + row * (height + gap)
+        centered_text(draw, (0, top, label_w, top + height), name, face)
+        canvas.paste(Image.fromarray(strip), (label_w, top))
+    draw.line([(label_w - 4, header), (label_w - 4, canvas.height)], fill=INK)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    canvas.save(path, quality=90)  # the quality applies to a .jpg
+    print(f"wrote {path}", file=sys.stderr)
 
 
 def stylized_clips(
@@ -190,6 +239,9 @@ def flicker_report(args: argparse.Namespace, stylizer: Stylizer, report: results
         f"The temporal output differs from each frame's own stylization by {strays:.1f} "
         "(mean absolute, 0..255) on average: the strokes it holds."
     )
+    if args.figure:
+        clips = {"input": frames, "frame by frame": own, "temporal": temporal}
+        flicker_figure(args.figure, clips, to_previous, index=cut // 2)
 
 
 def timing_clip(path: Path, width: int, height: int, count: int) -> Path:
@@ -242,6 +294,11 @@ def main() -> None:
         "--timing-sizes", nargs="+", default=["1280x720", "1920x1080"], metavar="WxH"
     )
     parser.add_argument("--timing-frames", type=int, default=24)
+    parser.add_argument(
+        "--figure",
+        type=Path,
+        help="also draw two frames of the pan and their flicker (.jpg or .png)",
+    )
     results.add_arguments(parser, "video", "Video")
     args = parser.parse_args()
     if args.timing_sizes == ["none"]:
