@@ -9,7 +9,6 @@ change what is trained on.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import re
@@ -20,26 +19,28 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 from torch import Tensor
 
 from style_plugin.contract import printable
 from style_plugin.errors import DataError
-from style_plugin.runtime.reading import (
-    TooLargeError,
-    UnreadFormatError,
-    bomb_guarded,
-    draft_to,
-    open_readable,
-)
+from style_plugin.runtime.reading import draft_to
 from style_plugin.training.borders import Border, trim_border
+from style_plugin.training.image_files import (
+    displayed_size,
+    open_rgb,
+    opened,
+    to_rgb,
+    to_tensor,
+    unreadable_photo,
+    why_unusable,
+)
 
 IMAGE_SUFFIXES: frozenset[str] = frozenset(
     {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
 )
 
 _STYLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-_EXIF_ORIENTATION = 0x0112
 _PERMUTATION_STREAM = 1_000_003  # stream id of the per-epoch photo order (not a per-step use)
 
 
@@ -62,86 +63,6 @@ def sample_style_indices(num_styles: int, batch_size: int, generator: torch.Gene
     return torch.randint(num_styles, (batch_size,), generator=generator, dtype=torch.long)
 
 
-# --------------------------------------------------------------------------- image helpers
-
-
-def _why_unusable(exc: BaseException) -> str:
-    """A short one-line description of why an image could not be used."""
-    if isinstance(exc, UnreadFormatError | TooLargeError):
-        text = exc.reason
-    elif isinstance(exc, UnidentifiedImageError):
-        text = "not an image (unknown or unsupported format)"
-    elif isinstance(exc, PermissionError):
-        text = "unreadable (permission denied)"
-    elif isinstance(exc, FileNotFoundError):
-        text = "file not found"
-    elif isinstance(exc, IsADirectoryError):
-        text = "is a folder, not a file"
-    elif isinstance(exc, OSError) and "truncated" in str(exc):
-        text = f"truncated or corrupt ({exc})"
-    else:
-        text = f"corrupt or unreadable ({type(exc).__name__}: {exc})"
-    return " ".join(text.split())
-
-
-def _unreadable_photo(path: Path, exc: BaseException) -> DataError:
-    """The one-line error of a content photo that became unusable after the scan."""
-    return DataError(f"cannot read content image {path}: {_why_unusable(exc)}")
-
-
-def _displayed_size(img: Image.Image) -> tuple[int, int]:
-    """Width and height after EXIF orientation (tags 5-8 swap the axes)."""
-    w, h = img.size
-    try:
-        orientation = img.getexif().get(_EXIF_ORIENTATION, 1)
-    except Exception:  # broken EXIF: exif_transpose would ignore it too
-        orientation = 1
-    return (h, w) if orientation in (5, 6, 7, 8) else (w, h)
-
-
-def _to_rgb(img: Image.Image) -> Image.Image:
-    """EXIF orientation applied, 16-bit scaled to 8, transparency flattened onto white, RGB."""
-    img = ImageOps.exif_transpose(img)
-    if img.mode.startswith("I;16") or (img.mode == "I" and img.getextrema()[1] > 255):
-        # 16-bit greyscale: Pillow's convert() would clip to 255, so scale to 8 bits instead.
-        img = Image.fromarray((np.asarray(img, dtype=np.uint32) >> 8).clip(0, 255).astype(np.uint8))
-    if img.mode == "P" and "transparency" in img.info:
-        img = img.convert("RGBA")
-    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
-        rgba = img.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(background, rgba).convert("RGB")
-    return img.convert("RGB")
-
-
-def _to_tensor(img: Image.Image) -> Tensor:
-    """RGB PIL image -> float32 ``[3,H,W]`` in [0,1]."""
-    return torch.from_numpy(np.array(img, dtype=np.uint8)).permute(2, 0, 1).float().div_(255.0)
-
-
-@contextlib.contextmanager
-def _opened(path: Path, allow_large: bool = False) -> Iterator[Image.Image]:
-    """``path`` opened by Pillow as the runtime opens files: in its formats only (an EPS named
-    .png never reaches Ghostscript), decoded under its decompression-bomb guard (unless
-    ``allow_large``) within the block; closed afterwards."""
-    guard = bomb_guarded(printable(str(path)), allow_large=allow_large)
-    with path.open("rb") as file, guard, open_readable(file, path) as img:
-        yield img
-
-
-def _open_rgb(path: Path, max_side: int | None = None, allow_large: bool = False) -> Image.Image:
-    """Decode ``path`` to RGB (EXIF applied), downscaled so the long side <= ``max_side``."""
-    with _opened(path, allow_large) as img:
-        w, h = img.size
-        scale = 1.0 if max_side is None else min(1.0, max_side / max(w, h))
-        target = (max(1, round(w * scale)), max(1, round(h * scale)))
-        draft_to(img, max_side)
-        img.load()
-        if scale < 1.0:
-            img = img.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
-        return _to_rgb(img)
-
-
 # --------------------------------------------------------------------------- content photos
 
 
@@ -158,15 +79,15 @@ def _check_image(path: Path, min_side: int, allow_large: bool) -> str | None:
     try:
         if path.stat().st_size == 0:
             return "empty file"
-        with _opened(path, allow_large) as img:
-            w, h = _displayed_size(img)
+        with opened(path, allow_large) as img:
+            w, h = displayed_size(img)
             if min(w, h) < min_side:
                 return f"smaller than the crop ({w}x{h} < {min_side})"
             if img.format == "JPEG":
                 img.draft(None, (1, 1))  # 1/8-scale IDCT still reads every byte of the stream
             img.load()
     except Exception as exc:  # one bad file must not stop the scan
-        return _why_unusable(exc)
+        return why_unusable(exc)
     return None
 
 
@@ -253,7 +174,7 @@ class ContentCrops(torch.utils.data.Dataset):
         u, fx, fy, flip = torch.rand(4, generator=g, dtype=torch.float64).tolist()
         crop = self.crop_size
         try:
-            with _opened(path, self.allow_large) as img:
+            with opened(path, self.allow_large) as img:
                 w, h = img.size
                 short = min(w, h)
                 # Shorter side after resizing: crop * U(scale), never above the original
@@ -263,9 +184,9 @@ class ContentCrops(torch.utils.data.Dataset):
                 )
                 draft_to(img, target * max(w, h) / short)
                 img.load()
-                img = _to_rgb(img)
+                img = to_rgb(img)
         except Exception as exc:
-            raise _unreadable_photo(path, exc) from exc
+            raise unreadable_photo(path, exc) from exc
         # Crop window in source pixels: a crop x crop window of the image resized to `target`.
         w, h = img.size
         side = crop * min(w, h) / target
@@ -274,7 +195,7 @@ class ContentCrops(torch.utils.data.Dataset):
         out = img.resize((crop, crop), Image.Resampling.BICUBIC, box=(x0, y0, x0 + side, y0 + side))
         if flip < 0.5:
             out = out.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-        return _to_tensor(out)
+        return to_tensor(out)
 
 
 def centre_crops(paths: Sequence[Path], size: int, allow_large: bool = False) -> Tensor:
@@ -283,11 +204,11 @@ def centre_crops(paths: Sequence[Path], size: int, allow_large: bool = False) ->
     crops = []
     for path in paths:
         try:
-            with _opened(path, allow_large) as img:
+            with opened(path, allow_large) as img:
                 img.draft("RGB", (size * 2, size * 2))
-                crops.append(_to_tensor(ImageOps.fit(_to_rgb(img), (size, size))))
+                crops.append(to_tensor(ImageOps.fit(to_rgb(img), (size, size))))
         except Exception as exc:
-            raise _unreadable_photo(path, exc) from exc
+            raise unreadable_photo(path, exc) from exc
     return torch.stack(crops)
 
 
@@ -296,10 +217,10 @@ def whole_photo(path: Path, max_side: int, min_side: int, allow_large: bool = Fa
     a float ``[1,3,H,W]`` batch in [0,1] (a live preview's photo). DataError (one line) for a
     photo that cannot be read, or is under ``min_side`` pixels a side."""
     try:
-        photo = _to_tensor(_open_rgb(Path(path), max_side, allow_large))[None]
+        photo = to_tensor(open_rgb(Path(path), max_side, allow_large))[None]
     except Exception as exc:
         raise DataError(
-            f"cannot read the photo {printable(str(path))}: {_why_unusable(exc)}"
+            f"cannot read the photo {printable(str(path))}: {why_unusable(exc)}"
         ) from exc
     height, width = photo.shape[-2:]
     if min(height, width) < min_side:
@@ -390,14 +311,14 @@ def _open_style(path: str | Path, max_side: int | None, allow_large: bool = Fals
     """Decode a painting or artwork; any failure becomes a one-line DataError naming the file."""
     path = Path(path).expanduser()
     try:
-        return _open_rgb(path, max_side, allow_large)
+        return open_rgb(path, max_side, allow_large)
     except Exception as exc:
-        raise DataError(f"cannot read style image {path}: {_why_unusable(exc)}") from exc
+        raise DataError(f"cannot read style image {path}: {why_unusable(exc)}") from exc
 
 
 def load_image(path: str | Path, max_side: int | None = None) -> Tensor:
     """RGB float ``[3,H,W]`` in [0,1], EXIF orientation applied, long side <= ``max_side``."""
-    return _to_tensor(_open_style(path, max_side))
+    return to_tensor(_open_style(path, max_side))
 
 
 def _real_source(img: Image.Image, crop_size: int) -> Tensor:
@@ -446,7 +367,7 @@ class StyleImages:
                     f"{img.height} px (scaled to at most --style-size {style_size}, its border "
                     f"cut); it needs at least {min_side} px on each side"
                 )
-            self.paintings.append(_to_tensor(img))
+            self.paintings.append(to_tensor(img))
             self._sources.append([_real_source(img, crop_size)])
         self.extra_skipped: list[tuple[Path, str]] = []
         for name, folder in (extra_real or {}).items():
