@@ -4,6 +4,7 @@ frames/s and the time left), and the summary line. The work is style_plugin.vide
 from __future__ import annotations
 
 import functools
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -135,12 +136,19 @@ def run_clips(
     paint = functools.partial(stylizer.stylize_array, style=style, settings=frame_settings)
     tally = _Tally()
     started = time.perf_counter()
+    claimed: dict[str, Path] = {}  # each output of this batch, by its real path: whose it is
     for source, target in zip(clips, clip_targets(clips, request), strict=True):
         if request.skip_existing and target.exists():
             tally.skipped += 1
             continue
         with ProgressDisplay(request.quiet, "stylizing") as display:
             try:
+                owner = claimed.setdefault(os.path.realpath(target), source)
+                if owner != source:  # --overwrite replaces earlier files, never this batch's
+                    raise StylePluginError(
+                        f"its output {printable(str(target))} is also the output of "
+                        f"{printable(str(owner))}"
+                    )
                 result = stylize_clip(
                     source,
                     target,

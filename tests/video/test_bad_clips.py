@@ -139,6 +139,17 @@ def test_the_input_itself_is_never_the_output(tmp_path, capsys):
     assert clip.read_bytes() == before
 
 
+def test_two_clips_never_share_an_output_even_with_overwrite(tmp_path, capsys):
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+    first = write_clip(tmp_path / "a" / "walk.mp4", panning_frames(3))
+    second = write_clip(tmp_path / "b" / "walk.mp4", panning_frames(5))
+    out = tmp_path / "out"
+    line = failed_line(capsys, first, second, "-o", f"{out}/", "--overwrite")
+    assert line == f"failed: {second}: its output {out / 'walk.mp4'} is also the output of {first}"
+    assert clip_facts(out / "walk.mp4")["frames"] == 3  # the first clip's, not overwritten
+
+
 def test_an_output_name_that_is_no_clip(tmp_path, capsys):
     clip = write_clip(tmp_path / "in.mp4", panning_frames(3))
     line = failed_line(capsys, clip, "-o", tmp_path / "out.png")
