@@ -117,6 +117,10 @@ def total_variation(image: Tensor) -> Tensor:
     return dx + dy
 
 
+#: One level of an 8-bit image in [0, 1] units.
+LEVEL = 1 / 255
+
+
 def smooth_fields(count: int, size: tuple[int, int], generator: torch.Generator) -> Tensor:
     """`count` smooth 8-bit colour fields [count,3,H,W] in [0, 1] (`size` (H, W)), like a clear sky or a
     flat wall: a ramp in a random direction and a gentle swell, from a couple of levels across
@@ -160,7 +164,9 @@ def stability_loss(
 ) -> Tensor:
     """How much the output moves when the input moves by `change`, as the squared gain: the
     mean squared change of the output, in the tenth of `window`-pixel squares where it moved
-    most, over the mean squared change of the input; averaged over the batch.
+    most, over the mean squared change of the input (at least one level of 255, so that an
+    input that hardly changed, as a flat field quantised again may, does not divide by almost
+    nothing); averaged over the batch.
 
     A generator with a high gain to small differences turns a smooth 8-bit gradient's
     quantisation steps and a photo's sensor noise into lines and flicker; this term keeps the
@@ -170,4 +176,4 @@ def stability_loss(
     moved = (output.float() - shaken_output.float()).pow(2).mean(dim=1, keepdim=True)
     squares = F.avg_pool2d(moved, min(window, *moved.shape[-2:])).flatten(1)
     peak = squares.topk(max(1, squares.shape[1] // 10), dim=1).values.mean(dim=1)
-    return (peak / change.float().pow(2).mean(dim=(1, 2, 3)).clamp_min(1e-12)).mean()
+    return (peak / change.float().pow(2).mean(dim=(1, 2, 3)).clamp_min(LEVEL**2)).mean()

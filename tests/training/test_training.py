@@ -241,6 +241,8 @@ def test_the_stability_term_sees_a_thin_line_the_mean_would_hide():
     shaken = photo.clone()
     shaken[..., 20] += 10 / 255
     assert stability_loss(photo, shaken, change).item() == pytest.approx(100 / 16)
+    hardly = torch.full_like(photo, 0.01 / 255)  # measured against one level at least
+    assert stability_loss(photo, shaken, hardly).item() == pytest.approx(100 / 16)
 
 
 def test_small_changes_move_the_steps_of_a_smooth_gradient():
