@@ -30,6 +30,8 @@ from style_plugin.cli.batch_options import (
 from style_plugin.contract import printable
 from style_plugin.runtime.settings import DEFAULT_SCALE, DEFAULT_STRENGTH, SCALE_RANGE
 from style_plugin.video.defaults import (
+    ANIMATION_SUFFIXES,
+    CLIP_SUFFIXES,
     CRF_RANGE,
     DEFAULT_CRF,
     DEFAULT_HOLD,
@@ -186,7 +188,7 @@ def stylize(
     if address is not None and engine != "ray":
         fail("--address names a Ray cluster: pass --engine ray with it")
     _check_sequence_options(hold, crf)
-    clips = [Path(name) for name in inputs if is_clip(name)]
+    clips = [Path(name) for name in inputs if _stylized_as_clip(name, output)]
     if clips:
         _check_clip_options(clips, inputs, engine, output_format, quality)
         if overwrite and skip_existing:
@@ -255,6 +257,20 @@ def stylize(
         typer.echo(printable(f"{runs_on}; model: {chosen.path}"), err=True)
     advice = {Problem.OUT_OF_MEMORY: " (try --max-side or a smaller --tile-size)"}
     run_planned(run, plans, options, quiet=quiet, advice=advice)
+
+
+def _stylized_as_clip(name: str, output: str | None) -> bool:
+    """A clip is; so is an animated GIF or WebP, unless `-o` names one still image."""
+    if is_clip(name):
+        return True
+    if Path(name).suffix.lower() not in ANIMATION_SUFFIXES:
+        return False
+    one_file = output is not None and not output.endswith(("/", "\\")) and not Path(output).is_dir()
+    if one_file and Path(output).suffix.lower() not in CLIP_SUFFIXES | ANIMATION_SUFFIXES:
+        return False
+    from style_plugin.video.animations import is_animation
+
+    return is_animation(name)
 
 
 def _check_sequence_options(hold: float, crf: int) -> None:

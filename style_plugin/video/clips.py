@@ -22,7 +22,7 @@ from style_plugin.contract import printable
 from style_plugin.errors import StylePluginError, one_line
 from style_plugin.video.libraries import pyav
 
-__all__ = ["ClipError", "ClipInfo", "ClipReader", "Frame"]
+__all__ = ["ClipError", "ClipInfo", "ClipReader", "Frame", "fitted"]
 
 #: How far short of its header's frame count or duration a clip may end: frames, and a share.
 ENDING_SLACK_FRAMES = 2
@@ -69,15 +69,17 @@ class ClipInfo:
 
 @dataclass(frozen=True)
 class Frame:
-    """One decoded frame: `rgb` (HxWx3 uint8), its time `pts` in the clip's time base, and
-    its `rotation` (counter-clockwise degrees a player turns it by: the display matrix)."""
+    """One decoded frame: `rgb` (HxWx3 uint8), its time `pts` and how long it shows
+    (`duration`, None when unknown) in the clip's time base, and its `rotation`
+    (counter-clockwise degrees a player turns it by: the display matrix)."""
 
     rgb: np.ndarray
     pts: int | None
     rotation: int = 0
+    duration: int | None = None
 
 
-def _fitted(width: int, height: int, max_side: int | None) -> tuple[int, int]:
+def fitted(width: int, height: int, max_side: int | None) -> tuple[int, int]:
     """(width, height) scaled down to at most `max_side` long, never up."""
     longest = max(width, height)
     if not max_side or longest <= max_side:
@@ -132,7 +134,7 @@ class ClipReader:
             path=self.path,
             width=width,
             height=height,
-            size=_fitted(width, height, max_side),
+            size=fitted(width, height, max_side),
             rate=self.video.average_rate or self.video.guessed_rate,
             time_base=self.video.time_base or Fraction(1, 90_000),
             claimed_frames=max(0, self.video.frames or 0),
@@ -171,7 +173,8 @@ class ClipReader:
                         first = frame.pts if first is None else first
                         last = frame.pts
                     rgb = frame.reformat(width=width, height=height, format="rgb24")
-                    yield Frame(rgb.to_ndarray(), frame.pts, int(frame.rotation or 0))
+                    rotation = int(frame.rotation or 0)
+                    yield Frame(rgb.to_ndarray(), frame.pts, rotation, frame.duration or None)
         except self._error as exc:
             raise ClipError(
                 f"{self.shown}: damaged after frame {count} ({av_reason(exc)})"

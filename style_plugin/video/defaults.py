@@ -9,6 +9,7 @@ from pathlib import Path
 from style_plugin.runtime.options import OptionError
 
 __all__ = [
+    "ANIMATION_SUFFIXES",
     "CLIP_SUFFIXES",
     "CRF_RANGE",
     "DEFAULT_CRF",
@@ -18,8 +19,10 @@ __all__ = [
     "is_clip",
 ]
 
-#: File suffixes read as video clips (animated GIF and WebP stay images: their first frame).
+#: File suffixes read as video clips.
 CLIP_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi"})
+#: Image suffixes read as clips when the file holds more than one frame (an animation).
+ANIMATION_SUFFIXES = frozenset({".gif", ".webp"})
 #: How strongly strokes are held by default: the share of the carried previous output in each
 #: new frame where the motion is fully reliable (docs/results.md, section Video).
 DEFAULT_HOLD = 0.7

@@ -35,7 +35,8 @@ def container_format(target: Path) -> str:
     except KeyError:
         taken = ", ".join(WRITE_SUFFIXES)
         raise ClipError(
-            f"cannot write a clip as {printable(str(target))}: name a {taken} file"
+            f"cannot write a clip as {printable(str(target))}: name a {taken} file "
+            "(or .gif, .webp for an animation)"
         ) from None
 
 
@@ -123,9 +124,9 @@ class ClipWriter:
         )
         return None
 
-    def write(self, rgb: np.ndarray, pts: int | None) -> None:
-        """Encode one frame (HxWx3 uint8) shown at `pts` (the input's time; None, or one not
-        after the previous frame's, is put just after it)."""
+    def write(self, rgb: np.ndarray, pts: int | None, duration: int | None = None) -> None:
+        """Encode one frame (HxWx3 uint8) shown at `pts` for `duration` (the input's times;
+        a pts of None, or one not after the previous frame's, is put just after it)."""
         if pts is None or (self._last_pts is not None and pts <= self._last_pts):
             pts = 0 if self._last_pts is None else self._last_pts + 1
         self._last_pts = pts
@@ -134,6 +135,8 @@ class ClipWriter:
         )
         frame.pts = pts
         frame.time_base = self.time_base
+        if duration:
+            frame.duration = duration
         self._mux(self._video.encode(frame))
 
     def copy(self, packet: Any) -> None:

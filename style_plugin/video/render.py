@@ -17,8 +17,9 @@ import numpy as np
 
 from style_plugin.atomic import atomic_path
 from style_plugin.contract import printable
+from style_plugin.video.animations import AnimationReader, AnimationWriter
 from style_plugin.video.clips import ClipError, ClipInfo, ClipReader, Frame
-from style_plugin.video.defaults import DEFAULT_CRF, DEFAULT_HOLD, check_crf
+from style_plugin.video.defaults import ANIMATION_SUFFIXES, DEFAULT_CRF, DEFAULT_HOLD, check_crf
 from style_plugin.video.encoding import ClipWriter, container_format
 from style_plugin.video.sequence import TemporalBlend
 
@@ -49,9 +50,10 @@ class ClipResult:
 
 
 def check_clip_target(source: Path, target: Path, overwrite: bool) -> None:
-    """ClipError unless `target` may be written for `source`: a clip suffix we write, not
-    the input itself, not a folder, not an existing file unless `overwrite`."""
-    container_format(target)
+    """ClipError unless `target` may be written for `source`: a clip or animation suffix we
+    write, not the input itself, not a folder, not an existing file unless `overwrite`."""
+    if not _is_animation_name(target):
+        container_format(target)
     shown = printable(str(target))
     if target.exists() and os.path.samefile(source, target):
         raise ClipError(f"refusing to write onto the input itself ({shown})")
@@ -85,7 +87,8 @@ def stylize_clip(
     check_clip_target(source, target, overwrite)
     blend = TemporalBlend(hold) if hold is not None else None  # a bad hold before any work
     result = ClipResult(target)
-    with ClipReader(source, max_side=max_side, allow_large=allow_large) as reader:
+    opener = AnimationReader if _is_animation_name(source) else ClipReader
+    with opener(source, max_side=max_side, allow_large=allow_large) as reader:
         try:
             with atomic_path(target, overwrite=overwrite) as temporary:
                 _render(reader, temporary, target, paint, blend, crf, result, progress)
@@ -97,8 +100,23 @@ def stylize_clip(
     return result
 
 
+def _is_animation_name(path: Path) -> bool:
+    return path.suffix.lower() in ANIMATION_SUFFIXES
+
+
+def _writer(
+    temporary: Path, target: Path, reader: ClipReader | AnimationReader, rotation: int, crf: int
+) -> ClipWriter | AnimationWriter:
+    """The writer for `target`'s suffix: an animation, or a video with the input's audio."""
+    if _is_animation_name(target):
+        return AnimationWriter(temporary, target, reader.info, rotation=rotation)
+    return ClipWriter(
+        temporary, target, reader.info, rotation=rotation, crf=crf, audio=reader.audio_stream
+    )
+
+
 def _render(
-    reader: ClipReader,
+    reader: ClipReader | AnimationReader,
     temporary: Path,
     target: Path,
     paint: Callable[[np.ndarray], np.ndarray],
@@ -111,7 +129,7 @@ def _render(
     the writer starts at the first frame, which carries the rotation."""
     info: ClipInfo = reader.info
     expected = info.expected_frames()
-    writer: ClipWriter | None = None
+    writer: ClipWriter | AnimationWriter | None = None
     audio_ahead: list[Any] = []
     started = time.perf_counter()
     try:
@@ -128,21 +146,14 @@ def _render(
                     )
                 continue
             if writer is None:
-                writer = ClipWriter(
-                    temporary,
-                    target,
-                    info,
-                    rotation=item.rotation,
-                    crf=crf,
-                    audio=reader.audio_stream,
-                )
+                writer = _writer(temporary, target, reader, item.rotation, crf)
                 for packet in audio_ahead:
                     writer.copy(packet)
                 audio_ahead.clear()
             stylized = paint(item.rgb)
             if blend is not None:
                 stylized = blend.blend(item.rgb, stylized)
-            writer.write(stylized, item.pts)
+            writer.write(stylized, item.pts, item.duration)
             result.frames += 1
             if progress is not None:
                 progress(result.frames, expected, time.perf_counter() - started)
