@@ -98,10 +98,9 @@ class TrainingStep:
         batch = batch.to(self.device, non_blocking=True)
         return batch.contiguous(memory_format=self.memory_format)
 
-    def _stability(self, step: int, content: Tensor, weights: Tensor) -> Tensor:
+    def _stability(self, step: int, content: Tensor, fake: Tensor, weights: Tensor) -> Tensor:
         """The stability term on the photos and on as many smooth fields as half of them,
-        each changed a little (`small_changes`). In full precision: bfloat16's rounding is as
-        large as the changes it measures."""
+        each changed a little (`small_changes`)."""
         cfg = self.config
         draws = step_generator(cfg.seed, step, self.rank, 3)
         count = max(1, content.shape[0] // 2)
@@ -109,8 +108,9 @@ class TrainingStep:
         inputs = torch.cat([content, fields])
         both = torch.cat([weights, weights[:count]])
         shift = small_changes(inputs, cfg.stability_noise, draws)
-        plain = self.generator(inputs, both).float()
-        shaken = self.generator(inputs + shift, both).float()
+        with self._autocast():
+            plain = torch.cat([fake, self.generator(fields, weights[:count])])
+            shaken = self.generator(inputs + shift, both)
         return stability_loss(plain, shaken, shift)
 
     def __call__(self, step: int, content: Tensor) -> dict[str, float]:
@@ -152,7 +152,7 @@ class TrainingStep:
         tv_loss = total_variation(fake.float())
         steady_loss = torch.zeros((), device=self.device)
         if cfg.stability_weight > 0:
-            steady_loss = self._stability(step, content, weights)
+            steady_loss = self._stability(step, content, fake, weights)
         adv_loss = torch.zeros((), device=self.device)
         if adversarial:
             self.critic.requires_grad_(False)

@@ -222,27 +222,11 @@ def test_style_lr_scale_is_checked_and_old_runs_keep_their_rate(photos, painting
 def test_the_stability_term_is_the_squared_gain_to_small_changes():
     from style_plugin.training.losses import small_changes, stability_loss
 
-    photo = torch.rand(2, 3, 32, 32)
+    photo = torch.rand(2, 3, 16, 16)
     change = small_changes(photo, 2 / 255, torch.Generator().manual_seed(0))
     assert 0 < change.abs().max() < 12 / 255
-    even = (2 / 255) * torch.randn(photo.shape).sign()
-    assert stability_loss(3 * photo, 3 * (photo + even), even).item() == pytest.approx(9, rel=1e-3)
+    assert stability_loss(3 * photo, 3 * (photo + change), change).item() == pytest.approx(9)
     assert stability_loss(photo, photo, change).item() == 0
-
-
-def test_the_stability_term_sees_a_thin_line_the_mean_would_hide():
-    """An output that moves by 10 levels on one column of a 64 px square when every input
-    pixel moves by 1 level: over the whole square the squared gain would be 100/64; on the
-    squares where it moved it is 100/16."""
-    from style_plugin.training.losses import stability_loss
-
-    photo = torch.full((1, 3, 64, 64), 0.5)
-    change = torch.full_like(photo, 1 / 255)
-    shaken = photo.clone()
-    shaken[..., 20] += 10 / 255
-    assert stability_loss(photo, shaken, change).item() == pytest.approx(100 / 16)
-    hardly = torch.full_like(photo, 0.01 / 255)  # measured against one level at least
-    assert stability_loss(photo, shaken, hardly).item() == pytest.approx(100 / 16)
 
 
 def test_small_changes_move_the_steps_of_a_smooth_gradient():
@@ -266,9 +250,6 @@ def test_smooth_fields_are_smooth_8_bit_ramps():
     assert torch.equal(fields, torch.round(fields * 255) / 255)
     steps = (fields[..., 1:] - fields[..., :-1]).abs()
     assert steps.max() <= 2 / 255 + 1e-6 and steps.sum() > 0
-    many = smooth_fields(64, (96, 128), torch.Generator().manual_seed(0))
-    levels = (many.amax(dim=(2, 3)) - many.amin(dim=(2, 3))).amax(dim=1) * 255
-    assert levels.min() <= 4 and levels.max() >= 20  # from a sky's few contours to many
 
 
 def test_the_stability_term_trains_and_can_be_turned_off(photos, paintings, tmp_path):
