@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -50,3 +51,23 @@ def test_the_benchmark_measures_and_draws_a_tiny_clip(tmp_path):
     assert "| frame by frame |" in run.stdout and "| temporal, hold 0.7 |" in run.stdout
     with Image.open(figure) as image:
         assert image.width > 3 * 96 and image.height > 3 * 54
+
+
+@pytest.mark.bundled
+def test_the_stills_of_both_modes_are_where_the_blind_sheets_look(tmp_path):
+    import json
+
+    import video_stills
+
+    if not video_stills.DATASET_PHOTOS.is_dir():
+        pytest.skip("the dataset's held-out photos are not here")
+    video_stills.main([str(tmp_path), "--photos", "1", "--size", "64", "--frames", "3"])
+    report = json.loads((tmp_path / "quality.json").read_text(encoding="utf-8"))
+    stem = Path(report["photos"][0]).stem
+    for style in report["paintings"]:
+        frame, temporal = (
+            np.asarray(Image.open(tmp_path / style / f"{stem}_{m}.jpg"))
+            for m in ("frame", "temporal")
+        )
+        assert frame.shape == temporal.shape == (42, 64, 3)
+        assert np.abs(frame.astype(int) - temporal).mean() > 0  # the held strokes differ
