@@ -120,7 +120,11 @@ def find_model(
     places = "; ".join(
         f"{name} in {next(e.path.name for e, m in loaded if _holds(e, m, name))}" for name in wanted
     )
-    raise ModelError(f"a mix must come from one model, and these styles are not: {places}")
+    raise ModelError(
+        f"a mix must come from one model, and these styles are not: {places} (a style added "
+        "with its own trunk is a model of its own; one added with --trunk frozen mixes with "
+        "the styles of the model it was added to)"
+    )
 
 
 def _holds(entry: ModelEntry, model: StyleModel, name: str) -> bool:

@@ -105,10 +105,20 @@ def add_style(
         model,
         fp16=True,
         labels={name: label} if label else None,
-        styles=[name],
+        styles=_shipped_styles(run_dir, name),
         overwrite=overwrite,
     )
     return NewStyle(name, run_dir, model, summary)
+
+
+def _shipped_styles(run_dir: Path, name: str) -> list[str]:
+    """The styles the installed model holds: the new one first; with a frozen trunk, which
+    is the base's own, the base's styles too, so that a mix of the new style and those is
+    one model's (`--style mine=0.5,starry-night=0.5`), exactly as the base paints them."""
+    state = load_checkpoint(run_dir)
+    if state["config"].get("trunk") != "frozen":
+        return [name]
+    return [name, *(other for other in state["style_names"] if other != name)]
 
 
 def _check_same_run(state: dict[str, Any], run_dir: Path, name: str, painting: Path) -> None:

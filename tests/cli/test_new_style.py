@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from style_plugin.errors import TrainingError
+from style_plugin.errors import StylePluginError, TrainingError
 from style_plugin.runtime.session import SessionSettings
 from style_plugin.runtime.store import list_styles
 from style_plugin.runtime.stylizer import Stylizer
@@ -153,3 +153,40 @@ def test_add_style_tunes_the_trunk_by_default_everywhere():
     assert NEW_STYLE_TRUNK == "tuned"
     assert inspect.signature(add_style).parameters["trunk"].default == NEW_STYLE_TRUNK
     assert inspect.signature(command).parameters["trunk"].default == NEW_STYLE_TRUNK
+
+
+@pytest.mark.bundled
+def test_a_style_added_on_the_frozen_trunk_mixes_with_the_bundled_ones(photos, paintings):
+    added = add_style(
+        "mine",
+        paintings["checks"],
+        trunk="frozen",
+        photos=photos,
+        steps=1,
+        options=QUIET,
+        settings=TINY_TRAIN_SETTINGS,
+    )
+    stylizer = Stylizer(device="cpu")
+    bundled = stylizer.model_for("starry-night")
+    assert stylizer.model_for("mine=0.5,starry-night=0.5").path == added.model
+    assert bundled.path != added.model  # the bundled model still answers to its own names
+    photo = np.asarray(sample_photo())
+    theirs = np.asarray(stylizer.stylize(photo, style="bundled:starry-night")).astype(int)
+    ours = np.asarray(Stylizer(model=added.model).stylize(photo, style="starry-night"))
+    assert np.abs(ours.astype(int) - theirs).max() <= 1  # the same trunk, the same rows
+    mixed = np.asarray(stylizer.stylize(photo, style="mine=0.5,starry-night=0.5")).astype(int)
+    assert np.abs(mixed - theirs).mean() > 1
+
+
+@pytest.mark.bundled
+def test_a_style_added_with_its_own_trunk_says_why_it_does_not_mix(photos, paintings):
+    add_style(
+        "mine",
+        paintings["checks"],
+        photos=photos,
+        steps=1,
+        options=QUIET,
+        settings=TINY_TRAIN_SETTINGS,
+    )
+    with pytest.raises(StylePluginError, match="--trunk frozen mixes with"):
+        Stylizer(device="cpu").model_for("mine=0.5,starry-night=0.5")
