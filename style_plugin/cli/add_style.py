@@ -57,7 +57,7 @@ def add_style(
         typer.Option(
             metavar="tuned|frozen",
             help="tuned: the model's trunk trains too (looks like the painting sooner); "
-            "frozen: only the new style's parameters.",
+            "frozen: only the new style's parameters (it then mixes with the bundled styles).",
         ),
     ] = "tuned",
     photos: Annotated[
