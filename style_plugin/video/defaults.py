@@ -25,7 +25,7 @@ CLIP_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi"})
 ANIMATION_SUFFIXES = frozenset({".gif", ".webp"})
 #: How strongly strokes are held by default: the share of the carried previous output in each
 #: new frame where the motion is fully reliable (docs/results.md, section Video).
-DEFAULT_HOLD = 0.7
+DEFAULT_HOLD = 0.8
 #: Constant-rate-factor quality: lower is better and larger; 18 looks like the input.
 DEFAULT_CRF = 18
 #: The quality values taken (x264's scale; VP9's goes further, to 63).

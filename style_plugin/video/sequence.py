@@ -14,12 +14,17 @@ import numpy as np
 
 from style_plugin.runtime.pixels import from_float, to_float
 from style_plugin.video.defaults import DEFAULT_HOLD, check_hold
+from style_plugin.video.libraries import opencv
 from style_plugin.video.motion import MotionEstimator, is_cut, thumbnail, warp
 
 __all__ = ["MIN_RELIABLE_SHARE", "TemporalBlend", "stylize_frames"]
 
 #: Below this share of reliable pixels, nothing is carried over: the frame starts afresh.
 MIN_RELIABLE_SHARE = 0.15
+#: Half the side of the square over which stroke contrast is measured (px).
+CONTRAST_RADIUS = 3
+#: The most a blended frame's strokes are strengthened to match the fresh frame's.
+MOST_CONTRAST_GAIN = 2.0
 
 
 class TemporalBlend:
@@ -68,7 +73,27 @@ class TemporalBlend:
         if float(motion.reliable.mean()) < MIN_RELIABLE_SHARE:
             return fresh
         weight = (self.hold * motion.reliable)[..., None]
-        return fresh + weight * (warp(previous, motion.flow) - fresh)
+        return with_contrast_of(fresh + weight * (warp(previous, motion.flow) - fresh), fresh)
+
+
+def with_contrast_of(image: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """`image` (HxWx3 float in [0, 1]) with its strokes as strong as `reference`'s: the
+    detail around a local mean scaled up, never down, to the reference's local contrast.
+
+    Blending two frames' strokes that do not line up averages them out, and each carried
+    frame is resampled once more: without this, held strokes fade and blur frame by frame."""
+    cv2 = opencv()
+    size = (2 * CONTRAST_RADIUS + 1,) * 2
+
+    def spread(picture: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        mean = cv2.blur(picture, size)
+        detail = picture - mean
+        return mean, np.sqrt(cv2.blur(detail * detail, size).sum(axis=-1, keepdims=True))
+
+    mean, detail_spread = spread(image)
+    _, wanted = spread(reference)
+    gain = np.clip(wanted / np.maximum(detail_spread, 1e-4), 1.0, MOST_CONTRAST_GAIN)
+    return np.clip(mean + (image - mean) * gain, 0.0, 1.0)
 
 
 def stylize_frames(

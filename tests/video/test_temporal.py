@@ -85,3 +85,35 @@ def test_unrelated_frames_are_not_trusted():
         motion.flow_frame(panning_frames(1, name=name)[0]) for name in ("chelsea.jpg", "coffee.jpg")
     )
     assert motion.between(one, two, (96, 64)).reliable.mean() < 0.15
+
+
+def local_contrast(image: np.ndarray) -> float:
+    """Mean local standard deviation (17 px squares) of an HxWx3 image, in 0..1 units."""
+    import cv2
+
+    picture = image.astype(np.float32) / (255 if image.dtype == np.uint8 else 1)
+    mean = cv2.blur(picture, (17, 17))
+    return float(np.sqrt(cv2.blur((picture - mean) ** 2, (17, 17)).sum(axis=-1)).mean())
+
+
+def test_blending_strokes_that_do_not_line_up_keeps_their_contrast():
+    from style_plugin.video.sequence import with_contrast_of
+
+    rng = np.random.default_rng(0)
+    strokes = [np.clip(0.5 + 0.2 * rng.standard_normal((64, 64, 3)), 0, 1) for _ in range(2)]
+    averaged = (0.2 * strokes[0] + 0.8 * strokes[1]).astype(np.float32)
+    assert local_contrast(averaged) < 0.85 * local_contrast(strokes[0])  # faded
+    restored = with_contrast_of(averaged, strokes[0].astype(np.float32))
+    assert local_contrast(restored) == pytest.approx(local_contrast(strokes[0]), rel=0.1)
+    same = strokes[0].astype(np.float32)  # strokes that line up stay as they are
+    np.testing.assert_allclose(with_contrast_of(same, same), same, atol=1e-5)
+    flat = np.full_like(same, 0.5)  # and it never weakens what is there
+    np.testing.assert_allclose(with_contrast_of(same, flat), same, atol=1e-5)
+
+
+@pytest.mark.bundled
+def test_held_strokes_stay_as_crisp_as_a_frame_s_own(paint):
+    frames = panning_frames(8, 96, 64, step=STEP, noise=3.0)
+    own = list(stylize_frames(frames, paint, hold=None))
+    held = list(stylize_frames(frames, paint))
+    assert local_contrast(held[-1]) > 0.95 * local_contrast(own[-1])
