@@ -182,7 +182,25 @@ class Stylizer:
         progress: Callable[[int, int], None] | None,
         cancel: Callable[[], bool] | None,
     ) -> np.ndarray:
-        """The generator over `rgb` as it is, in tiles when it is large."""
+        """The generator over `rgb` as it is, in tiles when it is large, with `EDGE_MARGIN`
+        pixels of the picture mirrored around it (cropped off again)."""
+        height, width = rgb.shape[:2]
+        margin = min(EDGE_MARGIN, height - 1, width - 1)
+        if margin > 0:
+            rgb = np.pad(rgb, ((margin, margin), (margin, margin), (0, 0)), mode="reflect")
+        painted = self._run_whole(model, weights, rgb, finish, progress, cancel)
+        return np.ascontiguousarray(painted[margin : margin + height, margin : margin + width])
+
+    def _run_whole(
+        self,
+        model: StyleModel,
+        weights: np.ndarray,
+        rgb: np.ndarray,
+        finish: Finish | None,
+        progress: Callable[[int, int], None] | None,
+        cancel: Callable[[], bool] | None,
+    ) -> np.ndarray:
+        """The generator over all of `rgb`, in tiles when it is large."""
         height, width = rgb.shape[:2]
         tiles = self.tiles
         tiled = len(tile_spans(height, tiles.tile_size, tiles.overlap)) * len(
@@ -200,6 +218,12 @@ class Stylizer:
             shared_statistics=model.tiling,
             reach=_reach(model, infer) if tiled > 1 and model.tiling else 0,
         )
+
+
+#: Pixels of the picture mirrored around it for the model (and cropped off after). Models
+#: learn to paint the edges of their training crops their own way, and some paint a strip
+#: or a frame there; with the picture continued past its edge, that falls outside it.
+EDGE_MARGIN = 32
 
 
 def _finish(settings: StyleSettings) -> Finish | None:

@@ -22,6 +22,9 @@ SIZE = 384
 #: Levels of 255: the strongest periodic pattern a stylized gradient may carry (the
 #: gradients' own quantisation steps measure under 0.1; a lattice that shows, several).
 LATTICE_LIMIT = 1.0
+#: Levels of 255 an edge band may exceed the interior's (the measure's own spread over two
+#: photos; a painted frame measured 4-5 more).
+FRAME_TOLERANCE = 0.5
 
 
 def photos() -> list[np.ndarray]:
@@ -54,23 +57,53 @@ def test_the_lattice_measure_sees_lines_and_not_the_gradient_itself():
 
 
 @pytest.mark.bundled
-@pytest.mark.xfail(
-    strict=True,
-    reason="the shipped model learnt The Starry Night's and The Scream's frames and turns "
-    "8-bit gradient steps into lines; the model trained on trimmed paintings with the "
-    "stability term replaces it",
-)
-def test_the_shipped_styles_paint_no_frame_and_no_lattice():
+def test_the_shipped_styles_paint_no_frame():
+    """The Starry Night and The Scream models learnt their paintings' frames (8-9 levels
+    beyond the photo's own at the edge); run with the picture mirrored around it, what they
+    paint there falls outside the picture."""
     stylizer = Stylizer()
     pictures = photos()
-    gradients = flaws.smooth_gradients(SIZE)
     problems = []
     for style in stylizer.model_for().styles:
         bands = [flaws.edge_bands(stylizer.stylize_array(p, style.name), p) for p in pictures]
         edge, interior = np.mean(bands, axis=0)
-        if edge > interior:
+        if edge > interior + FRAME_TOLERANCE:
             problems.append(f"{style.name}: edge band {edge:.2f} > interior {interior:.2f}")
-        for gradient in gradients:
+    assert not problems, problems
+
+
+def test_the_model_runs_on_the_picture_mirrored_around_it(style_model):
+    from style_plugin import contract
+    from style_plugin.runtime.model import load_model
+    from style_plugin.runtime.pixels import to_batch
+    from style_plugin.runtime.stylizer import EDGE_MARGIN
+
+    with Image.open(sample_photos()[0]) as image:
+        rgb = np.asarray(image.convert("RGB").resize((96, 64)))
+    model = load_model(style_model, device="cpu")
+    mirrored = np.pad(rgb, ((EDGE_MARGIN,) * 2, (EDGE_MARGIN,) * 2, (0, 0)), mode="reflect")
+    feeds = {
+        contract.IMAGE: to_batch(mirrored),
+        contract.STYLE_WEIGHTS: model.style_weights(None)[None, :],
+    }
+    (batch,) = model.session.run([contract.STYLIZED], feeds)
+    expected = np.clip(np.rint(batch[0].transpose(1, 2, 0) * 255), 0, 255)
+    expected = expected[EDGE_MARGIN:-EDGE_MARGIN, EDGE_MARGIN:-EDGE_MARGIN]
+    ours = Stylizer(style_model).stylize_array(rgb, strength=1.0).astype(float)
+    assert np.abs(ours - expected).max() <= 1
+
+
+@pytest.mark.bundled
+@pytest.mark.xfail(
+    strict=True,
+    reason="the shipped model turns 8-bit gradient steps into lines; the model trained with "
+    "the stability term replaces it",
+)
+def test_the_shipped_styles_paint_no_lattice():
+    stylizer = Stylizer()
+    problems = []
+    for style in stylizer.model_for().styles:
+        for gradient in flaws.smooth_gradients(SIZE):
             amplitude, period = flaws.lattice(stylizer.stylize_array(gradient, style.name))
             if amplitude > LATTICE_LIMIT:
                 problems.append(f"{style.name}: lattice {amplitude:.2f} levels, {period:.1f} px")

@@ -19,7 +19,7 @@ from style_plugin.runtime.reach import ALIGN, edge_reach
 from style_plugin.runtime.session import open_session
 from style_plugin.runtime.statistics import EXACT_LAYERS, Infer, LayerProbe, whole_image_statistics
 from style_plugin.runtime.store import bundled_model_files
-from style_plugin.runtime.stylizer import Stylizer
+from style_plugin.runtime.stylizer import EDGE_MARGIN, Stylizer
 from style_plugin.runtime.tiling import (
     THUMBNAIL_SCALE,
     TileSettings,
@@ -108,10 +108,10 @@ def _tile_borders(length: int, tile: int, overlap: int) -> list[int]:
 def test_tiles_with_whole_image_statistics_match_the_untiled_result(style_model, photo):
     with Image.open(sample_photos_dir() / photo) as image:
         rgb = np.asarray(image.convert("RGB").resize((384, 256), Image.Resampling.BILINEAR))
-    untiled = Stylizer(style_model).stylize_array(rgb, strength=1.0).astype(np.float32)
     model = load_model(style_model, device="cpu")
     real = model_run(model, model.style_weights(None))
     _, exact = real(to_batch(rgb), None)
+    untiled = stylize_tiled(rgb, real, TileSettings(1024, 32)).astype(np.float32)  # one tile
 
     def exact_statistics(batch, stats):  # the whole image's own statistics for every tile
         return real(batch, None if stats is None else exact)
@@ -247,7 +247,8 @@ def test_a_model_without_layer_outputs_tiles_with_the_thumbnail_alone(style_mode
     overlap = tile_overlap(
         TileSettings(64, 16), edge_reach(model_run(loaded, loaded.style_weights(None)))
     )
-    tiles = len(tile_spans(150, 64, overlap)) * len(tile_spans(200, 64, overlap))
+    high, wide = 150 + 2 * EDGE_MARGIN, 200 + 2 * EDGE_MARGIN  # the picture mirrored around
+    tiles = len(tile_spans(high, 64, overlap)) * len(tile_spans(wide, 64, overlap))
     assert calls[-1] == (tiles + 1, tiles + 1)  # the thumbnail and the tiles, no passes
 
 
@@ -272,10 +273,11 @@ def test_tiling_keeps_16_bit_precision_and_reports_progress(style_model):
     model = load_model(style_model, device="cpu")
     reach = edge_reach(model_run(model, model.style_weights(None)))
     overlap = tile_overlap(TileSettings(64, 16), reach)
-    tiles = len(tile_spans(150, 64, overlap)) * len(tile_spans(200, 64, overlap))
+    high, wide = 150 + 2 * EDGE_MARGIN, 200 + 2 * EDGE_MARGIN  # the picture mirrored around
+    tiles = len(tile_spans(high, 64, overlap)) * len(tile_spans(wide, 64, overlap))
     # + the thumbnail (160 px) + a pass per exact layer over pieces of at most 160 px, each a
-    # core and the model's reach around it: 150 rows in one, 200 columns in cores of 160 - 2 x reach
-    cores = -(-200 // (160 - 2 * reach))
+    # core and the model's reach around it: rows and columns in cores of 160 - 2 x reach
+    cores = -(-high // (160 - 2 * reach)) * -(-wide // (160 - 2 * reach))
     total = tiles + 1 + EXACT_LAYERS * cores
     assert calls == [(i, total) for i in range(1, total + 1)]
 
@@ -293,7 +295,7 @@ def test_cancel_stops_between_tiles(style_model):
 
 
 def test_an_image_no_bigger_than_its_thumbnail_runs_whole(style_model):
-    rgb = np.asarray(sample_photo(150, 100))  # 3 x 2 tiles of 64 px, thumbnail side 160
+    rgb = np.asarray(sample_photo(90, 60))  # 154 x 124 with the margins: 160 px thumbnail
     calls: list[tuple[int, int]] = []
     tiled = Stylizer(style_model, tile_size=64, overlap=16).stylize_array(
         rgb, progress=lambda done, total: calls.append((done, total))
