@@ -190,6 +190,24 @@ def bundled_styles() -> list[StyleInfo]:
     return [info for path in models for info in load_model(path, device="cpu").styles]
 
 
+# -- the GPU -----------------------------------------------------------------------------
+
+#: The style model the package ships (fp16) and the checkpoint it was exported from.
+BUNDLED_MODEL = DATA_DIR / "models" / "default.onnx"
+BUNDLED_CHECKPOINT = DATA_DIR / "models" / "default.pt"
+
+
+def cuda_problem() -> str | None:
+    """None where CUDA really runs style models here (a session asked for CUDA opens with
+    the CUDA provider first), else why not, in a few words."""
+    from style_plugin.runtime.session import SessionSettings, open_session
+
+    session = open_session(BUNDLED_MODEL, SessionSettings(device="cuda"))
+    if session.session.get_providers()[0] == "CUDAExecutionProvider":
+        return None
+    return session.provider.reason or "onnxruntime put the session on the CPU"
+
+
 # -- the example style pack --------------------------------------------------------------
 
 PACK_FIXTURE = TESTS / "fixtures" / "style-pack"

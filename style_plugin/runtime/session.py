@@ -3,8 +3,9 @@
 `open_session(path, settings)` returns the same `ModelSession` for the same file (unchanged
 on disk) and settings (and, for a graph cut short after one output, that output), so a host
 calling the filter many times, or a batch running on several threads, pays the load once.
-onnxruntime's `run` is thread-safe; IO binding on CUDA keeps the output on the device until
-one copy back. A model file is untrusted input: onnxruntime sees it only after
+onnxruntime's `run` is thread-safe. Every run goes through IO binding, on the CPU as on a GPU:
+each input reaches the provider's device once, the outputs stay there until one copy back.
+A model file is untrusted input: onnxruntime sees it only after
 `self_contained.check_self_contained` (docs/security.md).
 """
 
@@ -59,8 +60,15 @@ class SessionSettings:
             raise ValueError(f"threads must be >= 0 (0 = one per core), not {self.threads}")
 
 
+#: numpy types for the tensor types onnxruntime declares for inputs: a float16 input is fed
+#: float16, whatever the caller's arrays hold.
+_NUMPY_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
+#: GPU providers run on the first GPU (their default device).
+_DEVICE_ID = 0
+
+
 class ModelSession:
-    """One loaded style model: `run(feeds, outputs)` on the provider in `provider`."""
+    """One loaded style model: `run(outputs, feeds)` on the provider in `provider`."""
 
     def __init__(
         self, session: Any, provider: ProviderReport, path: Path, settings: SessionSettings
@@ -69,20 +77,38 @@ class ModelSession:
         self.provider = provider
         self.path = path
         self.settings = settings
-        self.input_names = {i.name for i in session.get_inputs()}
-        self.input_names |= {i.name for i in session.get_overridable_initializers()}
+        inputs = [*session.get_inputs(), *session.get_overridable_initializers()]
+        self.input_names = {i.name for i in inputs}
+        self.input_types = {i.name: _NUMPY_TYPES.get(i.type) for i in inputs}
         self.output_names = [o.name for o in session.get_outputs()]
+        #: Where inputs and outputs are bound: "cpu", or "cuda" for CUDA and TensorRT.
+        self.device = "cpu" if provider.used == "cpu" else "cuda"
 
     def run(self, outputs: list[str], feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
-        """Run the model on host arrays and return host arrays (thread-safe)."""
-        if self.provider.used == "cpu":
-            return self.session.run(outputs, feeds)
+        """Run the model on host arrays and return host arrays (thread-safe).
+
+        Each input is put on the provider's device once, in the type the model declares for
+        it; the outputs are bound on the device and copied back once. On the CPU input values
+        wrap the (contiguous) arrays and output arrays wrap onnxruntime's memory: no copies.
+        """
+        from onnxruntime import OrtValue
+
+        values = {  # held until the run ends: on the CPU they borrow the arrays' memory
+            name: OrtValue.ortvalue_from_numpy(
+                np.ascontiguousarray(value, dtype=self.input_types.get(name)),
+                self.device,
+                _DEVICE_ID,
+            )
+            for name, value in feeds.items()
+        }
         binding = self.session.io_binding()
-        for name, value in feeds.items():
-            binding.bind_cpu_input(name, np.ascontiguousarray(value))
+        for name, value in values.items():
+            binding.bind_ortvalue_input(name, value)
         for name in outputs:
-            binding.bind_output(name, "cuda")
+            binding.bind_output(name, self.device, _DEVICE_ID)
         self.session.run_with_iobinding(binding)
+        if self.device == "cpu":  # already in host memory: the arrays take it over, no copy
+            return [value.numpy() for value in binding.get_outputs()]
         return binding.copy_outputs_to_cpu()
 
 
