@@ -1,5 +1,7 @@
 """The Stylize action inside Krita: read the active layer, ask for the parameters, run the
-filter with progress and cancel, and add the result as ONE undoable step.
+filter with progress and cancel, and add the result as ONE undoable step. On an animated
+layer the dialog also offers every keyframe of it, stylized as one sequence into a new
+animated layer (`style_plugin.hooks.hosts.krita.animation`).
 
 Why a new layer: in Krita's scripting API, `Node.setPixelData` (and `Filter.apply`) write
 pixels without an undo record: after them Edit > Undo brings nothing back (checked in Krita
@@ -10,8 +12,9 @@ the image as it was. Over opaque pixels this looks exactly like filtering the la
 (Layer > Merge with Layer Below makes it so); over semi-transparent ones the original shows
 through as it would under any layer.
 
-Only the Krita calls live here; pixels are handled by `style_plugin.hooks.hosts.krita.pixels` and the
-dialog by `style_plugin.hooks.hosts.krita.ui`. This module is imported inside Krita's Python only.
+Only the Krita calls live here; the layer is read by `style_plugin.hooks.hosts.krita.layers`,
+pixels are handled by `style_plugin.hooks.hosts.krita.pixels` and the dialog by
+`style_plugin.hooks.hosts.krita.ui`. This module is imported inside Krita's Python only.
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ from __future__ import annotations
 import json
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -33,11 +35,15 @@ from PyQt5.QtWidgets import QApplication, QMessageBox, QWidget
 from style_plugin import plugins
 from style_plugin.errors import Cancelled, StylePluginError
 from style_plugin.hooks.filters import Filter
+from style_plugin.hooks.hosts.krita.animation import keyframe_times, stylize_all_frames
+from style_plugin.hooks.hosts.krita.layers import LayerError, LayerJob, read_layer, result_name
 from style_plugin.hooks.hosts.krita.new_style import NewStyleDialog, StyleTraining
-from style_plugin.hooks.hosts.krita.pixels import LayerFormat, filter_layer_bytes, layer_format
+from style_plugin.hooks.hosts.krita.pixels import filter_layer_bytes
 from style_plugin.hooks.hosts.krita.ui import (
     PREVIEW_SIDE,
     FilterDialog,
+    ProgressWindow,
+    add_frame_controls,
     rgba_to_qimage,
     run_with_progress,
 )
@@ -46,6 +52,8 @@ from style_plugin.hooks.hosts.new_style import (
     recorded_command,
     snapshot_painting_path,
 )
+from style_plugin.runtime.options import OptionError
+from style_plugin.video.defaults import DEFAULT_HOLD, check_hold
 
 __all__ = [
     "ACTION_ID",
@@ -56,6 +64,7 @@ __all__ = [
     "StylizeExtension",
     "add_result_layer",
     "apply_job",
+    "last_frames",
     "last_settings",
     "preview_image",
     "read_layer",
@@ -80,89 +89,10 @@ AGAIN_MENU_LOCATION = "tools/scripts"
 #: Where Krita's settings (kritarc) keep the last settings: group and key.
 SETTINGS_GROUP = "style_plugin"
 LAST_SETTINGS = "last_stylize_settings"
+#: ... and the frames it last stylized: {"all_frames": bool, "hold": 0..1}.
+LAST_FRAMES = "last_stylize_frames"
 #: The object name of the Stylize dialog's "New style from an image…" button.
 NEW_STYLE_BUTTON = "new_style_button"
-
-
-class LayerError(StylePluginError):
-    """The active document or layer cannot be filtered; the message says why and what to do."""
-
-
-@dataclass(frozen=True)
-class LayerJob:
-    """What the filter needs from a layer, read on Krita's GUI thread.
-
-    `x`, `y`, `width`, `height`: the block of the layer to filter (its content within the
-    canvas, cut to the selection's bounding box when there is a selection); `fmt`: the
-    layer's pixel format; `pixels`: the block's bytes in it; `selection`: one byte a pixel
-    (0..255) over the same block, or None without a selection.
-    """
-
-    x: int
-    y: int
-    width: int
-    height: int
-    fmt: LayerFormat
-    pixels: bytes
-    selection: bytes | None
-
-
-Rect = tuple[int, int, int, int]
-
-
-def _intersect(a: Rect, b: Rect) -> Rect:
-    """The overlap of two (x, y, width, height) rectangles (width or height <= 0: none)."""
-    left, top = max(a[0], b[0]), max(a[1], b[1])
-    right, bottom = min(a[0] + a[2], b[0] + b[2]), min(a[1] + a[3], b[1] + b[3])
-    return left, top, right - left, bottom - top
-
-
-def read_layer(document: Document, node: Node | None) -> LayerJob:
-    """The block of `node` to filter and its pixels; LayerError when it cannot be filtered."""
-    if node is None or node.type() != "paintlayer":
-        raise LayerError("Select a paint layer: Stylize works on a paint layer's pixels.")
-    if node.locked():
-        raise LayerError(f"The layer {node.name()!r} is locked; unlock it first.")
-    try:
-        fmt = layer_format(node.colorModel(), node.colorDepth(), node.colorProfile())
-    except ValueError as exc:
-        raise LayerError(f"Cannot stylize {node.name()!r}: {exc}") from None
-    document.waitForDone()
-    bounds = node.bounds()
-    block = _intersect(
-        (bounds.x(), bounds.y(), bounds.width(), bounds.height()),
-        (0, 0, document.width(), document.height()),
-    )
-    selection = document.selection()
-    if selection is not None:
-        block = _intersect(
-            block, (selection.x(), selection.y(), selection.width(), selection.height())
-        )
-    x, y, width, height = block
-    if width <= 0 or height <= 0:
-        where = "inside the selection" if selection is not None else "on the canvas"
-        raise LayerError(f"The layer {node.name()!r} has no pixels {where}.")
-    return LayerJob(
-        x,
-        y,
-        width,
-        height,
-        fmt,
-        bytes(node.pixelData(x, y, width, height)),
-        None if selection is None else bytes(selection.pixelData(x, y, width, height)),
-    )
-
-
-def result_name(filter: Filter, params: dict[str, Any], layer_name: str) -> str:
-    """'Background (Stylize: Starry Night)': the layer, the filter and its chosen choices."""
-    labels = [
-        choice.label
-        for param in filter.params()
-        if param.type == "choice"
-        for choice in param.choices
-        if choice.value == params.get(param.name)
-    ]
-    return f"{layer_name} ({filter.label}{': ' if labels else ''}{', '.join(labels)})"
 
 
 def add_result_layer(
@@ -328,6 +258,8 @@ class StylizeExtension(Extension):
             "New style from an image…",
             partial(self.new_style, dialog, partial(save_open_image, document)),
         )
+        times = keyframe_times(node)
+        frames = add_frame_controls(dialog, len(times), DEFAULT_HOLD) if times else None
         self.dialog = dialog
         try:
             accepted = dialog.exec_()
@@ -338,9 +270,13 @@ class StylizeExtension(Extension):
         if not accepted:
             return
         values = dialog.values()
-        run = partial(run_with_progress, parent, f"{filter.label}: {node.name()}")
-        apply_job(document, node, job, filter, values, run)
+        chosen = {
+            "all_frames": frames is not None and frames.all_frames(),
+            "hold": DEFAULT_HOLD if frames is None else frames.hold.value(),
+        }
+        self._apply(parent, document, node, job, filter, values, chosen, times)
         Krita.instance().writeSetting(SETTINGS_GROUP, LAST_SETTINGS, json.dumps(values))
+        Krita.instance().writeSetting(SETTINGS_GROUP, LAST_FRAMES, json.dumps(chosen))
 
     def _run_again(self, parent: QWidget | None) -> None:
         values = last_settings()
@@ -350,8 +286,34 @@ class StylizeExtension(Extension):
         document, node = _active()
         job = read_layer(document, node)
         filter = plugins.get_filter(self.filter_name)
-        run = partial(run_with_progress, parent, f"{filter.label}: {node.name()}")
-        apply_job(document, node, job, filter, values, run)
+        frames = last_frames()
+        times = keyframe_times(node) if frames["all_frames"] else []
+        self._apply(parent, document, node, job, filter, values, frames, times)
+
+    def _apply(
+        self,
+        parent: QWidget | None,
+        document: Document,
+        node: Node,
+        job: LayerJob,
+        filter: Filter,
+        values: dict[str, Any],
+        frames: dict[str, Any],
+        times: list[int],
+    ) -> None:
+        """Stylize the job (the current frame) or, when `frames` asks for all and the layer has
+        keyframes (at `times`), every keyframe, behind a progress window."""
+        title = f"{filter.label}: {node.name()}"
+        if not (frames["all_frames"] and times):
+            apply_job(
+                document, node, job, filter, values, partial(run_with_progress, parent, title)
+            )
+            return
+        window = ProgressWindow(parent, title, unit="Frame")
+        try:
+            stylize_all_frames(document, node, filter, values, frames["hold"], window.run, times)
+        finally:
+            window.close()
 
     def new_style(self, dialog: FilterDialog, save_image: Callable[[str], Path]) -> None:
         """Ask for a painting and a name, then learn the style in a separate process."""
@@ -398,6 +360,18 @@ def last_settings() -> dict[str, Any] | None:
     except ValueError:
         return None
     return values if isinstance(values, dict) else None
+
+
+def last_frames() -> dict[str, Any]:
+    """The frames OK last stylized: {"all_frames": bool, "hold": 0..1} (the current frame
+    when nothing valid was kept)."""
+    text = Krita.instance().readSetting(SETTINGS_GROUP, LAST_FRAMES, "")
+    try:
+        kept = json.loads(text) if text else {}
+        hold = check_hold(kept.get("hold", DEFAULT_HOLD))
+    except (ValueError, AttributeError, OptionError):
+        return {"all_frames": False, "hold": DEFAULT_HOLD}
+    return {"all_frames": kept.get("all_frames") is True, "hold": hold}
 
 
 def _notice(icon: QMessageBox.Icon, text: str) -> None:

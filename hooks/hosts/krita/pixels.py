@@ -19,7 +19,7 @@ Other colour models (CMYK, Lab, XYZ, YCbCr) are refused with the conversion to m
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +31,7 @@ from style_plugin.hooks.filters import Cancel, Filter, Progress
 __all__ = [
     "DEPTHS",
     "MODELS",
+    "Blend",
     "LayerFormat",
     "apply_filter_to_pixels",
     "filter_layer_bytes",
@@ -41,6 +42,9 @@ __all__ = [
     "unsupported_reason",
 ]
 
+#: blend(input colours, filtered colours) -> the colours a frame of a sequence keeps (HxWx3,
+#: in the filtered colours' type).
+Blend = Callable[[np.ndarray, np.ndarray], np.ndarray]
 #: Krita colour depth id -> the numpy type of one channel.
 DEPTHS = {
     "U8": np.dtype(np.uint8),
@@ -233,11 +237,13 @@ def filter_layer_bytes(
     *,
     progress: Progress | None = None,
     cancel: Cancel | None = None,
+    blend: Blend | None = None,
 ) -> bytes:
     """The result layer's bytes for a block of a layer in format `fmt` (`selection`: one byte
-    a pixel): colours from `apply_filter_to_pixels`, alpha the layer's own, exactly, times the
-    selection."""
+    a pixel): colours from `apply_filter_to_pixels`, or `blend(input colours, those colours)`
+    when given (a sequence's frame), alpha the layer's own, exactly, times the selection."""
     working, alpha = fmt.decode(data, width, height)
     mask = None if selection is None else mask_from_bytes(selection, width, height)
     result = apply_filter_to_pixels(filter, working, params, progress=progress, cancel=cancel)
-    return fmt.encode(result[..., :3], _masked(alpha, mask))
+    colours = result[..., :3] if blend is None else blend(working[..., :3], result[..., :3])
+    return fmt.encode(colours, _masked(alpha, mask))

@@ -1,5 +1,6 @@
-"""The Qt side of the Krita plug-in: a dialog built from a filter's parameter schema, and a
-progress dialog that runs the work in a thread and can cancel it.
+"""The Qt side of the Krita plug-in: a dialog built from a filter's parameter schema (with
+the Frames and Hold strokes controls an animated layer adds), and a progress window that runs
+the work in a thread, piece by piece, and can cancel it.
 
 Only PyQt5 here (no `krita` module), so the dialog knows nothing of Krita's documents: the
 extension hands it a `preview(values) -> QImage` callable. Each control is named after its
@@ -40,9 +41,14 @@ from style_plugin.errors import Cancelled
 from style_plugin.hooks.filters import Filter, Param
 
 __all__ = [
+    "ALL_FRAMES",
+    "CURRENT_FRAME",
     "PREVIEW_DELAY_MS",
     "FilterDialog",
+    "FrameControls",
     "ParamControl",
+    "ProgressWindow",
+    "add_frame_controls",
     "plain_label",
     "rgba_to_qimage",
     "run_with_progress",
@@ -52,6 +58,9 @@ T = TypeVar("T")
 
 #: The side of the preview image in the dialog, in pixels.
 PREVIEW_SIDE = 320
+#: The Frames choice of an animated layer: its current frame, or every keyframe.
+CURRENT_FRAME = "current"
+ALL_FRAMES = "all"
 #: How long the values must rest before the preview follows them (typing, dragging).
 PREVIEW_DELAY_MS = 400
 _SLIDER_TICKS = 1000
@@ -196,7 +205,7 @@ class FilterDialog(QDialog):
         self.controls = [_BUILDERS[param.type](param) for param in filter.params()]
         for control in self.controls:
             control.changed.connect(lambda *_: self._timer.start())
-        form = QFormLayout()
+        self._form = form = QFormLayout()
         for control in self.controls:
             control.widget.setToolTip(control.param.description)
             form.addRow(plain_label(control.param.label), control.widget)
@@ -241,6 +250,11 @@ class FilterDialog(QDialog):
         self._buttons.addWidget(button)
         return button
 
+    def add_row(self, label: str, widget: QWidget) -> None:
+        """A control under the filter's for what a host adds (read by the host, not
+        previewed)."""
+        self._form.addRow(plain_label(label), widget)
+
     def refresh_choices(self, select: dict[str, Any] | None = None) -> None:
         """Read the filter's choices again (a style was added) and select `select`'s values;
         the other choices keep their selection where it is still offered."""
@@ -281,47 +295,123 @@ class FilterDialog(QDialog):
         )
 
 
+@dataclass(frozen=True)
+class FrameControls:
+    """What an animated layer's Stylize dialog adds: which frames to stylize (`frames`) and
+    how strongly strokes hold from keyframe to keyframe (`hold`, for all frames only)."""
+
+    frames: QComboBox
+    hold: QDoubleSpinBox
+
+    def all_frames(self) -> bool:
+        """Whether every keyframe of the layer is chosen, rather than the current frame."""
+        return self.frames.currentData() == ALL_FRAMES
+
+
+def add_frame_controls(dialog: FilterDialog, keyframes: int, hold: float) -> FrameControls:
+    """Add Frames (the current frame only, the default, or all `keyframes` of the layer) and
+    Hold strokes (`hold` at first, enabled for all frames) to `dialog`."""
+    frames = QComboBox()
+    frames.setObjectName("frames")
+    frames.addItem("Current frame only", CURRENT_FRAME)
+    counted = f"{keyframes} keyframe{'' if keyframes == 1 else 's'}"
+    frames.addItem(f"All frames of this layer ({counted})", ALL_FRAMES)
+    frames.setToolTip(
+        "All frames: every keyframe of the layer, in time order, into a new animated layer."
+    )
+    spin = QDoubleSpinBox()
+    spin.setObjectName("hold")
+    spin.setRange(0.0, 1.0)
+    spin.setDecimals(2)
+    spin.setSingleStep(0.05)
+    spin.setValue(hold)
+    spin.setToolTip(
+        "How much of the previous keyframe's strokes stay where the motion is reliable "
+        "(0: each keyframe afresh)."
+    )
+    spin.setEnabled(False)
+    frames.currentIndexChanged.connect(
+        lambda *_: spin.setEnabled(frames.currentData() == ALL_FRAMES)
+    )
+    dialog.add_row("Frames", frames)
+    dialog.add_row("Hold strokes", spin)
+    return FrameControls(frames, spin)
+
+
+class ProgressWindow:
+    """A progress window with a Cancel button that runs work in a thread, one piece after
+    another (e.g. the keyframes of an animation), with one bar for them all; with a `unit`,
+    it says which piece runs ("Frame 2 of 4").
+
+    The Qt event loop keeps turning while a piece runs, so the window repaints and Cancel can
+    be pressed; `cancel()` turns True once it is, for this piece and every later one. Between
+    pieces the caller works on the GUI thread (Krita calls) while the window stays up.
+    """
+
+    def __init__(self, parent: QWidget | None, title: str, unit: str | None = None) -> None:
+        self.title = title
+        self.unit = unit
+        self._stop = threading.Event()
+        self.dialog = QProgressDialog(title, "Cancel", 0, 0, parent)
+        self.dialog.setObjectName("style_plugin_progress")
+        self.dialog.setWindowModality(Qt.WindowModal)
+        self.dialog.setMinimumDuration(0)
+        self.dialog.show()
+
+    def run(
+        self,
+        work: Callable[[Callable[[int, int], None], Callable[[], bool]], T],
+        piece: int = 0,
+        pieces: int = 1,
+    ) -> T:
+        """Run `work(progress, cancel)` as piece `piece` (from 0) of `pieces`; what it
+        returned, or what it raised (`Cancelled` once Cancel was pressed)."""
+        if self.unit:
+            self.dialog.setLabelText(f"{self.title}\n{self.unit} {piece + 1} of {pieces}")
+        state: dict[str, Any] = {"done": 0, "total": 0}
+
+        def progress(done: int, total: int) -> None:
+            state["done"], state["total"] = done, total
+
+        def target() -> None:
+            try:
+                state["result"] = work(progress, self._stop.is_set)
+            except BaseException as exc:  # handed to the GUI thread below
+                state["error"] = exc
+
+        thread = threading.Thread(target=target, name="style-plugin-filter", daemon=True)
+        thread.start()
+        while thread.is_alive():
+            QApplication.processEvents()
+            if self.dialog.wasCanceled():
+                self._stop.set()
+            if state["total"]:
+                self.dialog.setMaximum(pieces * state["total"])
+                self.dialog.setValue(piece * state["total"] + state["done"])
+            thread.join(0.05)
+        if "error" in state:
+            raise state["error"]
+        if self._stop.is_set():
+            raise Cancelled("cancelled")
+        return state["result"]
+
+    def close(self) -> None:
+        """Take the window down."""
+        self.dialog.close()
+
+
 def run_with_progress(
     parent: QWidget | None,
     title: str,
     work: Callable[[Callable[[int, int], None], Callable[[], bool]], T],
 ) -> T:
-    """Run `work(progress, cancel)` in a thread behind a QProgressDialog with a Cancel button.
+    """Run `work(progress, cancel)` in a thread behind a `ProgressWindow` of its own.
 
-    The Qt event loop keeps turning meanwhile, so the window repaints and Cancel can be
-    pressed; `cancel()` turns True once it is. Returns what `work` returned and re-raises
-    what it raised (the filter raises `Cancelled` when it stopped early).
+    Returns what `work` returned and re-raises what it raised (the filter raises `Cancelled`
+    when it stopped early).
     """
-    dialog = QProgressDialog(title, "Cancel", 0, 0, parent)
-    dialog.setObjectName("style_plugin_progress")
-    dialog.setWindowModality(Qt.WindowModal)
-    dialog.setMinimumDuration(0)
-    dialog.show()
-    state: dict[str, Any] = {"done": 0, "total": 0}
-    stop = threading.Event()
-
-    def progress(done: int, total: int) -> None:
-        state["done"], state["total"] = done, total
-
-    def target() -> None:
-        try:
-            state["result"] = work(progress, stop.is_set)
-        except BaseException as exc:  # handed to the GUI thread below
-            state["error"] = exc
-
-    thread = threading.Thread(target=target, name="style-plugin-filter", daemon=True)
-    thread.start()
-    while thread.is_alive():
-        QApplication.processEvents()
-        if dialog.wasCanceled():
-            stop.set()
-        if state["total"]:
-            dialog.setMaximum(state["total"])
-            dialog.setValue(state["done"])
-        thread.join(0.05)
-    dialog.close()
-    if "error" in state:
-        raise state["error"]
-    if stop.is_set():
-        raise Cancelled("cancelled")
-    return state["result"]
+    window = ProgressWindow(parent, title)
+    try:
+        return window.run(work)
+    finally:
+        window.close()
