@@ -1,14 +1,16 @@
 """`stylize` for video clips: where each stylized clip goes, the progress bar in frames (with
-frames/s and the time left), and the summary line. The work is style_plugin.video's."""
+frames/s and the time left), and the summary line. The work is style_plugin.video's, or on
+`--engine ray` style_plugin.distributed's."""
 
 from __future__ import annotations
 
 import functools
 import os
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -19,11 +21,12 @@ from style_plugin.errors import StylePluginError
 from style_plugin.video.defaults import DEFAULT_CRF, DEFAULT_HOLD
 
 if TYPE_CHECKING:
+    from style_plugin.distributed.portable import PortableJob
     from style_plugin.runtime.settings import StyleSettings
     from style_plugin.runtime.stylizer import Style, Stylizer
-    from style_plugin.video.render import ClipResult
+    from style_plugin.video.render import ClipProgress, ClipResult
 
-__all__ = ["ClipRequest", "clip_targets", "run_clips"]
+__all__ = ["ClipRequest", "clip_targets", "local_clips", "ray_clips", "run_clips"]
 
 #: Without a progress bar (a log, a pipe), a progress line at most this often.
 PLAIN_EVERY_S = 10.0
@@ -40,8 +43,59 @@ class ClipRequest:
     skip_existing: bool = False
     hold: float | None = DEFAULT_HOLD
     crf: int = DEFAULT_CRF
+    max_side: int | None = None
     allow_large: bool = False
     quiet: bool = False
+
+
+#: How one clip is stylized: (source, target, progress) -> what was done.
+ClipStylizer = Callable[[Path, Path, "ClipProgress"], "ClipResult"]
+
+
+def local_clips(
+    stylizer: Stylizer, style: Style, settings: StyleSettings, request: ClipRequest
+) -> ClipStylizer:
+    """Each clip stylized on this machine by `stylizer`, frame after frame."""
+    from style_plugin.video.render import stylize_clip
+
+    frame_settings = replace(settings, max_side=None)  # the reader scales frames down
+    paint = functools.partial(stylizer.stylize_array, style=style, settings=frame_settings)
+
+    def stylize_one(source: Path, target: Path, progress: ClipProgress) -> ClipResult:
+        return stylize_clip(source, target, paint, progress=progress, **_clip_options(request))
+
+    return stylize_one
+
+
+def ray_clips(
+    job: PortableJob, request: ClipRequest, chunk_frames: int, address: str | None
+) -> ClipStylizer:
+    """Each clip stylized on the Ray cluster at `address` in chunks of `chunk_frames`."""
+    from style_plugin.distributed.clips import stylize_clip_on_ray
+
+    def stylize_one(source: Path, target: Path, progress: ClipProgress) -> ClipResult:
+        return stylize_clip_on_ray(
+            job,
+            source,
+            target,
+            progress=progress,
+            chunk_frames=chunk_frames,
+            address=address,
+            **_clip_options(request),
+        )
+
+    return stylize_one
+
+
+def _clip_options(request: ClipRequest) -> dict[str, Any]:
+    """The keyword options of `stylize_clip` that `request` sets."""
+    return {
+        "hold": request.hold,
+        "crf": request.crf,
+        "overwrite": request.overwrite,
+        "max_side": request.max_side,
+        "allow_large": request.allow_large,
+    }
 
 
 def clip_targets(clips: list[Path], request: ClipRequest) -> list[Path]:
@@ -118,22 +172,11 @@ class _ClipProgress:
             self.display.tell(f"{self.name}: frame {done}{of}, {rate:.2f} frames/s{left}")
 
 
-def run_clips(
-    stylizer: Stylizer,
-    style: Style,
-    settings: StyleSettings,
-    clips: list[Path],
-    request: ClipRequest,
-) -> None:
-    """Stylize each clip into its target; a failure is one line and the rest go on; the
-    summary line, then exit 1 when any failed."""
-    from dataclasses import replace
-
+def run_clips(stylize_one: ClipStylizer, clips: list[Path], request: ClipRequest) -> None:
+    """Stylize each clip into its target with `stylize_one`; a failure is one line and the
+    rest go on; the summary line, then exit 1 when any failed."""
     from style_plugin.runtime.report import failure_reason
-    from style_plugin.video.render import stylize_clip
 
-    frame_settings = replace(settings, max_side=None)  # the reader scales frames down
-    paint = functools.partial(stylizer.stylize_array, style=style, settings=frame_settings)
     tally = _Tally()
     started = time.perf_counter()
     claimed: dict[str, Path] = {}  # each output of this batch, by its real path: whose it is
@@ -149,17 +192,7 @@ def run_clips(
                         f"its output {printable(str(target))} is also the output of "
                         f"{printable(str(owner))}"
                     )
-                result = stylize_clip(
-                    source,
-                    target,
-                    paint,
-                    hold=request.hold,
-                    crf=request.crf,
-                    overwrite=request.overwrite,
-                    max_side=settings.max_side,
-                    allow_large=request.allow_large,
-                    progress=_ClipProgress(display, source),
-                )
+                result = stylize_one(source, target, _ClipProgress(display, source))
             except StylePluginError as exc:
                 display.stop()
                 display.show(f"failed: {source}: {failure_reason(exc, source)}")

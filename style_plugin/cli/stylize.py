@@ -11,7 +11,6 @@ import typer
 from style_plugin.cli.app import DeviceOption, app, fail
 from style_plugin.cli.batch_options import (
     AllowLargeOption,
-    BatchRun,
     FormatOption,
     InputsArgument,
     JobsOption,
@@ -28,6 +27,7 @@ from style_plugin.cli.batch_options import (
     run_planned,
 )
 from style_plugin.contract import printable
+from style_plugin.distributed.chunks import DEFAULT_CHUNK_FRAMES, check_chunk_frames
 from style_plugin.runtime.settings import DEFAULT_SCALE, DEFAULT_STRENGTH, SCALE_RANGE
 from style_plugin.video.defaults import (
     ANIMATION_SUFFIXES,
@@ -41,6 +41,7 @@ from style_plugin.video.defaults import (
 )
 
 if TYPE_CHECKING:
+    from style_plugin.distributed.portable import PortableJob
     from style_plugin.runtime.settings import StyleSettings
     from style_plugin.runtime.stylizer import Stylizer
 
@@ -126,8 +127,8 @@ def stylize(
         str,
         typer.Option(
             metavar="ENGINE",
-            help="local: this machine; ray: a Ray cluster's nodes, one image per task "
-            "(--threads CPUs each; needs the ray extra).",
+            help="local: this machine; ray: a Ray cluster's nodes, one image or one chunk of "
+            "a clip's frames per task (--threads CPUs each; needs the ray extra).",
         ),
     ] = "local",
     address: Annotated[
@@ -163,13 +164,22 @@ def stylize(
             help="Video quality (constant rate factor): lower is better and larger.",
         ),
     ] = DEFAULT_CRF,
+    chunk_frames: Annotated[
+        int | None,
+        typer.Option(
+            metavar="N",
+            help="With --engine ray: a clip's frames per Ray task; the strokes carried into "
+            f"each chunk are warmed up on the frames before it. Default: {DEFAULT_CHUNK_FRAMES}.",
+            show_default=False,
+        ),
+    ] = None,
     quiet: QuietOption = False,
 ) -> None:
     """Stylize images, folders, glob patterns and video clips.
 
     A bad file is reported and the rest go on. With --engine ray the same files, names and rules apply; this machine reads the inputs and writes the outputs, the cluster does the work.
 
-    Video clips (.mp4, .mov, .mkv, .webm, .m4v, .avi; needs the video extra) come out as H.264 (VP9 in .webm) with their frame times, rotation and audio, beside the input as NAME-stylized.EXT or where -o says.
+    Video clips (.mp4, .mov, .mkv, .webm, .m4v, .avi; needs the video extra) come out as H.264 (VP9 in .webm) with their frame times, rotation and audio, beside the input as NAME-stylized.EXT or where -o says. With --engine ray a clip is cut into chunks of --chunk-frames frames, stylized on the cluster's nodes (which read the clip at the same path) and encoded here.
 
     Exit status: 0 when every image was stylized or skipped, 1 when any failed, 130 on Ctrl-C.
     """
@@ -189,8 +199,9 @@ def stylize(
         fail("--address names a Ray cluster: pass --engine ray with it")
     _check_sequence_options(hold, crf)
     clips = [Path(name) for name in inputs if _stylized_as_clip(name, output)]
+    _check_chunk_frames(chunk_frames, engine, clips)
     if clips:
-        _check_clip_options(clips, inputs, engine, output_format, quality)
+        _check_clip_options(clips, inputs, output_format, quality)
         if overwrite and skip_existing:
             fail("--overwrite and --skip-existing contradict each other")
     elif temporal and engine == "ray":
@@ -199,8 +210,10 @@ def stylize(
         from style_plugin.distributed.cluster import cluster_address
 
         address = cluster_address(address)  # a malformed one (or RAY_ADDRESS): one line now
+    tiles = {} if tile_size is None else {"tile_size": tile_size}
+    runtime = {"device": device, "threads": threads or 1, "exact_tiles": exact_tiles, **tiles}
     if clips:
-        from style_plugin.cli.clips import ClipRequest, run_clips
+        from style_plugin.cli.clips import ClipRequest, local_clips, ray_clips, run_clips
 
         request = ClipRequest(
             output=output,
@@ -209,15 +222,22 @@ def stylize(
             skip_existing=skip_existing,
             hold=None if temporal is False else hold,
             crf=crf,
+            max_side=settings.max_side,
             allow_large=allow_large,
             quiet=quiet,
         )
         stylizer = _stylizer(model, device, threads, tile_size, exact_tiles, style, quiet)
+        chosen = stylizer.model_for(style)
+        if engine == "ray":
+            job, runs_on = _ray_job(chosen.path, style, settings, runtime, address)
+            chunks = chunk_frames or DEFAULT_CHUNK_FRAMES
+            stylize_one = ray_clips(job, request, chunks, address)
+        else:
+            runs_on = chosen.session.provider.describe()
+            stylize_one = local_clips(stylizer, style, settings, request)
         if not quiet:
-            chosen = stylizer.model_for(style)
-            provider = chosen.session.provider.describe()
-            typer.echo(printable(f"{provider}; model: {chosen.path}"), err=True)
-        run_clips(stylizer, style, settings, clips, request)
+            typer.echo(printable(f"{runs_on}; model: {chosen.path}"), err=True)
+        run_clips(stylize_one, clips, request)
         return
     options = make_options(
         output=output,
@@ -238,9 +258,10 @@ def stylize(
 
         sequence_order(plans)
     if engine == "ray":
-        tiles = {} if tile_size is None else {"tile_size": tile_size}
-        runtime = {"device": device, "threads": threads or 1, "exact_tiles": exact_tiles, **tiles}
-        run, runs_on = _ray_run(chosen.path, style, settings, runtime, address)
+        from style_plugin.distributed import run_batch_on_ray
+
+        job, runs_on = _ray_job(chosen.path, style, settings, runtime, address)
+        run = functools.partial(run_batch_on_ray, job, address=address)
     else:
         from style_plugin.runtime.batch import run_batch
         from style_plugin.runtime.jobs import stylize_job
@@ -284,18 +305,29 @@ def _check_sequence_options(hold: float, crf: int) -> None:
         fail(exc.naming({"hold": "--hold", "crf": "--crf"}))
 
 
+def _check_chunk_frames(chunk_frames: int | None, engine: str, clips: list[Path]) -> None:
+    """One line for a --chunk-frames out of range, or without the clips on Ray it is for."""
+    from style_plugin.runtime.options import OptionError
+
+    if chunk_frames is None:
+        return
+    if engine != "ray" or not clips:
+        fail("--chunk-frames cuts video clips into parts for --engine ray: pass both")
+    try:
+        check_chunk_frames(chunk_frames)
+    except OptionError as exc:
+        fail(exc.naming({"chunk_frames": "--chunk-frames"}))
+
+
 def _check_clip_options(
     clips: list[Path],
     inputs: list[str],
-    engine: str,
     output_format: str | None,
     quality: int | None,
 ) -> None:
-    """One line for what clips cannot do: go with images, run on Ray, take image formats."""
+    """One line for what clips cannot do: go with images, take image formats."""
     if len(clips) < len(inputs):
         fail("video clips and images go in separate commands: stylize the clips on their own")
-    if engine != "local":
-        fail("video clips stylize on this machine: leave out --engine")
     if output_format is not None or quality is not None:
         fail(
             "--format and --quality are for images; a clip's format follows its -o name "
@@ -324,21 +356,20 @@ def _stylizer(
     return stylizer
 
 
-def _ray_run(
+def _ray_job(
     model: Path,
     style: str | None,
     settings: StyleSettings,
     runtime: dict[str, Any],
     address: str | None,
-) -> tuple[BatchRun, str]:
-    """The batch run on a Ray cluster, with the model, the settings and where they run
-    (`runtime`; `threads`: CPUs per image, since tasks, not threads, fill the nodes) shipped
-    to it, and what connecting did (started a Ray here, or joined the cluster at `address`,
-    as `cluster_address` gives it)."""
-    from style_plugin.distributed import PortableJob, run_batch_on_ray
+) -> tuple[PortableJob, str]:
+    """The job shipped to a Ray cluster: the model, the settings and where they run
+    (`runtime`; `threads`: CPUs per task, since tasks, not threads, fill the nodes), and
+    what connecting did (started a Ray here, or joined the cluster at `address`, as
+    `cluster_address` gives it)."""
+    from style_plugin.distributed import PortableJob
     from style_plugin.distributed.cluster import connect, describe_connection
 
     ray = connect(address)  # no extra, no cluster: one line now, before any file is read
     job = PortableJob.from_file(model, style=style, settings=settings, **runtime)
-    run = functools.partial(run_batch_on_ray, job, address=address)
-    return run, describe_connection(ray, address)
+    return job, describe_connection(ray, address)

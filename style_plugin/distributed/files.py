@@ -33,7 +33,7 @@ from style_plugin.runtime.outputs import PlannedItem
 from style_plugin.runtime.reading import open_image_bytes, read_image_bytes
 from style_plugin.runtime.report import BatchEvents, BatchReport, failure_reason
 
-__all__ = ["TASK_RETRIES", "run_batch_on_ray"]
+__all__ = ["IN_FLIGHT_PER_CPU", "TASK_RETRIES", "node_line", "run_batch_on_ray"]
 
 #: How many times Ray runs an image again after its worker or node died.
 TASK_RETRIES = 3
@@ -183,15 +183,16 @@ class _RayRunner:
             report = self.ledger.report
             report.seconds = time.perf_counter() - started
             if self.nodes:
-                self.ledger.note(Path("ray"), [_node_line(self.nodes, report.verb)])
+                self.ledger.note(Path("ray"), [node_line(self.nodes, "image", report.verb)])
             self.events.end(report)
         return report
 
 
-def _node_line(nodes: Counter[str], verb: str) -> str:
-    """'8 images stylized on 2 nodes (5 on 1a2b3c4d, 3 on 5e6f7a8b)'."""
+def node_line(nodes: Counter[str], thing: str, verb: str) -> str:
+    """How many `thing`s (tasks) each node did: `node_line(nodes, "image", "stylized")` is
+    '8 images stylized on 2 nodes (5 on 1a2b3c4d, 3 on 5e6f7a8b)'."""
     total = sum(nodes.values())
     shares = ", ".join(f"{count} on {node[:8]}" for node, count in nodes.most_common())
-    images = f"{total} image{'' if total == 1 else 's'}"
+    things = f"{total} {thing}{'' if total == 1 else 's'}"
     count = len(nodes)
-    return f"{images} {verb} on {count} node{'' if count == 1 else 's'} ({shares})"
+    return f"{things} {verb} on {count} node{'' if count == 1 else 's'} ({shares})"

@@ -8,6 +8,7 @@ limit are refused unless allowed, and a damaged stream ends the clip with one li
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -156,7 +157,6 @@ class ClipReader:
         ClipError when the stream turns out damaged, holds no frame at all, or ends well
         before its header says (a truncated file)."""
         streams = [self.video] + ([self.audio_stream] if self.audio_stream else [])
-        width, height = self.info.size
         count = 0
         first: int | None = None
         last: int | None = None
@@ -167,14 +167,12 @@ class ClipReader:
                         yield packet
                     continue
                 for frame in packet.decode():
-                    self._check_frame_size(frame, count)
+                    converted = self._converted(frame, count)
                     count += 1
                     if frame.pts is not None:
                         first = frame.pts if first is None else first
                         last = frame.pts
-                    rgb = frame.reformat(width=width, height=height, format="rgb24")
-                    rotation = int(frame.rotation or 0)
-                    yield Frame(rgb.to_ndarray(), frame.pts, rotation, frame.duration or None)
+                    yield converted
         except self._error as exc:
             raise ClipError(
                 f"{self.shown}: damaged after frame {count} ({av_reason(exc)})"
@@ -182,6 +180,93 @@ class ClipReader:
         if count == 0:
             raise ClipError(f"{self.shown}: its video holds no frames")
         self._check_complete(count, first, last)
+
+    def frame_times(self) -> list[int]:
+        """Each video frame's time (in `info.time_base`) in the order shown, read from the
+        packets without decoding them: where `frames_from` finds the frames again. ClipError
+        when a frame carries no time, or as `items` for a damaged, empty or truncated clip."""
+        times: list[int] = []
+        try:
+            for packet in self._container.demux(self.video):
+                if packet.size == 0:  # the empty packet that ends the stream
+                    continue
+                if packet.pts is None:
+                    raise ClipError(
+                        f"{self.shown}: its frames carry no times, so it cannot be cut into "
+                        "parts; stylize it on this machine"
+                    )
+                times.append(packet.pts)
+        except self._error as exc:
+            raise ClipError(
+                f"{self.shown}: damaged after frame {len(times)} ({av_reason(exc)})"
+            ) from None
+        if not times:
+            raise ClipError(f"{self.shown}: its video holds no frames")
+        times.sort()
+        self._check_complete(len(times), times[0], times[-1])
+        return times
+
+    def frames_from(self, start: int, number: int = 0) -> Iterator[Frame]:
+        """The video frames shown at time `start` (in `info.time_base`) and after, in order,
+        decoded from the keyframe before it; `number` is that frame's number in the clip, for
+        messages."""
+        count = number
+        try:
+            for frame in self._decoded_from(start):
+                if frame.pts is None or frame.pts >= start:
+                    yield self._converted(frame, count)
+                    count += 1
+        except self._error as exc:
+            raise ClipError(
+                f"{self.shown}: damaged after frame {count} ({av_reason(exc)})"
+            ) from None
+
+    def _decoded_from(self, start: int) -> Iterator[Any]:
+        """PyAV's decoded video frames from a keyframe shown at or before `start`. Where the
+        index finds keyframes by their decoding time (B-frames in an AVI, an open GOP), a seek
+        may land on one shown after `start`: then the keyframe before it is tried, and so on."""
+        position = start
+        while True:
+            self._container.seek(position, stream=self.video, backward=True, any_frame=False)
+            packets = self._container.demux(self.video)
+            keyframe = next(packets, None)
+            if keyframe is None:
+                return
+            decoded = (
+                frame
+                for packet in itertools.chain([keyframe], packets)
+                for frame in packet.decode()
+            )
+            first = next(decoded, None)
+            if first is None:
+                return
+            earlier = None if keyframe.dts is None else keyframe.dts - 1
+            landed_after = first.pts is not None and first.pts > start
+            if not landed_after or earlier is None or earlier >= position:
+                yield first
+                yield from decoded
+                return
+            position = earlier
+
+    def audio_packets(self) -> Iterator[Any]:
+        """The packets of the first audio stream (`audio_stream`) in order, for copying;
+        none where the clip has no audio."""
+        if self.audio_stream is None:
+            return
+        try:
+            for packet in self._container.demux(self.audio_stream):
+                if packet.dts is not None:  # not the empty packet that ends the stream
+                    yield packet
+        except self._error as exc:
+            raise ClipError(f"{self.shown}: its audio is damaged ({av_reason(exc)})") from None
+
+    def _converted(self, frame: Any, count: int) -> Frame:
+        """Decoded frame number `count` as a `Frame` of `info.size`, checked for its size."""
+        self._check_frame_size(frame, count)
+        width, height = self.info.size
+        rgb = frame.reformat(width=width, height=height, format="rgb24")
+        rotation = int(frame.rotation or 0)
+        return Frame(rgb.to_ndarray(), frame.pts, rotation, frame.duration or None)
 
     def _check_frame_size(self, frame: Any, count: int) -> None:
         """ClipError when a frame's size is not the clip's (the output has one size)."""

@@ -27,8 +27,8 @@ FLOORS = {
     "models": 1,
     "runtime": 1,
     "training": 2,
-    "distributed": 2,
     "video": 2,  # clips and frame sequences, on the runtime
+    "distributed": 3,  # batches and clips on a Ray cluster
     "exporters": 3,
     "hooks": 4,  # filters and the built-in plugin
     "hosts": 5,

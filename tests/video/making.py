@@ -53,11 +53,13 @@ def write_clip(
     codec: str = "libx264",
     audio_codec: str = "aac",
     pix_fmt: str = "yuv420p",
+    options: dict[str, str] | None = None,
 ) -> Path:
     """Write `frames` (HxWx3 uint8; even sides in yuv420p) as a clip at `rate` frames/s (frame times in
-    1/`rate` units, or `times`), with `audio_seconds` of a 440 Hz tone."""
+    1/`rate` units, or `times`), with `audio_seconds` of a 440 Hz tone; `options` are the
+    encoder's (a keyframe every 8 frames: {"g": "8"})."""
     with av.open(str(path), "w") as container:
-        video = container.add_stream(codec, rate=Fraction(rate))
+        video = container.add_stream(codec, rate=Fraction(rate), options=options or {})
         video.height, video.width = frames[0].shape[:2]
         video.pix_fmt = pix_fmt
         if rotation:

@@ -173,7 +173,7 @@ def test_frames_over_the_pixel_limit_are_refused_unless_allowed(tmp_path, capsys
         (["--hold", "1.5"], "--hold must be between 0 and 1, got 1.5"),
         (["--crf", "60"], "--crf must be within 0..51, not 60"),
         (["--format", "png"], "--format and --quality are for images"),
-        (["--engine", "ray"], "video clips stylize on this machine"),
+        (["--chunk-frames", "8"], "--chunk-frames cuts video clips into parts for --engine ray"),
     ],
 )
 def test_options_clips_cannot_take(tmp_path, capsys, args, needle):
