@@ -1,7 +1,8 @@
 """Pixel values between images and a style model, and back into an image.
 
 `to_float` / `from_float` / `to_batch` convert uint8, uint16 and float values to the model's
-float32 in [0, 1] and back; `blend` and `preserve_colors` finish a stylized result;
+float32 in [0, 1] and back (`float_into`: back into part of a bigger image, in place);
+`blend` and `preserve_colors` finish a stylized result, in place if asked;
 `fit_max_side` and `resize_rgb` resize with Lanczos at the values' own depth; `restore` turns
 the model's RGB back into a PIL image of the input's kind, its alpha and metadata re-attached,
 and `wide_values` gives back the 16-bit colour values that a PIL image cannot hold.
@@ -22,8 +23,10 @@ from style_plugin.runtime.wide_colour import attach_wide, attached_wide
 __all__ = [
     "blend",
     "fit_max_side",
+    "float_into",
     "from_float",
     "grey_as",
+    "luma",
     "preserve_colors",
     "resize_rgb",
     "restore",
@@ -33,15 +36,18 @@ __all__ = [
 ]
 
 
-def to_float(rgb: np.ndarray) -> np.ndarray:
-    """Any array of uint8 / uint16 / float values -> float32 in [0, 1] (float passes through)."""
-    if rgb.dtype == np.uint8:
-        return rgb.astype(np.float32) / np.float32(255)
-    if rgb.dtype == np.uint16:
-        return rgb.astype(np.float32) / np.float32(65535)
-    if rgb.dtype.kind == "f":
+def to_float(rgb: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Any array of uint8 / uint16 / float values -> float32 in [0, 1] (float passes through,
+    uncopied unless `out`, a float32 array of rgb's shape, is given to receive it)."""
+    if rgb.dtype.kind == "u" and rgb.dtype.itemsize <= 2:
+        top = np.float32(np.iinfo(rgb.dtype).max)
+        return np.divide(rgb, top, out=out, dtype=np.float32)
+    if rgb.dtype.kind != "f":
+        raise TypeError(f"expected uint8, uint16 or float values, got {rgb.dtype}")
+    if out is None:
         return rgb.astype(np.float32, copy=False)
-    raise TypeError(f"expected uint8, uint16 or float values, got {rgb.dtype}")
+    np.copyto(out, rgb)
+    return out
 
 
 def to_batch(rgb: np.ndarray) -> np.ndarray:
@@ -51,11 +57,21 @@ def to_batch(rgb: np.ndarray) -> np.ndarray:
 
 def from_float(values: np.ndarray, dtype: np.dtype | type) -> np.ndarray:
     """Float values in [0, 1] -> `dtype` (uint8, uint16: rounded half to even; float32), clipped."""
-    dtype = np.dtype(dtype)
-    if dtype.kind == "f":
-        return np.clip(values, 0, 1).astype(dtype)
-    top = np.iinfo(dtype).max
-    return np.clip(np.rint(values * np.float32(top)), 0, top).astype(dtype)
+    scratch = np.array(values, dtype=np.result_type(values.dtype, np.float32))
+    return float_into(scratch, np.empty(values.shape, dtype))
+
+
+def float_into(values: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """`from_float` into `out` (of any layout: a slice of a bigger image), using `values`,
+    float, as scratch space: they are overwritten. Returns `out`."""
+    if out.dtype.kind == "f":
+        np.copyto(out, np.clip(values, 0, 1, out=values), casting="same_kind")
+        return out
+    top = np.iinfo(out.dtype).max
+    values *= top
+    np.clip(np.rint(values, out=values), 0, top, out=values)
+    np.copyto(out, values, casting="unsafe")
+    return out
 
 
 def restore(source: SourceImage, rgb_out: np.ndarray) -> Image.Image:
@@ -151,37 +167,44 @@ def grey_as(image: Image.Image, dtype: type) -> Image.Image:
     return Image.fromarray(from_float(_grey_levels(image), dtype))
 
 
-def blend(original: np.ndarray, stylized: np.ndarray, strength: float) -> np.ndarray:
-    """`original + strength * (stylized - original)` as float32; 0 gives original, 1 stylized, exactly."""
+def blend(
+    original: np.ndarray, stylized: np.ndarray, strength: float, out: np.ndarray | None = None
+) -> np.ndarray:
+    """`original + strength * (stylized - original)` as float32; 0 gives original, 1 stylized,
+    exactly. `out` (float32, of their shape; may be `stylized` itself) receives it."""
     if not 0 <= strength <= 1:
         raise ValueError(f"strength must be within 0..1, got {strength}")
     if original.shape != stylized.shape:
         raise ValueError(f"shapes differ: {original.shape} and {stylized.shape}")
     weight = np.float32(strength)
-    start, end = original.astype(np.float32), stylized.astype(np.float32)
-    return (np.float32(1) - weight) * start + weight * end  # the same blend, exact at 0 and 1
+    out = np.multiply(stylized, weight, out=out, dtype=np.float32)
+    out += (np.float32(1) - weight) * original  # the same blend, exact at 0 and 1
+    return out
 
 
-def preserve_colors(original: np.ndarray, stylized: np.ndarray) -> np.ndarray:
-    """Luminance (BT.601 Y) of `stylized` with the chroma (Cb, Cr) of `original`, float32 in [0, 1].
+def preserve_colors(
+    original: np.ndarray, stylized: np.ndarray, out: np.ndarray | None = None
+) -> np.ndarray:
+    """Luminance (BT.601 Y) of `stylized` with the chroma (Cb, Cr) of `original`, float32 in [0, 1];
+    `out` (float32, of their shape; may be `stylized` itself) receives it.
 
     Y's weights sum to 1 and Cb's and Cr's to 0, so adding the luma difference to every channel
     of the original changes its Y to the stylized Y and leaves Cb and Cr as they were.
     """
     if original.shape != stylized.shape:
         raise ValueError(f"shapes differ: {original.shape} and {stylized.shape}")
-    original = original.astype(np.float32)
-    shift = _luma(stylized.astype(np.float32)) - _luma(original)
-    return np.clip(original + shift[..., None], 0, 1)
+    shift = luma(stylized)
+    shift -= luma(original)
+    out = np.add(original, shift[..., None], out=out, dtype=np.float32)
+    return np.clip(out, 0, 1, out=out)
 
 
-def _luma(rgb: np.ndarray) -> np.ndarray:
-    """BT.601 luma of float RGB (HxWx3 -> HxW)."""
-    return (
-        np.float32(0.299) * rgb[..., 0]
-        + np.float32(0.587) * rgb[..., 1]
-        + np.float32(0.114) * rgb[..., 2]
-    )
+def luma(rgb: np.ndarray) -> np.ndarray:
+    """BT.601 luma of float RGB (HxWx3 -> HxW float32)."""
+    y = np.multiply(rgb[..., 0], np.float32(0.299), dtype=np.float32)
+    y += np.float32(0.587) * rgb[..., 1]
+    y += np.float32(0.114) * rgb[..., 2]
+    return y
 
 
 def fit_max_side(source: SourceImage, max_side: int | None) -> SourceImage:

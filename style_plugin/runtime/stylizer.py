@@ -171,7 +171,7 @@ class Stylizer:
             return self._run(model, weights, rgb, finish, progress, cancel)
         small = shrink(rgb, working)
         painted = self._run(model, weights, small, None, progress, cancel)
-        return enlarge_with_detail(rgb, small, painted, finish, cancel)
+        return enlarge_with_detail(rgb, small, painted, finish, cancel, self.settings.threads)
 
     def _run(
         self,
@@ -227,15 +227,16 @@ EDGE_MARGIN = 32
 
 
 def _finish(settings: StyleSettings) -> Finish | None:
-    """Per-pixel post-processing of stylized rows: colour preservation, then strength."""
+    """Per-pixel post-processing of stylized rows: colour preservation, then strength, in
+    place on the stylized rows."""
     strength, keep_colors = settings.strength, settings.preserve_colors
     if strength == 1.0 and not keep_colors:
         return None
 
     def finish(original: np.ndarray, stylized: np.ndarray) -> np.ndarray:
         if keep_colors:
-            stylized = preserve_colors(original, stylized)
-        return stylized if strength == 1.0 else blend(original, stylized, strength)
+            stylized = preserve_colors(original, stylized, out=stylized)
+        return stylized if strength == 1.0 else blend(original, stylized, strength, out=stylized)
 
     return finish
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from style_plugin.errors import Cancelled
-from style_plugin.runtime.pixels import from_float, to_batch, to_float
+from style_plugin.runtime.pixels import float_into, to_batch, to_float
 from style_plugin.runtime.reach import ALIGN
 from style_plugin.runtime.statistics import (
     EXACT_LAYERS,
@@ -51,7 +51,8 @@ __all__ = [
     "tile_spans",
 ]
 
-#: finish(original float32 HxWx3, stylized float32 HxWx3) -> float32 HxWx3 (strength, colours)
+#: finish(original float32 HxWx3, stylized float32 HxWx3) -> float32 HxWx3 (strength, colours);
+#: it may overwrite `stylized` (and return it).
 Finish = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 DEFAULT_TILE_SIZE = 1024
@@ -199,6 +200,10 @@ def stylize_tiled(
     if thumbnail:
         stats = whole_image_statistics(rgb, infer, side, probe, settings.exact_layers, step, reach)
     output = np.empty_like(rgb)
+    if len(rows) == len(cols) == 1:  # one run of the whole image: nothing to blend
+        tile, _ = infer(to_batch(rgb), stats)
+        step()
+        return _finish_rows(rgb, tile[0].transpose(1, 2, 0), finish, output)
     col_weights = [_ramp(cols, j, tile_reach) for j in range(len(cols))]
     band_top = 0  # first row not yet written to `output`
     acc = np.zeros((0, width, 3), dtype=np.float32)
@@ -217,9 +222,17 @@ def stylize_tiled(
         keep_from = rows[i + 1][0] if i + 1 < len(rows) else height
         done_rows = keep_from - band_top
         result = acc[:done_rows] / np.maximum(weight[:done_rows], 1e-12)
-        if finish is not None:
-            result = finish(to_float(rgb[band_top:keep_from]), result)
-        output[band_top:keep_from] = from_float(result, rgb.dtype)
+        _finish_rows(rgb[band_top:keep_from], result, finish, output[band_top:keep_from])
         acc, weight = acc[done_rows:], weight[done_rows:]
         band_top = keep_from
     return output
+
+
+def _finish_rows(
+    original: np.ndarray, stylized: np.ndarray, finish: Finish | None, out: np.ndarray
+) -> np.ndarray:
+    """The `stylized` rows (float32, overwritten) finished against the `original` rows, into
+    `out`, of the original's dtype; returns `out`."""
+    if finish is not None:
+        stylized = finish(to_float(original), stylized)
+    return float_into(stylized, out)
