@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from style_plugin.video.defaults import DEFAULT_HOLD
 from tests.support import REPO
 
 pytest.importorskip("cv2")
@@ -48,7 +49,9 @@ def test_the_benchmark_measures_and_draws_a_tiny_clip(tmp_path):
         timeout=300,
     )
     assert run.returncode == 0, run.stderr
-    assert "| frame by frame |" in run.stdout and "| temporal, hold 0.7 |" in run.stdout
+    assert (
+        "| frame by frame |" in run.stdout and f"| temporal, hold {DEFAULT_HOLD:g} |" in run.stdout
+    )
     with Image.open(figure) as image:
         assert image.width > 3 * 96 and image.height > 3 * 54
 

@@ -120,11 +120,14 @@ def test_format_jpeg_and_quality(style_model, tree, tmp_path, capsys):
     assert low.stat().st_size < high.stat().st_size
 
 
-def test_gif_input_is_written_as_png_and_animated_frames_are_noted(style_model, tmp_path, capsys):
+def test_an_animation_asked_for_as_a_png_is_its_first_frame_with_a_note(
+    style_model, tmp_path, capsys
+):
     frames = [Image.new("RGB", (32, 24), color) for color in ("red", "green", "blue")]
     gif = tmp_path / "anim.gif"
     frames[0].save(gif, save_all=True, append_images=frames[1:], duration=100, loop=0)
-    code, _, err = run_cli(capsys, "stylize", gif, "--model", style_model)
+    out = tmp_path / "anim-stylized.png"
+    code, _, err = run_cli(capsys, "stylize", gif, "--model", style_model, "-o", out)
     assert code == 0
     assert f"{gif}: 3 frames; stylized the first only" in err
     with Image.open(tmp_path / "anim-stylized.png") as image:
