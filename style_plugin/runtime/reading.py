@@ -40,7 +40,6 @@ __all__ = [
     "TooLargeError",
     "UnreadFormatError",
     "bomb_guarded",
-    "frame_count",
     "open_image",
     "open_image_bytes",
     "open_readable",
@@ -308,19 +307,6 @@ def open_readable(file: BinaryIO, path: Path) -> Image.Image:
         if other is None:
             raise
         raise UnreadFormatError(str(path), other) from None
-
-
-def frame_count(path: Path) -> int:
-    """How many frames the GIF or WebP file at `path` holds, from Pillow's reading of its
-    structure (no frame decoded); 1 for any other file, or one it cannot open (decoding it
-    says why, in its turn)."""
-    try:
-        with _DECODE_LOCK, warnings.catch_warnings(), path.open("rb") as handle:
-            warnings.simplefilter("ignore")  # a large image's warning: decoding tells it
-            with Image.open(handle, formats=("GIF", "WEBP")) as image:
-                return max(1, int(getattr(image, "n_frames", 1)))
-    except (Image.DecompressionBombError, *_DECODE_ERRORS):
-        return 1
 
 
 def reads_16_bit_colour(path: Path) -> bool:

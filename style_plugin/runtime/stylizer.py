@@ -188,29 +188,15 @@ class Stylizer:
         margin = min(EDGE_MARGIN, height - 1, width - 1)
         if margin > 0:
             rgb = np.pad(rgb, ((margin, margin), (margin, margin), (0, 0)), mode="reflect")
-        painted = self._run_whole(model, weights, rgb, finish, progress, cancel)
-        return np.ascontiguousarray(painted[margin : margin + height, margin : margin + width])
-
-    def _run_whole(
-        self,
-        model: StyleModel,
-        weights: np.ndarray,
-        rgb: np.ndarray,
-        finish: Finish | None,
-        progress: Callable[[int, int], None] | None,
-        cancel: Callable[[], bool] | None,
-    ) -> np.ndarray:
-        """The generator over all of `rgb`, in tiles when it is large."""
-        height, width = rgb.shape[:2]
         tiles = self.tiles
-        tiled = len(tile_spans(height, tiles.tile_size, tiles.overlap)) * len(
-            tile_spans(width, tiles.tile_size, tiles.overlap)
+        tiled = len(tile_spans(rgb.shape[0], tiles.tile_size, tiles.overlap)) * len(
+            tile_spans(rgb.shape[1], tiles.tile_size, tiles.overlap)
         )
         infer = _infer(model, weights, lean=tiled > 1)
-        return stylize_tiled(
+        painted = stylize_tiled(
             rgb,
             infer,
-            self.tiles,
+            tiles,
             probe=_probe(model, weights) if tiled > 1 else None,
             finish=finish,
             progress=progress,
@@ -218,6 +204,7 @@ class Stylizer:
             shared_statistics=model.tiling,
             reach=_reach(model, infer) if tiled > 1 and model.tiling else 0,
         )
+        return np.ascontiguousarray(painted[margin : margin + height, margin : margin + width])
 
 
 #: Pixels of the picture mirrored around it for the model (and cropped off after). Models

@@ -21,12 +21,8 @@ import numpy as np
 from PIL import Image
 
 from style_plugin.contract import printable
-from style_plugin.runtime.reading import (
-    TooLargeError,
-    bomb_guarded,
-    frame_count,
-    open_readable,
-)
+from style_plugin.errors import StylePluginError
+from style_plugin.runtime.reading import TooLargeError, bomb_guarded, open_readable
 from style_plugin.video.clips import ClipError, ClipInfo, Frame, fitted
 from style_plugin.video.defaults import ANIMATION_SUFFIXES
 
@@ -45,7 +41,13 @@ _DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, IndexError)
 def is_animation(path: str | Path) -> bool:
     """Whether `path` is a GIF or WebP file of more than one frame."""
     path = Path(path)
-    return path.suffix.lower() in ANIMATION_SUFFIXES and path.is_file() and frame_count(path) > 1
+    if path.suffix.lower() not in ANIMATION_SUFFIXES or not path.is_file():
+        return False
+    try:  # the frame count is in the structure Pillow reads on opening; no frame is decoded
+        with path.open("rb") as file, bomb_guarded(str(path)), open_readable(file, path) as image:
+            return int(getattr(image, "n_frames", 1)) > 1
+    except (StylePluginError, *_DECODE_ERRORS):
+        return False  # not an animation; reading it as an image says what is wrong
 
 
 class AnimationReader:
