@@ -72,9 +72,16 @@ class Side:
 
     def __init__(self, model: str) -> None:
         import style_plugin
+        from style_plugin.runtime import statistics, stylizer
 
         self.model = model
         self.tree = str(Path(style_plugin.__file__).parents[1])
+        # This compares the work around the model, so both sides give the model the same
+        # input and tiles the same statistics: later revisions dither the input
+        # (runtime/dither.py) and make more layers exact for far-reduced thumbnails, which
+        # change the picture by design.
+        stylizer.DITHER_LEVELS = 0.0
+        statistics.FAR_DOWNSCALE = float("inf")
         self.stylizers: dict[tuple[int, int], object] = {}
 
     def stylizer(self, threads: int, tile_size: int = 1024):

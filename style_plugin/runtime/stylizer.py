@@ -21,6 +21,7 @@ from PIL import Image
 
 from style_plugin import contract
 from style_plugin.errors import ModelError, StylePluginError
+from style_plugin.runtime.dither import DITHER_LEVELS
 from style_plugin.runtime.model import StyleModel, load_model
 from style_plugin.runtime.pixels import blend, fit_max_side, preserve_colors, restore
 from style_plugin.runtime.providers import ProviderReport
@@ -183,7 +184,8 @@ class Stylizer:
         cancel: Callable[[], bool] | None,
     ) -> np.ndarray:
         """The generator over `rgb` as it is, in tiles when it is large, with `EDGE_MARGIN`
-        pixels of the picture mirrored around it (cropped off again)."""
+        pixels of the picture mirrored around it (cropped off again), dithered
+        (runtime/dither.py)."""
         height, width = rgb.shape[:2]
         margin = min(EDGE_MARGIN, height - 1, width - 1)
         if margin > 0:
@@ -203,6 +205,7 @@ class Stylizer:
             cancel=cancel,
             shared_statistics=model.tiling,
             reach=_reach(model, infer) if tiled > 1 and model.tiling else 0,
+            dither=DITHER_LEVELS,
         )
         return np.ascontiguousarray(painted[margin : margin + height, margin : margin + width])
 

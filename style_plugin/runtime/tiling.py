@@ -29,7 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from style_plugin.errors import Cancelled
-from style_plugin.runtime.pixels import float_into, to_batch, to_float
+from style_plugin.runtime.dither import model_batch
+from style_plugin.runtime.pixels import float_into, to_float
 from style_plugin.runtime.reach import ALIGN
 from style_plugin.runtime.statistics import (
     EXACT_LAYERS,
@@ -156,6 +157,7 @@ def stylize_tiled(
     cancel: Callable[[], bool] | None = None,
     shared_statistics: bool = True,
     reach: int = 0,
+    dither: float = 0.0,
 ) -> np.ndarray:
     """Stylize an HxWx3 array (uint8, uint16 or float32) and return one of the same dtype.
 
@@ -167,7 +169,8 @@ def stylize_tiled(
     only the ramps blend their borders. `reach` is how far a cut edge falsifies the model's
     result (runtime/reach.py): tiles overlap by more than twice it (as far as the tile size
     allows: `tile_overlap`) and ignore what lies within it of a cut, and so do the pieces of
-    the exact passes.
+    the exact passes. `dither` is the noise added to what the model sees, in levels of 255
+    (runtime/dither.py): every tile and piece sees the same pattern where they overlap.
     """
     height, width = rgb.shape[:2]
     tile_reach, overlap = _reach_within(settings.tile_size, reach), tile_overlap(settings, reach)
@@ -198,10 +201,12 @@ def stylize_tiled(
         raise Cancelled("stylizing was cancelled")
     stats = None
     if thumbnail:
-        stats = whole_image_statistics(rgb, infer, side, probe, settings.exact_layers, step, reach)
+        stats = whole_image_statistics(
+            rgb, infer, side, probe, settings.exact_layers, step, reach, dither
+        )
     output = np.empty_like(rgb)
     if len(rows) == len(cols) == 1:  # one run of the whole image: nothing to blend
-        tile, _ = infer(to_batch(rgb), stats)
+        tile, _ = infer(model_batch(rgb, levels=dither), stats)
         step()
         return _finish_rows(rgb, tile[0].transpose(1, 2, 0), finish, output)
     col_weights = [_ramp(cols, j, tile_reach) for j in range(len(cols))]
@@ -214,7 +219,7 @@ def stylize_tiled(
         weight = np.concatenate([weight, np.zeros((grow, width, 1), np.float32)])
         row_weights = _ramp(rows, i, tile_reach)[:, None]
         for j, (left, right) in enumerate(cols):
-            tile, _ = infer(to_batch(rgb[top:bottom, left:right]), stats)
+            tile, _ = infer(model_batch(rgb[top:bottom, left:right], top, left, dither), stats)
             w = (row_weights * col_weights[j][None, :])[..., None]
             acc[top - band_top : bottom - band_top, left:right] += tile[0].transpose(1, 2, 0) * w
             weight[top - band_top : bottom - band_top, left:right] += w

@@ -17,7 +17,13 @@ from style_plugin.runtime.model import StyleModel, load_model
 from style_plugin.runtime.pixels import to_batch
 from style_plugin.runtime.reach import ALIGN, edge_reach
 from style_plugin.runtime.session import open_session
-from style_plugin.runtime.statistics import EXACT_LAYERS, Infer, LayerProbe, whole_image_statistics
+from style_plugin.runtime.statistics import (
+    EXACT_LAYERS,
+    Infer,
+    LayerProbe,
+    exact_layer_count,
+    whole_image_statistics,
+)
 from style_plugin.runtime.store import bundled_model_files
 from style_plugin.runtime.stylizer import EDGE_MARGIN, Stylizer
 from style_plugin.runtime.tiling import (
@@ -136,16 +142,11 @@ def _wide_photo(name: str, size: tuple[int, int]) -> np.ndarray:
 
 
 @pytest.mark.bundled
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: tiles now reproduce one run with the shared statistics, but the thumbnail's "
-    "statistics for layers 4-10 put the 2026-12-03 bundled model 3.1 (coffee) and 6.4 "
-    "(chelsea) levels off its untiled result with four exact layers (eight: 1.5 and 2.6)",
-)
 @pytest.mark.parametrize("photo", ["coffee.jpg", "chelsea.jpg"])
 def test_runtime_tiling_six_tiles_wide_meets_the_targets(photo):
     """The runtime's own tiling (thumbnail + exact early layers) on the bundled model, at 6
-    tiles wide: the thumbnail is 2.4x smaller than the image, where it alone misses."""
+    tiles wide: the thumbnail is 2.4x smaller than the image, where it alone misses and
+    eight layers are made exact."""
     rgb = _wide_photo(photo, (768, 512))
     model = bundled_model_files()[0]
     untiled = Stylizer(model, device="cpu", tile_size=768).stylize_array(rgb).astype(np.float32)
@@ -172,6 +173,13 @@ def test_exact_tiles_six_tiles_wide_give_the_untiled_result(photo):
     untiled = Stylizer(model, device="cpu", tile_size=768).stylize_array(rgb).astype(np.float32)
     exact = Stylizer(model, device="cpu", tile_size=128, overlap=32, exact_tiles=True)
     assert np.abs(exact.stylize_array(rgb) - untiled).mean() <= 0.1  # on the 0..255 scale
+
+
+def test_a_far_reduced_thumbnail_gets_twice_the_exact_layers():
+    assert exact_layer_count((600, 960), 640, EXACT_LAYERS) == EXACT_LAYERS  # 1.5x
+    assert exact_layer_count((600, 964), 640, EXACT_LAYERS) == 2 * EXACT_LAYERS
+    assert exact_layer_count((600, 4000), 640, 0) == 0  # the thumbnail alone, as asked
+    assert exact_layer_count((600, 4000), 640, None) is None  # every layer
 
 
 def test_exact_layer_passes_give_the_whole_image_statistics(style_model):
@@ -278,7 +286,7 @@ def test_tiling_keeps_16_bit_precision_and_reports_progress(style_model):
     # + the thumbnail (160 px) + a pass per exact layer over pieces of at most 160 px, each a
     # core and the model's reach around it: rows and columns in cores of 160 - 2 x reach
     cores = -(-high // (160 - 2 * reach)) * -(-wide // (160 - 2 * reach))
-    total = tiles + 1 + EXACT_LAYERS * cores
+    total = tiles + 1 + exact_layer_count((high, wide), 160, EXACT_LAYERS) * cores
     assert calls == [(i, total) for i in range(1, total + 1)]
 
 

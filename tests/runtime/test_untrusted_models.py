@@ -209,7 +209,8 @@ def test_self_contained_models_still_load_and_run(tmp_path):
     model = load_model(path, device="cpu")
     assert model.style_names == ["half"]
     rgb = np.full((8, 8, 3), 200, dtype=np.uint8)
-    assert (Stylizer(model).stylize_array(rgb, strength=1.0) == 100).all()
+    half = Stylizer(model).stylize_array(rgb, strength=1.0).astype(float)
+    assert abs(half.mean() - 100) < 1 and np.abs(half - 100).max() <= 6  # and half the dither
 
 
 def test_a_file_the_scan_cannot_read_is_not_a_model(tmp_path):
