@@ -5,9 +5,17 @@
 #
 #   bash recipes/bundled-styles.sh [DATASETS_DIR] [RUN_DIR] [more train options...]
 #
-# It starts from the previous bundled model (FROM, default recipes/base/bundled-0.2.pt: its
-# final training state, four styles after 8000 steps from scratch) with the trunk tuned: its
-# four styles go on from where they were, the four new ones start from the nearest of them.
+# It runs in two stages. The first started from the previous bundled model
+# (recipes/base/bundled-0.2.pt: its final training state, four styles after 8000 steps from
+# scratch) with the trunk tuned, so its four styles went on from where they were and the four
+# new ones started from the nearest of them, with the stability term on; after 1926 steps its
+# generator is recipes/base/bundled-8-1926.pt. To run that stage again:
+#   FROM=recipes/base/bundled-0.2.pt STEPS=1926 \
+#       bash recipes/bundled-styles.sh ../shared/datasets runs/bundled-stage1 --stability-weight 0.1
+# The second, what this script runs by default, goes on from that generator (FROM) for the
+# rest of the 8000 steps with the trainer's defaults: the stability term off, because it was
+# painting smooth areas flat (docs/training.md), and the runtime's dither keeps an 8-bit
+# gradient's steps from turning into lines (docs/runtime.md).
 # The paintings' frames and margins are cut off by the trainer (training/borders.py).
 #
 # The no-GAN twin of benchmarks/quality.py is the same recipe with the adversarial term off,
@@ -20,18 +28,19 @@
 # steps into RUN_DIR and keeps a compact copy (under 10 MB) in recipes/state/RUN.pt (RUN: the
 # folder's name), which is committed to the repository and replaced in place. Running this
 # script again resumes from RUN_DIR, or from that compact copy where it is further on (a new
-# machine, where RUN_DIR is gone). STEPS sets the total (default 8000: 4000 crops of 256 px
-# per style). Paths are relative to the repository root, where the script runs: the run's
-# saved configuration names its photos and paintings that way, so it resumes on any checkout.
+# machine, where RUN_DIR is gone). STEPS sets the total (default 6074, after the first
+# stage's 1926: 4000 crops of 256 px per style in all). Paths are relative to the repository
+# root, where the script runs: the run's saved configuration names its photos and paintings
+# that way, so it resumes on any checkout.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 datasets=${1:-../shared/datasets}
-run=${2:-runs/bundled}
+run=${2:-runs/bundled-8}
 shift $(($# < 2 ? $# : 2))
 python=${PYTHON:-$here/.venv/bin/python}
-steps=${STEPS:-8000}
-base=${FROM:-recipes/base/bundled-0.2.pt}
+steps=${STEPS:-6074}
+base=${FROM:-recipes/base/bundled-8-1926.pt}
 state="$here/recipes/state/$(basename "$run").pt"
 mkdir -p "$(dirname "$state")"
 

@@ -55,7 +55,8 @@ class TrainConfig:
     tv_weight: float = 0.0
     #: Weight of the stability term: how far the output moves when the photo moves by a
     #: little noise (`stability_noise`, standard deviation in [0, 1] units), relative to it.
-    stability_weight: float = 0.1
+    #: Off by default: it paints smooth areas flat (docs/training.md).
+    stability_weight: float = 0.0
     stability_noise: float = 3 / 255
     gan_loss: str = "bce"
     content_layers: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_CONTENT_LAYERS))
