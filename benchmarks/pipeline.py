@@ -305,7 +305,10 @@ def report_all(args, baseline, times, memory, pictures) -> results.Report:
         f"this checkout's, each in its own process, best of {args.rounds} interleaved rounds "
         "after a warm-up. 'around the model' is the whole call less the model alone at the "
         "working size: the shrink, the enlargement with the photo's detail, strength and the "
-        "conversions. threads 0: all cores."
+        "conversions. threads 0: all cores. Both sides give the model the same input and "
+        "tiles the same statistics: the dither of the model's input (runtime/dither.py) and "
+        "the extra exact layers of far-reduced thumbnails, which change the picture by "
+        "design, are left out."
     )
     rows = []
     for (size, threads, side), got in times.items():
