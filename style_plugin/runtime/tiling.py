@@ -71,9 +71,10 @@ class TileSettings:
 
     The thumbnail that provides whole-image statistics is scaled to `thumbnail_side`
     (default: `THUMBNAIL_SCALE` x the tile size) on its longer side, and the first
-    `exact_layers` normalisation layers get exact statistics from passes over the full-size
-    image (0: the thumbnail's for all; None: every layer's, so that tiles reproduce the
-    untiled result, at 2-4x the time). Images no bigger than the thumbnail run whole.
+    `exact_layers` normalisation layers (twice as many for an image more than
+    `statistics.FAR_DOWNSCALE` times the thumbnail) get exact statistics from passes over the
+    full-size image (0: the thumbnail's for all; None: every layer's, so that tiles reproduce
+    the untiled result, at 2-4x the time). Images no bigger than the thumbnail run whole.
     """
 
     tile_size: int = DEFAULT_TILE_SIZE
