@@ -31,8 +31,8 @@ from style_plugin.distributed.chunks import (
     check_chunk_frames,
     plan_chunks,
 )
-from style_plugin.distributed.cluster import cluster_cpus, connect
-from style_plugin.distributed.files import IN_FLIGHT_PER_CPU, TASK_RETRIES, node_line
+from style_plugin.distributed.cluster import connect
+from style_plugin.distributed.files import node_line, spread_task
 from style_plugin.distributed.portable import PortableJob
 from style_plugin.runtime.report import failure_reason
 from style_plugin.runtime.settings import StyleSettings
@@ -191,13 +191,7 @@ class _ChunkRunner:
         self.target = target
         self.progress = progress
         self.job_ref = ray.put(job)
-        self.task = ray.remote(stylize_chunk).options(
-            num_cpus=job.threads,
-            num_gpus=job.gpus,
-            max_retries=TASK_RETRIES,
-            scheduling_strategy="SPREAD",  # every node from the start, not the driver's first
-        )
-        self.window = IN_FLIGHT_PER_CPU * max(1, cluster_cpus(ray) // job.threads)
+        self.task, self.window = spread_task(ray, stylize_chunk, job)
         self.done = ClipResult(target)
         self.nodes: Counter[str] = Counter()
 

@@ -33,7 +33,7 @@ from style_plugin.runtime.outputs import PlannedItem
 from style_plugin.runtime.reading import open_image_bytes, read_image_bytes
 from style_plugin.runtime.report import BatchEvents, BatchReport, failure_reason
 
-__all__ = ["IN_FLIGHT_PER_CPU", "TASK_RETRIES", "node_line", "run_batch_on_ray"]
+__all__ = ["IN_FLIGHT_PER_CPU", "TASK_RETRIES", "node_line", "run_batch_on_ray", "spread_task"]
 
 #: How many times Ray runs an image again after its worker or node died.
 TASK_RETRIES = 3
@@ -114,13 +114,7 @@ class _RayRunner:
         self.cancel = cancel
         self.ledger = Ledger(events, verb)
         self.job_ref = ray.put(job)
-        self.task = ray.remote(stylize_shipped).options(
-            num_cpus=job.threads,
-            num_gpus=job.gpus,
-            max_retries=TASK_RETRIES,
-            scheduling_strategy="SPREAD",  # every node from the start, not the driver's first
-        )
-        self.window = IN_FLIGHT_PER_CPU * max(1, cluster_cpus(ray) // job.threads)
+        self.task, self.window = spread_task(ray, stylize_shipped, job)
         self.nodes: Counter[str] = Counter()
 
     def cancelled(self) -> bool:
@@ -186,6 +180,18 @@ class _RayRunner:
                 self.ledger.note(Path("ray"), [node_line(self.nodes, "image", report.verb)])
             self.events.end(report)
         return report
+
+
+def spread_task(ray: Any, function: Callable[..., Any], job: PortableJob) -> tuple[Any, int]:
+    """`function` as a Ray task with `job`'s CPUs and GPUs, retried, spread over every node
+    from the start (not the driver's first), and how many tasks to keep in flight."""
+    task = ray.remote(function).options(
+        num_cpus=job.threads,
+        num_gpus=job.gpus,
+        max_retries=TASK_RETRIES,
+        scheduling_strategy="SPREAD",
+    )
+    return task, IN_FLIGHT_PER_CPU * max(1, cluster_cpus(ray) // job.threads)
 
 
 def node_line(nodes: Counter[str], thing: str, verb: str) -> str:
