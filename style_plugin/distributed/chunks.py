@@ -19,10 +19,8 @@ __all__ = [
 #: Frames per Ray task: long enough that the overlap adds little work (16 in 96, a sixth),
 #: short enough that a clip of half a minute keeps several nodes busy.
 DEFAULT_CHUNK_FRAMES = 96
-#: Frames stylized before each chunk to warm the temporal blend up, then dropped. At the
-#: default hold, strokes carried from before them fade by about a sixth a frame: after 16,
-#: a chunk's first frame differs from one run's by about half a level of 255 on average
-#: (docs/cluster.md).
+#: Frames stylized before each chunk, so that its strokes are held when it begins; over
+#: them the chunk before dissolves into it (docs/cluster.md).
 DEFAULT_OVERLAP = 16
 
 

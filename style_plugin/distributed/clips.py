@@ -4,11 +4,13 @@ each stylized by a Ray task, and encoded once on this machine.
 This machine (the driver) reads the clip's packets, not its frames, to learn each frame's time,
 and cuts the frames into chunks of `chunk_frames`. A Ray task per chunk opens the clip itself
 (so every node reads it at the same path: shared storage), seeks to the keyframe before the
-chunk and decodes forward. The temporal blend starts `overlap` frames before the chunk: those
-frames are stylized and blended but not kept, so the strokes carried into the chunk's first
-frame are nearly those of one run from the start and the seam does not flicker. The stylized
-chunks come back in order; the driver encodes them once, with the audio copied as the local
-engine does, into a temporary file renamed onto the target when the clip is complete.
+chunk and decodes forward. The temporal blend starts `overlap` frames before the chunk, so
+the chunk's strokes are already held when it begins. Held strokes last as long as the motion
+can be followed, so a chunk's strokes are not those of one run from the clip's start; over
+the overlap, the driver dissolves the chunk before into the new one, frame by frame, so the
+seam shows no jump. The stylized chunks come back in order; the driver encodes them once,
+with the audio copied as the local engine does, into a temporary file renamed onto the
+target when the clip is complete.
 """
 
 from __future__ import annotations
@@ -64,18 +66,20 @@ class ClipSource:
 
 @dataclass
 class StylizedChunk:
-    """What a chunk task sends back: its stylized frames with their times, the scene cuts
-    found within it, why it failed (None: it did not), and the node that did the work."""
+    """What a chunk task sends back: its stylized frames with their times, those of the
+    overlap before it (`lead_in`), the scene cuts found within it, why it failed (None: it
+    did not), and the node that did the work."""
 
     frames: list[Frame] = field(default_factory=list)
+    lead_in: list[Frame] = field(default_factory=list)
     cuts: int = 0
     failure: str | None = None
     node: str = ""
 
 
 def stylize_chunk(job: PortableJob, clip: ClipSource, chunk: Chunk) -> StylizedChunk:
-    """One chunk on a worker: its frames decoded from the clip, stylized, and blended after
-    the blend has run over the overlap before it."""
+    """One chunk on a worker: its frames decoded from the clip, stylized, and blended, the
+    blend starting over the overlap before it."""
     import ray
 
     node = ray.get_runtime_context().get_node_id()
@@ -94,14 +98,14 @@ def stylize_chunk(job: PortableJob, clip: ClipSource, chunk: Chunk) -> StylizedC
             for frame in reader.frames_from(chunk.warm_from, chunk.number - chunk.overlap):
                 if frame.pts is not None and chunk.end is not None and frame.pts >= chunk.end:
                     break
+                lead_in = frame.pts is not None and frame.pts < chunk.start
                 stylized = paint(frame.rgb)
                 if blend is not None:
                     cuts_before = blend.cuts
                     stylized = blend.blend(frame.rgb, stylized)
-                    if frame.pts is not None and frame.pts < chunk.start:
-                        continue  # the overlap: it only warms the blend up
-                    done.cuts += blend.cuts - cuts_before
-                done.frames.append(Frame(stylized, frame.pts, frame.rotation, frame.duration))
+                    done.cuts += 0 if lead_in else blend.cuts - cuts_before
+                kept = Frame(stylized, frame.pts, frame.rotation, frame.duration)
+                (done.lead_in if lead_in else done.frames).append(kept)
     except Exception as exc:  # reported as the clip's one line
         return StylizedChunk(failure=failure_reason(exc, clip.path), node=node)
     return done
@@ -206,13 +210,18 @@ class _ChunkRunner:
         in_flight: deque[tuple[Chunk, Any]] = deque()
         audio = _AudioCopy(reader)
         writer: ClipWriter | None = None
+        held: list[Frame] = []  # the chunk before's last frames, to dissolve into the next
         try:
             while pending or in_flight:
                 while pending and len(in_flight) < self.window:
                     chunk = pending.popleft()
                     in_flight.append((chunk, self.task.remote(self.job_ref, self.clip, chunk)))
                 chunk, ref = in_flight.popleft()
-                frames = self._received(chunk, ref, reader.shown)
+                stylized = self._received(chunk, ref, reader.shown)
+                frames = [*dissolved(held, stylized.lead_in), *stylized.frames]
+                following = in_flight[0][0] if in_flight else pending[0] if pending else None
+                keep = following.overlap if following is not None else 0
+                frames, held = frames[: len(frames) - keep], frames[len(frames) - keep :]
                 if frames and writer is None:  # the first frame carries the rotation
                     writer = ClipWriter(
                         temporary,
@@ -225,8 +234,8 @@ class _ChunkRunner:
                 if writer is not None:
                     for frame in frames:
                         writer.write(frame.rgb, frame.pts, frame.duration)
-                    end = None if chunk.end is None else chunk.end * reader.info.time_base
-                    audio.until(writer, end)
+                    until = held[0].pts if held else chunk.end
+                    audio.until(writer, None if until is None else until * reader.info.time_base)
                 self.done.frames += len(frames)
                 if self.progress is not None:
                     self.progress(self.done.frames, expected, time.perf_counter() - started)
@@ -242,8 +251,8 @@ class _ChunkRunner:
         self.done.seconds = time.perf_counter() - started
         self.done.notes += [*writer.notes, node_line(self.nodes, "chunk", "stylized")]
 
-    def _received(self, chunk: Chunk, ref: Any, shown: str) -> list[Frame]:
-        """The stylized frames of a finished chunk, or ClipError saying why there are none."""
+    def _received(self, chunk: Chunk, ref: Any, shown: str) -> StylizedChunk:
+        """A finished chunk, or ClipError saying why it has no frames."""
         try:
             stylized: StylizedChunk = self.ray.get(ref)
         except self.ray.exceptions.RayError as exc:
@@ -253,4 +262,22 @@ class _ChunkRunner:
             raise ClipError(f"{shown}: {stylized.failure}")
         self.nodes[stylized.node] += 1
         self.done.cuts += stylized.cuts
-        return stylized.frames
+        return stylized
+
+
+def dissolved(before: list[Frame], after: list[Frame]) -> list[Frame]:
+    """The frames of `before` dissolving into those of `after` (the same frames, stylized by
+    two chunks): the later chunk's share grows evenly over them. Unmatched frames of `before`
+    come first, as they are."""
+    import numpy as np
+
+    count = min(len(before), len(after))
+    frames = before[: len(before) - count]
+    pairs = zip(before[len(before) - count :], after[len(after) - count :], strict=True)
+    for index, (old, new) in enumerate(pairs):
+        share = (index + 1) / (count + 1)
+        rgb = old.rgb.astype(np.float32) * (1 - share) + new.rgb.astype(np.float32) * share
+        frames.append(
+            Frame(np.rint(rgb).astype(old.rgb.dtype), new.pts, new.rotation, new.duration)
+        )
+    return frames

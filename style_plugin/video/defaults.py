@@ -23,9 +23,9 @@ __all__ = [
 CLIP_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi"})
 #: Image suffixes read as clips when the file holds more than one frame (an animation).
 ANIMATION_SUFFIXES = frozenset({".gif", ".webp"})
-#: How strongly strokes are held by default: the share of the carried previous output in each
-#: new frame where the motion is fully reliable (docs/results.md, section Video).
-DEFAULT_HOLD = 0.8
+#: How strongly strokes are held by default: the share of the carried strokes in each new
+#: frame where the motion is fully reliable (docs/usage.md, Without flicker).
+DEFAULT_HOLD = 1.0
 #: Constant-rate-factor quality: lower is better and larger; 18 looks like the input.
 DEFAULT_CRF = 18
 #: The quality values taken (x264's scale; VP9's goes further, to 63).

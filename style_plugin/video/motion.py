@@ -77,7 +77,7 @@ def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
         image,
         xs + flow[..., 0],
         ys + flow[..., 1],
-        interpolation=cv2.INTER_CUBIC,
+        interpolation=cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_REPLICATE,
     )
 

@@ -1,6 +1,12 @@
-"""Stylizing frames as one sequence: the previous output, carried along the motion, is blended
-with each new stylized frame where the motion is reliable, so strokes hold still on things
-that move together instead of flickering; fresh strokes where it is not, and after a cut.
+"""Stylizing frames as one sequence: strokes already painted are carried along the motion
+and held where the motion is reliable, so they stay put on things that move together instead
+of flickering; fresh strokes where it is not, and after a cut.
+
+What is carried is an *anchor*, an earlier output, resampled once along the motion
+accumulated since it was taken. Carrying the previous output from frame to frame instead
+would resample strokes again every frame: they blur (bilinear) or ring (bicubic), and
+blending a few frames' strokes that do not line up leaves ghosts. A new anchor (the output
+itself, so nothing jumps) is taken when too little of the old one can still be trusted.
 
 `TemporalBlend` keeps that state over any frames; `stylize_frames` runs a painter (the
 style model) and the blend over a frame iterator.
@@ -9,6 +15,7 @@ style model) and the blend over a frame iterator.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -17,21 +24,41 @@ from style_plugin.video.defaults import DEFAULT_HOLD, check_hold
 from style_plugin.video.libraries import opencv
 from style_plugin.video.motion import MotionEstimator, is_cut, thumbnail, warp
 
-__all__ = ["MIN_RELIABLE_SHARE", "TemporalBlend", "stylize_frames"]
+__all__ = ["MIN_RELIABLE_SHARE", "RENEW_SHARE", "TemporalBlend", "stylize_frames"]
 
-#: Below this share of reliable pixels, nothing is carried over: the frame starts afresh.
+#: Below this share of reliable pixels between two frames, nothing is carried: a fresh start.
 MIN_RELIABLE_SHARE = 0.15
-#: Half the side of the square over which stroke contrast is measured (px).
-CONTRAST_RADIUS = 3
-#: The most a blended frame's strokes are strengthened to match the fresh frame's.
-MOST_CONTRAST_GAIN = 2.0
+#: Below this share of the anchor still trusted in the new frame, the output is the new anchor.
+RENEW_SHARE = 0.85
+
+
+@dataclass
+class _Held:
+    """What is carried: the grey frame and thumbnail of the last input, the anchor output
+    (HxWx3 float), where each pixel of the last frame lies in the anchor (HxWx2, x and y),
+    and how far that can be trusted (HxW in [0, 1])."""
+
+    grey: np.ndarray
+    thumb: np.ndarray
+    anchor: np.ndarray
+    positions: np.ndarray
+    trusted: np.ndarray
+
+    @classmethod
+    def anchored(cls, grey: np.ndarray, thumb: np.ndarray, output: np.ndarray) -> _Held:
+        height, width = output.shape[:2]
+        ys, xs = np.indices((height, width), dtype=np.float32)
+        trusted = np.ones((height, width), dtype=np.float32)
+        return cls(grey, thumb, output, np.dstack([xs, ys]), trusted)
 
 
 class TemporalBlend:
-    """The previous output carried into each new frame along the optical flow between the
-    inputs: `output = stylized + hold * reliable * (carried - stylized)`.
+    """Strokes held along the optical flow between the inputs:
+    `output = stylized + hold * trusted * (carried - stylized)`, where `carried` is the
+    anchor brought to this frame and `trusted` is the product of the motion's reliability
+    over the frames since the anchor.
 
-    `hold` (0..1) is how much of the carried output stays where the motion is reliable; 0 is
+    `hold` (0..1) is how much of the carried strokes stays where the motion is reliable; 0 is
     frame by frame. A scene cut, a change of size or too little reliable motion starts
     afresh; `cuts` counts the scene cuts found.
     """
@@ -40,60 +67,53 @@ class TemporalBlend:
         self.hold = check_hold(hold)
         self.cuts = 0
         self._motion = MotionEstimator()
-        self._previous: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._held: _Held | None = None
 
     def reset(self) -> None:
-        """Forget the previous frame: the next one starts afresh."""
-        self._previous = None
+        """Forget the previous frames: the next one starts afresh."""
+        self._held = None
 
     def blend(self, frame: np.ndarray, stylized: np.ndarray) -> np.ndarray:
         """The output for input `frame` whose own stylized version is `stylized` (both HxWx3,
         of one size; uint8, uint16 or float in [0, 1]), in `stylized`'s dtype."""
         grey = self._motion.flow_frame(from_float(to_float(frame), np.uint8))
         thumb = thumbnail(grey)
-        fresh = to_float(stylized)
-        output = fresh
-        if self._previous is not None and self.hold > 0:
-            previous_grey, previous_thumb, previous_output = self._previous
-            if previous_output.shape != fresh.shape:
-                pass  # a new size: nothing to carry
-            elif is_cut(previous_thumb, thumb):
-                self.cuts += 1
-            else:
-                output = self._carried(previous_grey, grey, previous_output, fresh)
-        self._previous = (grey, thumb, output)
+        output = to_float(stylized)
+        held = self._held
+        if held is None or self.hold == 0 or held.anchor.shape != output.shape:
+            held = None
+        elif is_cut(held.thumb, thumb):
+            self.cuts += 1
+            held = None
+        else:
+            held = self._follow(held, grey, thumb)
+        if held is not None:
+            weight = (self.hold * held.trusted)[..., None]
+            output = output + weight * (self._carried(held) - output)
+        if held is None or float(held.trusted.mean()) < RENEW_SHARE:
+            held = _Held.anchored(grey, thumb, output)
+        self._held = held
         return from_float(output, stylized.dtype)
 
-    def _carried(
-        self, previous_grey: np.ndarray, grey: np.ndarray, previous: np.ndarray, fresh: np.ndarray
-    ) -> np.ndarray:
-        """`fresh` with the previous output carried in where the motion is reliable."""
-        height, width = fresh.shape[:2]
-        motion = self._motion.between(previous_grey, grey, (width, height))
+    def _follow(self, held: _Held, grey: np.ndarray, thumb: np.ndarray) -> _Held | None:
+        """`held` moved on to the new frame, or None where too little motion is reliable."""
+        height, width = held.anchor.shape[:2]
+        motion = self._motion.between(held.grey, grey, (width, height))
         if float(motion.reliable.mean()) < MIN_RELIABLE_SHARE:
-            return fresh
-        weight = (self.hold * motion.reliable)[..., None]
-        return with_contrast_of(fresh + weight * (warp(previous, motion.flow) - fresh), fresh)
+            return None
+        positions = warp(held.positions, motion.flow)  # smooth fields: bilinear is exact enough
+        trusted = motion.reliable * warp(held.trusted, motion.flow)
+        return _Held(grey, thumb, held.anchor, positions, trusted)
 
-
-def with_contrast_of(image: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """`image` (HxWx3 float in [0, 1]) with its strokes as strong as `reference`'s: the
-    detail around a local mean scaled up, never down, to the reference's local contrast.
-
-    Blending two frames' strokes that do not line up averages them out, and each carried
-    frame is resampled once more: without this, held strokes fade and blur frame by frame."""
-    cv2 = opencv()
-    size = (2 * CONTRAST_RADIUS + 1,) * 2
-
-    def spread(picture: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        mean = cv2.blur(picture, size)
-        detail = picture - mean
-        return mean, np.sqrt(cv2.blur(detail * detail, size).sum(axis=-1, keepdims=True))
-
-    mean, detail_spread = spread(image)
-    _, wanted = spread(reference)
-    gain = np.clip(wanted / np.maximum(detail_spread, 1e-4), 1.0, MOST_CONTRAST_GAIN)
-    return np.clip(mean + (image - mean) * gain, 0.0, 1.0)
+    @staticmethod
+    def _carried(held: _Held) -> np.ndarray:
+        """The anchor resampled once at the positions the frame's pixels came from (bicubic)."""
+        cv2 = opencv()
+        xs, ys = held.positions[..., 0], held.positions[..., 1]
+        carried = cv2.remap(
+            held.anchor, xs, ys, interpolation=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
+        )
+        return np.clip(carried, 0.0, 1.0)
 
 
 def stylize_frames(

@@ -1,8 +1,8 @@
 """Clips on the Ray engine, on a real two-node Ray cluster on loopback: cut into chunks that the
 nodes decode and stylize themselves, with the temporal blend warmed up before each, and encoded
-once here. The output holds the local run's frames, times, rate and audio; its frames match the
-local run's within a stated tolerance; a seam between chunks flickers no more than a chunk's own
-frames; and a bad chunk fails its clip in one line, with nothing written."""
+once here. The output holds the local run's frames, times, rate and audio; its frames hold the
+local run's look (its first chunk's are the same); a seam between chunks flickers no more than a
+chunk's own frames; and a bad chunk fails its clip in one line, with nothing written."""
 
 from __future__ import annotations
 
@@ -26,13 +26,10 @@ STYLE = "the_scream"
 FRAMES = 36
 CHUNK_FRAMES = 10
 SEAMS = (10, 20, 30)  # the first frames of the chunks after the first
+#: Frames dissolved at each seam (the default, 16, would cover these short chunks whole).
+OVERLAP = 8
 #: Keyframes every 8 frames with B-frames between: chunks seek mid-clip, frames come out of order.
 SHORT_GOPS = {"g": "8", "bf": "3"}
-#: Frames of the chunked run may differ from the local run's by this much, in levels of 255:
-#: the mean over a frame, and the largest pixel. Measured on this clip with the default
-#: overlap, lossless (--crf 0, so the encoder adds nothing): 0.56 and 13 at most, in the
-#: frames after a seam, fading after.
-MEAN_TOLERANCE, MAX_TOLERANCE = 1.5, 26
 
 
 def decoded(path: Path) -> list[np.ndarray]:
@@ -62,12 +59,14 @@ def motion_differences(inputs: list[np.ndarray], outputs: list[np.ndarray]) -> l
 
 @dataclass
 class Runs:
-    """One clip stylized locally and on the cluster, with and without the overlap."""
+    """One clip stylized locally (held and frame by frame) and on the cluster, with and without
+    the overlap."""
 
     source: Path
     local: Path
     chunked: Path
     seamed: Path
+    alone: Path
     notes: list[str]
     frames: int
 
@@ -95,12 +94,14 @@ def runs(connected, cluster, style_model, tmp_path_factory) -> Runs:  # noqa: F8
     paint = Stylizer(style_model, device="cpu").stylize_array
     local = folder / "local.mp4"
     stylize_clip(source, local, lambda rgb: paint(rgb, STYLE), crf=0)
+    alone = folder / "alone.mp4"
+    stylize_clip(source, alone, lambda rgb: paint(rgb, STYLE), crf=0, hold=None)
     job = PortableJob.from_file(style_model, style=STYLE)
     chunked, seamed = folder / "chunked.mp4", folder / "seamed.mp4"
     common = {"crf": 0, "chunk_frames": CHUNK_FRAMES, "address": cluster.address}
-    result = stylize_clip_on_ray(job, source, chunked, **common)  # the default overlap
+    result = stylize_clip_on_ray(job, source, chunked, overlap=OVERLAP, **common)
     stylize_clip_on_ray(job, source, seamed, overlap=0, **common)
-    return Runs(source, local, chunked, seamed, result.notes, result.frames)
+    return Runs(source, local, chunked, seamed, alone, result.notes, result.frames)
 
 
 def test_a_chunked_clip_keeps_the_frames_times_rate_and_audio_of_the_local_run(runs):
@@ -115,15 +116,16 @@ def test_a_chunked_clip_keeps_the_frames_times_rate_and_audio_of_the_local_run(r
     assert leftovers(runs.local.parent) == []
 
 
-def test_chunked_frames_match_the_local_runs_within_the_tolerance(runs):
+def test_chunked_frames_hold_the_local_runs_look(runs):
+    """Strokes are held from where a run starts, so after the first seam a chunk's strokes
+    are its own: the frames differ from the local run's, but far less than frames stylized
+    alone do (each paints every frame afresh)."""
     local, chunked = decoded(runs.local), decoded(runs.chunked)
-    for t in range(SEAMS[0]):  # the first chunk is the local run's start: the same frames
+    for t in range(SEAMS[0] - OVERLAP):  # the first chunk is the local run's start
         np.testing.assert_array_equal(chunked[t], local[t])
-    differences = [np.abs(a - b) for a, b in zip(chunked, local, strict=True)]
-    means = [round(float(d.mean()), 2) for d in differences]
-    largest = [int(d.max()) for d in differences]
-    assert max(means) <= MEAN_TOLERANCE, means
-    assert max(largest) <= MAX_TOLERANCE, largest
+    held = [float(np.abs(a - b).mean()) for a, b in zip(chunked, local, strict=True)]
+    alone = [float(np.abs(a - b).mean()) for a, b in zip(decoded(runs.alone), local, strict=True)]
+    assert np.mean(held) < 0.8 * np.mean(alone), (held, alone)
 
 
 def test_a_seam_flickers_no_more_than_a_chunks_own_frames(runs):

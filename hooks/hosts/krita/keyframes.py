@@ -1,9 +1,9 @@
 """The keyframes of an animated layer stylized as one sequence, with no Krita or Qt imports.
 
 Each keyframe, in time order, is filtered as a still layer is (`filter_layer_bytes`: the
-layer's alpha kept exactly, times the selection) and its colours are blended with the
-previous keyframe's result carried along the motion between them (`TemporalBlend`, the
-video room's sequence code), so strokes hold still on what moves together instead of
+layer's alpha kept exactly, times the selection), and the strokes already painted are
+carried along the motion between keyframes and kept where it is reliable (`TemporalBlend`,
+the video room's sequence code), so strokes hold still on what moves together instead of
 flickering from frame to frame. OpenCV (the `video` extra) computes the motion.
 """
 
@@ -24,8 +24,8 @@ class KeyframeSequence:
     """Stylizes one block (`width` x `height`, in format `fmt`) of a layer's keyframes, one
     after another in time order: `stylize(bytes)` -> the result's bytes for the next one.
 
-    `params` are the filter's, `hold` (0..1) how much of the previous result stays where the
-    motion is reliable, `selection` one byte a pixel over the block (or None). Without
+    `params` are the filter's, `hold` (0..1) how much of the strokes carried along the motion
+    stays where it is reliable, `selection` one byte a pixel over the block (or None). Without
     OpenCV the constructor raises StylePluginError saying how to install it.
     """
 

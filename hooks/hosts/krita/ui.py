@@ -326,8 +326,8 @@ def add_frame_controls(dialog: FilterDialog, keyframes: int, hold: float) -> Fra
     spin.setSingleStep(0.05)
     spin.setValue(hold)
     spin.setToolTip(
-        "How much of the previous keyframe's strokes stay where the motion is reliable "
-        "(0: each keyframe afresh)."
+        "How much of the strokes carried from earlier keyframes stays where the motion is "
+        "reliable (0: each keyframe afresh)."
     )
     spin.setEnabled(False)
     frames.currentIndexChanged.connect(
