@@ -415,7 +415,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--picture-rows", type=int, default=3, help="photos per picture")
     parser.add_argument("--threads", type=int, default=0, help="onnxruntime threads (0: all)")
     parser.add_argument(
-        "--strength", type=float, default=1.0, help="ours at this strength (0..1), as --strength"
+        "--strength",
+        type=float,
+        default=1.0,
+        help="ours, nogan and previous at this strength (0..1), as --strength",
     )
     parser.add_argument("--device", default="cpu", help="torch device of Gatys and the judges")
     results_page.add_arguments(parser, "quality", "Quality: the judges' distances")
@@ -440,8 +443,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         if key not in args.methods:
             continue
         path, why = resolve_model(spec, key, tmp)
-        strength = args.strength if key == "ours" else 1.0
-        methods.append(runtime_method(key, path, why, args.threads, strength))
+        methods.append(runtime_method(key, path, why, args.threads, args.strength))
 
     # Styles: those of our model (else the baseline's, else the --styles given); paintings from
     # the models' training summaries, overridden by --styles.
