@@ -168,8 +168,8 @@ def stylize(
         int | None,
         typer.Option(
             metavar="N",
-            help="With --engine ray: a clip's frames per Ray task; the strokes carried into "
-            f"each chunk are warmed up on the frames before it. Default: {DEFAULT_CHUNK_FRAMES}.",
+            help="With --engine ray: a clip's frames per Ray task, painted there and held "
+            f"here in order. Default: {DEFAULT_CHUNK_FRAMES}.",
             show_default=False,
         ),
     ] = None,

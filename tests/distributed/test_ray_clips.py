@@ -1,8 +1,7 @@
 """Clips on the Ray engine, on a real two-node Ray cluster on loopback: cut into chunks that the
-nodes decode and stylize themselves, with the temporal blend warmed up before each, and encoded
-once here. The output holds the local run's frames, times, rate and audio; its frames hold the
-local run's look (its first chunk's are the same); a seam between chunks flickers no more than a
-chunk's own frames; and a bad chunk fails its clip in one line, with nothing written."""
+nodes decode and paint themselves, held as one sequence and encoded once here. The output holds
+the local run's frames, times, rate and audio, and exactly its pictures, held or frame by
+frame; a bad chunk fails its clip in one line, with nothing written."""
 
 from __future__ import annotations
 
@@ -25,9 +24,6 @@ pytest.importorskip("cv2")
 STYLE = "the_scream"
 FRAMES = 36
 CHUNK_FRAMES = 10
-SEAMS = (10, 20, 30)  # the first frames of the chunks after the first
-#: Frames dissolved at each seam (the default, 16, would cover these short chunks whole).
-OVERLAP = 8
 #: Keyframes every 8 frames with B-frames between: chunks seek mid-clip, frames come out of order.
 SHORT_GOPS = {"g": "8", "bf": "3"}
 
@@ -40,33 +36,15 @@ def decoded(path: Path) -> list[np.ndarray]:
         return [f.to_ndarray(format="rgb24").astype(np.float32) for f in container.decode(video=0)]
 
 
-def motion_differences(inputs: list[np.ndarray], outputs: list[np.ndarray]) -> list[float]:
-    """For each frame after the first: how much the output changed beyond the motion of the
-    input, in levels of 255: the previous output carried along the input's optical flow, the
-    mean difference from this output where that flow is reliable. Index t is frame t's."""
-    from style_plugin.video.motion import MotionEstimator, warp
-
-    estimator = MotionEstimator()
-    greys = [estimator.flow_frame(frame.astype(np.uint8)) for frame in inputs]
-    height, width = inputs[0].shape[:2]
-    differences = [0.0]
-    for t in range(1, len(inputs)):
-        motion = estimator.between(greys[t - 1], greys[t], (width, height))
-        change = np.abs(outputs[t] - warp(outputs[t - 1], motion.flow)).mean(axis=-1)
-        differences.append(float((change * motion.reliable).sum() / motion.reliable.sum()))
-    return differences
-
-
 @dataclass
 class Runs:
-    """One clip stylized locally (held and frame by frame) and on the cluster, with and without
-    the overlap."""
+    """One clip stylized locally and on the cluster, each held and frame by frame."""
 
     source: Path
     local: Path
-    chunked: Path
-    seamed: Path
     alone: Path
+    chunked: Path
+    chunked_alone: Path
     notes: list[str]
     frames: int
 
@@ -97,11 +75,11 @@ def runs(connected, cluster, style_model, tmp_path_factory) -> Runs:  # noqa: F8
     alone = folder / "alone.mp4"
     stylize_clip(source, alone, lambda rgb: paint(rgb, STYLE), crf=0, hold=None)
     job = PortableJob.from_file(style_model, style=STYLE)
-    chunked, seamed = folder / "chunked.mp4", folder / "seamed.mp4"
+    chunked, chunked_alone = folder / "chunked.mp4", folder / "chunked-alone.mp4"
     common = {"crf": 0, "chunk_frames": CHUNK_FRAMES, "address": cluster.address}
-    result = stylize_clip_on_ray(job, source, chunked, overlap=OVERLAP, **common)
-    stylize_clip_on_ray(job, source, seamed, overlap=0, **common)
-    return Runs(source, local, chunked, seamed, alone, result.notes, result.frames)
+    result = stylize_clip_on_ray(job, source, chunked, **common)
+    stylize_clip_on_ray(job, source, chunked_alone, hold=None, **common)
+    return Runs(source, local, alone, chunked, chunked_alone, result.notes, result.frames)
 
 
 def test_a_chunked_clip_keeps_the_frames_times_rate_and_audio_of_the_local_run(runs):
@@ -116,26 +94,13 @@ def test_a_chunked_clip_keeps_the_frames_times_rate_and_audio_of_the_local_run(r
     assert leftovers(runs.local.parent) == []
 
 
-def test_chunked_frames_hold_the_local_runs_look(runs):
-    """Strokes are held from where a run starts, so after the first seam a chunk's strokes
-    are its own: the frames differ from the local run's, but far less than frames stylized
-    alone do (each paints every frame afresh)."""
-    local, chunked = decoded(runs.local), decoded(runs.chunked)
-    for t in range(SEAMS[0] - OVERLAP):  # the first chunk is the local run's start
-        np.testing.assert_array_equal(chunked[t], local[t])
-    held = [float(np.abs(a - b).mean()) for a, b in zip(chunked, local, strict=True)]
-    alone = [float(np.abs(a - b).mean()) for a, b in zip(decoded(runs.alone), local, strict=True)]
-    assert np.mean(held) < 0.8 * np.mean(alone), (held, alone)
-
-
-def test_a_seam_flickers_no_more_than_a_chunks_own_frames(runs):
-    inputs = decoded(runs.source)
-    within = [t for t in range(1, FRAMES) if t not in SEAMS]
-    chunked = motion_differences(inputs, decoded(runs.chunked))
-    assert max(chunked[t] for t in SEAMS) <= max(chunked[t] for t in within), chunked
-    # The measure sees a seam: without the overlap, each starts from fresh strokes.
-    seamed = motion_differences(inputs, decoded(runs.seamed))
-    assert min(seamed[t] for t in SEAMS) > 2 * max(seamed[t] for t in within), seamed
+def test_chunked_frames_are_the_local_runs(runs):
+    """Lossless encodes (--crf 0): painted on the nodes and held here in order, the frames are
+    the local run's exactly, across the chunks' seams too."""
+    for local, chunked in ((runs.local, runs.chunked), (runs.alone, runs.chunked_alone)):
+        for t, (a, b) in enumerate(zip(decoded(local), decoded(chunked), strict=True)):
+            np.testing.assert_array_equal(b, a, err_msg=f"frame {t} of {chunked.name}")
+    assert not np.array_equal(decoded(runs.local)[-1], decoded(runs.alone)[-1])  # held
 
 
 def corrupted(clip: Path, number: int) -> Path:
@@ -188,8 +153,8 @@ def test_a_node_without_the_clip_says_the_clip_must_be_on_shared_storage(
     from style_plugin.distributed.portable import PortableJob
 
     job = PortableJob.from_file(style_model, style=STYLE)
-    elsewhere = ClipSource(tmp_path / "elsewhere.mp4", hold=0.7, max_side=None, allow_large=False)
-    done = stylize_chunk(job, elsewhere, plan_chunks([0, 1, 2], 3, 0)[0])
+    elsewhere = ClipSource(tmp_path / "elsewhere.mp4", max_side=None, allow_large=False)
+    done = stylize_chunk(job, elsewhere, plan_chunks([0, 1, 2], 3)[0])
     assert done.frames == []
     assert done.failure.startswith("not found on the Ray node ")
     assert done.failure.endswith("so it must be at the same path on each (shared storage)")
