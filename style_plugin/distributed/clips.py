@@ -4,10 +4,11 @@ each painted by the style model in a Ray task, and held and encoded once on this
 This machine (the driver) reads the clip's packets, not its frames, to learn each frame's time,
 and cuts the frames into chunks of `chunk_frames`. A Ray task per chunk opens the clip itself
 (so every node reads it at the same path: shared storage), seeks to the keyframe before the
-chunk, decodes forward and runs the style model on each frame: the costly part. The painted
-chunks come back in order; the driver decodes the clip too and runs the temporal blend over
-the whole clip in order (optical flow and resampling, far cheaper than the model), so strokes
-are held across chunks exactly as in one local run and there is no seam. It encodes the
+chunk, decodes forward and runs the style model on each frame: the costly part. With the
+temporal blend, it also sends back each frame's small grey frame for the optical flow. The
+painted chunks come back in order; the driver runs the blend over the whole clip in order
+(optical flow and resampling, far cheaper than the model), so strokes are held across chunks
+exactly as in one local run and there is no seam. It encodes the
 frames once, with the audio copied as the local engine does, into a temporary file renamed
 onto the target when the clip is complete.
 """
@@ -18,7 +19,6 @@ import contextlib
 import functools
 import time
 from collections import Counter, deque
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -45,6 +45,7 @@ from style_plugin.video.defaults import (
     check_crf,
 )
 from style_plugin.video.encoding import ClipWriter
+from style_plugin.video.motion import MotionEstimator
 from style_plugin.video.render import ClipProgress, ClipResult, check_clip_target
 from style_plugin.video.sequence import TemporalBlend
 
@@ -56,20 +57,23 @@ __all__ = ["stylize_chunk", "stylize_clip_on_ray"]
 
 @dataclass(frozen=True)
 class ClipSource:
-    """The clip a chunk task reads and how: its absolute path, and the reader's `max_side`
-    and `allow_large`."""
+    """The clip a chunk task reads and how: its absolute path, the reader's `max_side` and
+    `allow_large`, and whether to send back the frames' grey frames for the flow (`held`)."""
 
     path: Path
     max_side: int | None
     allow_large: bool
+    held: bool
 
 
 @dataclass
 class PaintedChunk:
     """What a chunk task sends back: its frames painted by the style model, with their times,
-    why it failed (None: it did not), and the node that did the work."""
+    the input frames' grey frames for the flow (`MotionEstimator.flow_frame`; none unless the
+    clip is held), why it failed (None: it did not), and the node that did the work."""
 
     frames: list[Frame] = field(default_factory=list)
+    flow_frames: list[np.ndarray] = field(default_factory=list)
     failure: str | None = None
     node: str = ""
 
@@ -87,6 +91,7 @@ def stylize_chunk(job: PortableJob, clip: ClipSource, chunk: Chunk) -> PaintedCh
         )
     settings = StyleSettings.from_call(job.settings, max_side=None)  # the reader scales down
     paint = functools.partial(job.stylizer().stylize_array, style=job.style, settings=settings)
+    motion = MotionEstimator() if clip.held else None
     done = PaintedChunk(node=node)
     try:
         with ClipReader(clip.path, max_side=clip.max_side, allow_large=clip.allow_large) as reader:
@@ -95,6 +100,8 @@ def stylize_chunk(job: PortableJob, clip: ClipSource, chunk: Chunk) -> PaintedCh
                     break
                 painted = paint(frame.rgb)
                 done.frames.append(Frame(painted, frame.pts, frame.rotation, frame.duration))
+                if motion is not None:
+                    done.flow_frames.append(motion.flow_frame(frame.rgb))
     except Exception as exc:  # reported as the clip's one line
         return PaintedChunk(failure=failure_reason(exc, clip.path), node=node)
     return done
@@ -123,7 +130,7 @@ def stylize_clip_on_ray(
     check_crf(crf)
     check_chunk_frames(chunk_frames)
     blend = TemporalBlend(hold) if hold is not None else None  # a bad hold before any work
-    clip = ClipSource(source.absolute(), max_side, allow_large)
+    clip = ClipSource(source.absolute(), max_side, allow_large, held=blend is not None)
     for path in (source, target):
         if path.suffix.lower() in ANIMATION_SUFFIXES:
             raise ClipError(
@@ -135,14 +142,10 @@ def stylize_clip_on_ray(
         times = reader.frame_times()
     chunks = plan_chunks(times, chunk_frames)
     runner = _ChunkRunner(connect(address), job, clip, target, progress)
-    with (
-        ClipReader(source, max_side=max_side, allow_large=allow_large) as reader,
-        ClipReader(source, max_side=max_side, allow_large=allow_large) as inputs,
-    ):
-        held = _DriverBlend(blend, inputs.frames_from(times[0]), reader.shown)
+    with ClipReader(source, max_side=max_side, allow_large=allow_large) as reader:
         try:
             with atomic_path(target, overwrite=overwrite) as temporary:
-                runner.run(chunks, len(times), reader, held, temporary, crf)
+                runner.run(chunks, len(times), reader, blend, temporary, crf)
         except FileExistsError:
             raise ClipError(
                 f"{printable(str(target))} exists; pass --overwrite to replace it"
@@ -195,13 +198,13 @@ class _ChunkRunner:
         chunks: list[Chunk],
         expected: int,
         reader: ClipReader,
-        held: _DriverBlend,
+        blend: TemporalBlend | None,
         temporary: Path,
         crf: int,
     ) -> None:
-        """Paint `chunks` (`expected` frames in all), hold their frames as one sequence
-        (`held`) and write them in order, with `reader`'s audio, into a clip at `temporary`;
-        the last note says how many chunks each node did."""
+        """Paint `chunks` (`expected` frames in all), `blend` their frames as one sequence
+        (None: frame by frame) and write them in order, with `reader`'s audio, into a clip at
+        `temporary`; the last note says how many chunks each node did."""
         started = time.perf_counter()
         pending = deque(chunks)
         in_flight: deque[tuple[Chunk, Any]] = deque()
@@ -213,7 +216,8 @@ class _ChunkRunner:
                     chunk = pending.popleft()
                     in_flight.append((chunk, self.task.remote(self.job_ref, self.clip, chunk)))
                 chunk, ref = in_flight.popleft()
-                frames = self._received(chunk, ref, reader.shown)
+                painted = self._received(chunk, ref, reader.shown)
+                frames = painted.frames
                 if frames and writer is None:  # the first frame carries the rotation
                     writer = ClipWriter(
                         temporary,
@@ -224,8 +228,11 @@ class _ChunkRunner:
                         audio=reader.audio_stream,
                     )
                 if writer is not None:
-                    for frame in frames:
-                        writer.write(held.blend(frame.rgb), frame.pts, frame.duration)
+                    for index, frame in enumerate(frames):
+                        rgb = frame.rgb
+                        if blend is not None:
+                            rgb = blend.blend_flow_frame(painted.flow_frames[index], rgb)
+                        writer.write(rgb, frame.pts, frame.duration)
                     end = None if chunk.end is None else chunk.end * reader.info.time_base
                     audio.until(writer, end)
                 self.done.frames += len(frames)
@@ -240,12 +247,12 @@ class _ChunkRunner:
             if writer is not None:
                 with contextlib.suppress(ClipError):  # after a failure: the file is dropped anyway
                     writer.close()
-        self.done.cuts = held.cuts
+        self.done.cuts = 0 if blend is None else blend.cuts
         self.done.seconds = time.perf_counter() - started
         self.done.notes += [*writer.notes, node_line(self.nodes, "chunk", "stylized")]
 
-    def _received(self, chunk: Chunk, ref: Any, shown: str) -> list[Frame]:
-        """The painted frames of a finished chunk, or ClipError saying why there are none."""
+    def _received(self, chunk: Chunk, ref: Any, shown: str) -> PaintedChunk:
+        """A finished chunk, or ClipError saying why it has no frames."""
         try:
             painted: PaintedChunk = self.ray.get(ref)
         except self.ray.exceptions.RayError as exc:
@@ -254,27 +261,4 @@ class _ChunkRunner:
         if painted.failure is not None:
             raise ClipError(f"{shown}: {painted.failure}")
         self.nodes[painted.node] += 1
-        return painted.frames
-
-
-class _DriverBlend:
-    """The temporal blend run here over the painted frames in order, with the input frames
-    (`inputs`, decoded here) whose motion it follows; frame by frame without a blend."""
-
-    def __init__(self, blend: TemporalBlend | None, inputs: Iterator[Frame], shown: str) -> None:
-        self._blend = blend
-        self._inputs = inputs
-        self._shown = shown
-
-    @property
-    def cuts(self) -> int:
-        return 0 if self._blend is None else self._blend.cuts
-
-    def blend(self, painted: np.ndarray) -> np.ndarray:
-        """The output for the next frame, whose painted version is `painted`."""
-        if self._blend is None:
-            return painted
-        frame = next(self._inputs, None)
-        if frame is None:  # the chunks hold frames the clip, read here, does not
-            raise ClipError(f"{self._shown}: it ended here before the frames painted on Ray did")
-        return self._blend.blend(frame.rgb, painted)
+        return painted

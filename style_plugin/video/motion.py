@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from style_plugin.runtime.pixels import from_float, to_float
 from style_plugin.video.libraries import opencv
 
 __all__ = [
@@ -106,9 +107,11 @@ class MotionEstimator:
         self._cv2 = cv2
         self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
 
-    def flow_frame(self, rgb8: np.ndarray) -> np.ndarray:
-        """The grey uint8 frame the flow runs on: `rgb8` (HxWx3 uint8) at most `FLOW_SIDE` long."""
+    def flow_frame(self, rgb: np.ndarray) -> np.ndarray:
+        """The grey uint8 frame the flow runs on: `rgb` (HxWx3; uint8, uint16 or float in
+        [0, 1]) at most `FLOW_SIDE` long."""
         cv2 = self._cv2
+        rgb8 = from_float(to_float(rgb), np.uint8)
         grey = cv2.cvtColor(np.ascontiguousarray(rgb8), cv2.COLOR_RGB2GRAY)
         height, width = grey.shape
         longest = max(height, width)

@@ -76,7 +76,11 @@ class TemporalBlend:
     def blend(self, frame: np.ndarray, stylized: np.ndarray) -> np.ndarray:
         """The output for input `frame` whose own stylized version is `stylized` (both HxWx3,
         of one size; uint8, uint16 or float in [0, 1]), in `stylized`'s dtype."""
-        grey = self._motion.flow_frame(from_float(to_float(frame), np.uint8))
+        return self.blend_flow_frame(self._motion.flow_frame(frame), stylized)
+
+    def blend_flow_frame(self, grey: np.ndarray, stylized: np.ndarray) -> np.ndarray:
+        """`blend`, given the input frame's grey frame for the flow
+        (`MotionEstimator.flow_frame`) made elsewhere, as the Ray engine's nodes do."""
         thumb = thumbnail(grey)
         output = to_float(stylized)
         held = self._held

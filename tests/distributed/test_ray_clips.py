@@ -153,7 +153,7 @@ def test_a_node_without_the_clip_says_the_clip_must_be_on_shared_storage(
     from style_plugin.distributed.portable import PortableJob
 
     job = PortableJob.from_file(style_model, style=STYLE)
-    elsewhere = ClipSource(tmp_path / "elsewhere.mp4", max_side=None, allow_large=False)
+    elsewhere = ClipSource(tmp_path / "elsewhere.mp4", max_side=None, allow_large=False, held=True)
     done = stylize_chunk(job, elsewhere, plan_chunks([0, 1, 2], 3)[0])
     assert done.frames == []
     assert done.failure.startswith("not found on the Ray node ")
