@@ -58,7 +58,12 @@ GAP = 4
 
 
 def font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
-    """Pillow's built-in scalable font at `size` px (its bitmap font on old Pillow builds)."""
+    """DejaVu Sans at `size` px where the system has it (labels such as "Dürer" need more
+    than ASCII), else Pillow's built-in scalable font (its bitmap font on old Pillow builds)."""
+    try:
+        return ImageFont.truetype("DejaVuSansCondensed.ttf", size)
+    except OSError:
+        pass
     try:
         return ImageFont.load_default(size=size)
     except TypeError:  # Pillow < 10.1 has no sized default font

@@ -16,7 +16,7 @@ LABELS = {
     "the-scream": "The Scream (Munch)",
     "great-wave": "The Great Wave (Hokusai)",
     "composition-8": "Composition VIII (Kandinsky)",
-    "lady-and-unicorn": "The Lady and the Unicorn (tapestry)",
+    "lady-and-unicorn": "The Lady and the Unicorn",
     "summertime": "Summertime (Cassatt)",
     "lion": "Lion (Dürer)",
     "spring": "Spring (Arcimboldo)",

@@ -19,7 +19,7 @@ def test_demo_stylizes_every_sample_photo_in_every_style(tmp_path, capsys):
     names = load_model(bundled_model_files()[0]).style_names
     expected = sorted(f"{p.stem}-{n}.jpg" for p in sample_photos() for n in names)
     assert sorted(p.name for p in out.iterdir()) == expected
-    assert f"{len(sample_photos())} photo(s) x 4 style(s) in {out}/" in printed
+    assert f"{len(sample_photos())} photo(s) x {len(names)} style(s) in {out}/" in printed
     assert "The Great Wave (Hokusai)" in printed
 
 

@@ -26,10 +26,19 @@ def bundled():
     return load_model(files[0], device="cpu")
 
 
-def test_the_default_model_is_small_fp16_and_holds_four_labelled_styles(bundled):
+def test_the_default_model_is_small_fp16_and_holds_eight_labelled_styles(bundled):
     assert bundled.path.stat().st_size <= MAX_BYTES
     assert bundled.precision == "fp16" and bundled.preset == "fast"
-    assert bundled.style_names == ["starry-night", "the-scream", "great-wave", "composition-8"]
+    assert bundled.style_names == [
+        "starry-night",
+        "the-scream",
+        "great-wave",
+        "composition-8",
+        "lady-and-unicorn",
+        "summertime",
+        "lion",
+        "spring",
+    ]
     assert all(info.label != info.name for info in bundled.styles)  # human labels
     training = bundled.metadata["training"]
     assert training["steps"] >= 800 and training["seed"] == 0
