@@ -28,12 +28,12 @@ LATTICE_LIMIT = 20
 FRAME_TOLERANCE = 0.5
 
 
-def photos() -> list[np.ndarray]:
+def photos(size: int = SIZE) -> list[np.ndarray]:
     out = []
     for path in sample_photos():
         with Image.open(path) as image:
             image = image.convert("RGB")
-            image.thumbnail((SIZE, SIZE), Image.Resampling.LANCZOS)
+            image.thumbnail((size, size), Image.Resampling.LANCZOS)
             out.append(np.asarray(image, dtype=np.float32) / 255)
     return out
 
@@ -42,11 +42,7 @@ def edge_windows() -> list[np.ndarray]:
     """The four corner windows of each sample photo at 640 px: 32 edges on different content,
     over which motifs that happen to fall at one edge average out and a frame does not."""
     out = []
-    for path in sample_photos():
-        with Image.open(path) as image:
-            image = image.convert("RGB")
-            image.thumbnail((640, 640), Image.Resampling.LANCZOS)
-            photo = np.asarray(image, dtype=np.float32) / 255
+    for photo in photos(640):
         height, width = photo.shape[:2]
         for top in (0, height - 256):
             for left in (0, width - 320):
