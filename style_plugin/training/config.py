@@ -16,6 +16,11 @@ from style_plugin.errors import TrainingError
 #: and docs/results.md.
 NEW_STYLE_STEPS = 600
 
+#: Style weight of an added style: twice a new run's (TrainConfig.style_weight), as in the
+#: bundled recipe's last stage; in blind tests the added style looked more like its painting
+#: and the photo stayed recognisable (docs/training.md).
+NEW_STYLE_STYLE_WEIGHT = 1.0
+
 #: What a run from a base model does with the base's trunk (TrainConfig.trunk).
 TRUNK_MODES = ("frozen", "tuned")
 #: What `add-style` does with it: tuned, as a new style's model is its own (docs/training.md).

@@ -19,6 +19,7 @@ from style_plugin.training.base import BUNDLED
 from style_plugin.training.checkpoint import checkpoint_path, load_checkpoint
 from style_plugin.training.config import (
     NEW_STYLE_STEPS,
+    NEW_STYLE_STYLE_WEIGHT,
     NEW_STYLE_TRUNK,
     TrainConfig,
     check_style,
@@ -62,7 +63,8 @@ def add_style(
     given) and install it as `user_models_dir()/NAME.onnx` (fp16, labelled `label`);
     `trunk` "tuned" trains the base's trunk too, "frozen" only the style's parameters. An
     existing model of that name is kept unless `overwrite`; a run of that name resumes.
-    `settings` sets other TrainConfig fields of a new run (crop size, learning rate...).
+    `settings` sets other TrainConfig fields of a new run (crop size, learning rate...; the
+    style weight is `NEW_STYLE_STYLE_WEIGHT` unless set).
     `preview`: a photo drawn in the style as it is learnt, at `live_preview_path(name)`
     (`options.on_live_preview` is told of each)."""
     from style_plugin.exporters.onnx import export_onnx
@@ -88,7 +90,7 @@ def add_style(
                 base=base,
                 trunk=trunk,
                 steps=steps,
-                **(settings or {}),
+                **{"style_weight": NEW_STYLE_STYLE_WEIGHT, **(settings or {})},
             )
         run = dataclasses.replace(options or RunOptions(), resume=resume, steps=steps)
         if preview is not None:

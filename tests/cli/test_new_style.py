@@ -11,6 +11,8 @@ from style_plugin.errors import StylePluginError, TrainingError
 from style_plugin.runtime.session import SessionSettings
 from style_plugin.runtime.store import list_styles
 from style_plugin.runtime.stylizer import Stylizer
+from style_plugin.training.checkpoint import load_checkpoint
+from style_plugin.training.config import NEW_STYLE_STYLE_WEIGHT
 from style_plugin.training.metrics import read_metrics
 from style_plugin.user_dirs import user_runs_dir
 from style_plugin.workflows.new_style import add_style
@@ -43,20 +45,22 @@ def test_a_new_style_is_installed_alone_and_found_everywhere(photos, paintings, 
     assert (entry.source, model.style_names) == ("user", ["mine"])
     assert model.styles[0].label == "My checks"
     assert model.metadata["training"]["base"] == "bundled"
+    assert load_checkpoint(added.run_dir)["config"]["style_weight"] == NEW_STYLE_STYLE_WEIGHT
     photo = np.asarray(sample_photo())
     out = np.asarray(Stylizer().stylize(photo, style="mine"))
     assert out.shape == photo.shape and np.abs(out.astype(int) - photo).mean() > 5
 
 
 def test_the_same_call_goes_on_and_another_painting_is_refused(photos, paintings):
-    add_style(
+    first = add_style(
         "mine",
         paintings["checks"],
         photos=photos,
         steps=1,
         options=QUIET,
-        settings=TINY_TRAIN_SETTINGS,
+        settings={**TINY_TRAIN_SETTINGS, "style_weight": 0.25},
     )
+    assert load_checkpoint(first.run_dir)["config"]["style_weight"] == 0.25
     with pytest.raises(TrainingError, match="already exists; choose another name"):
         add_style("mine", paintings["checks"], photos=photos, steps=2, options=QUIET)
     notes: list[str] = []
