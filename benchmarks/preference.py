@@ -164,7 +164,12 @@ def tally(args: argparse.Namespace) -> None:
                 }
                 if answer[f"flaws_{side}"]:
                     flaws.append(
-                        (item[side], item["style"], item["photo"], answer[f"flaws_{side}"])
+                        (
+                            item[side],
+                            item["style"],
+                            Path(item["photo"]).name,
+                            answer[f"flaws_{side}"],
+                        )
                     )
             for style in (item["style"], "all"):
                 groups.setdefault((*item["pair"], style), []).append(record)  # --pair's order

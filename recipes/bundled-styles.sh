@@ -32,10 +32,9 @@
 # steps into RUN_DIR and keeps a compact copy (under 10 MB) in recipes/state/RUN.pt (RUN: the
 # folder's name), which is committed to the repository and replaced in place. Running this
 # script again resumes from RUN_DIR, or from that compact copy where it is further on (a new
-# machine, where RUN_DIR is gone). STEPS sets the total (default 1500: 750 crops of
-# 256 px per style). Paths are relative to the repository
-# root, where the script runs: the run's saved configuration names its photos and paintings
-# that way, so it resumes on any checkout.
+# machine, where RUN_DIR is gone). STEPS sets the total (default 1500: 750 crops of 256 px
+# per style). Paths are relative to the repository root, where the script runs: the run's
+# saved configuration names its photos and paintings that way, so it resumes on any checkout.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
